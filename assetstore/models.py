@@ -1,0 +1,174 @@
+"""The two records of the specification, as pydantic v2 models.
+
+Field names are exactly the specification's, so a client of the original service reads and
+writes the same JSON. The store adds, without breaking such a client:
+
+* ``asset_file_info`` keys ``file_size`` (int), ``file_type`` (a MIME type), ``sha256`` and
+  ``filename`` for uploaded files;
+* ``asset_source``: ``"upload"`` for a file stored by the store, ``"external"`` for an asset
+  registered with its own public URL;
+* ``created_at`` / ``updated_at`` (ISO 8601, UTC) and ``revision`` (1 on creation, +1 on every
+  change: the value to pass as ``expected_revision`` / HTTP ``If-Match``).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+#: Fields that identify an asset; ``update`` refuses to change them.
+ASSET_IDENTITY_FIELDS = frozenset(
+    {
+        "asset_uri",
+        "asset_name",
+        "asset_id",
+        "assets_db_id",
+        "asset_version",
+        "asset_source",
+        "created_at",
+        "updated_at",
+        "revision",
+    }
+)
+#: Fields an update may change on any asset.
+ASSET_MUTABLE_FIELDS = frozenset({"asset_metadata", "asset_tags"})
+#: Fields an update may change only on an external asset (an uploaded file's are the store's).
+ASSET_EXTERNAL_MUTABLE_FIELDS = frozenset({"asset_public_url", "asset_file_info"})
+
+REGISTRY_IDENTITY_FIELDS = frozenset({"asset_registry_id", "created_at", "updated_at", "revision"})
+REGISTRY_MUTABLE_FIELDS = frozenset(
+    {
+        "asset_registry_name",
+        "asset_registry_metadata",
+        "asset_registry_tags",
+        "asset_registry_public_url",
+    }
+)
+
+
+def utc_now() -> str:
+    """The current time as the ISO 8601 UTC string stored in ``created_at`` / ``updated_at``."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _string_list(value: Any) -> Any:
+    if isinstance(value, str):
+        raise ValueError("must be a list of strings, not a single string")
+    return value
+
+
+class AssetObject(BaseModel):
+    """An asset: a stored file (or an external URL) with its name, version, tag and metadata."""
+
+    model_config = ConfigDict(extra="ignore", validate_assignment=False)
+
+    asset_uri: str = ""
+    asset_name: str = ""
+    asset_id: str = ""
+    assets_db_id: str = ""
+    asset_version: dict[str, str] = Field(default_factory=lambda: {"version": "", "tag": ""})
+    asset_metadata: dict[str, Any] = Field(default_factory=dict)
+    asset_public_url: str = ""
+    asset_file_info: dict[str, Any] = Field(default_factory=dict)
+    asset_tags: list[str] = Field(default_factory=list)
+    asset_source: Literal["upload", "external"] = "external"
+    created_at: str = ""
+    updated_at: str = ""
+    revision: int = 0
+
+    _normalize_tags = field_validator("asset_tags", mode="before")(_string_list)
+
+    @field_validator("asset_version", mode="before")
+    @classmethod
+    def _version_has_both_keys(cls, value: Any) -> Any:
+        if value is None:
+            return {"version": "", "tag": ""}
+        if not isinstance(value, dict):
+            raise ValueError('must be an object like {"version": "1.0", "tag": "stable"}')
+        unknown = set(value) - {"version", "tag"}
+        if unknown:
+            raise ValueError(f"unknown keys {sorted(unknown)}; only 'version' and 'tag'")
+        return {"version": value.get("version", "") or "", "tag": value.get("tag", "") or ""}
+
+    @property
+    def version(self) -> str:
+        """``asset_version["version"]``."""
+        return self.asset_version.get("version", "")
+
+    @property
+    def tag(self) -> str:
+        """``asset_version["tag"]``."""
+        return self.asset_version.get("tag", "")
+
+    @property
+    def sha256(self) -> str | None:
+        """The sha256 of an uploaded file, or None."""
+        return self.asset_file_info.get("sha256")
+
+    @property
+    def file_size(self) -> int | None:
+        """The size in bytes of an uploaded file, or None."""
+        return self.asset_file_info.get("file_size")
+
+    def to_document(self) -> dict[str, Any]:
+        """The JSON document stored by the metadata backends."""
+        return self.model_dump(mode="json")
+
+
+class AssetsDBRegistry(BaseModel):
+    """An entry of the registry of asset stores: where a store lives and what it holds."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    asset_registry_id: str = Field(default_factory=lambda: str(uuid.uuid4()))
+    asset_registry_name: str = ""
+    asset_registry_metadata: dict[str, Any] = Field(default_factory=dict)
+    asset_registry_tags: list[str] = Field(default_factory=list)
+    asset_registry_public_url: str = ""
+    created_at: str = ""
+    updated_at: str = ""
+    revision: int = 0
+
+    _normalize_tags = field_validator("asset_registry_tags", mode="before")(_string_list)
+
+    def to_document(self) -> dict[str, Any]:
+        """The JSON document stored by the metadata backends."""
+        return self.model_dump(mode="json")
+
+
+class HealthReport(BaseModel):
+    """The result of checking one registered store's ``/health`` endpoint."""
+
+    asset_registry_id: str
+    url: str
+    status: Literal["healthy", "unhealthy", "unreachable", "refused"]
+    http_status: int | None = None
+    latency_ms: float | None = None
+    response: Any = None
+    error: str | None = None
+    checked_at: str = Field(default_factory=utc_now)
+
+
+class FsckReport(BaseModel):
+    """What ``fsck`` found: every problem is listed by asset URI or blob key."""
+
+    checked: int = 0
+    missing: list[str] = Field(default_factory=list)
+    corrupt: list[str] = Field(default_factory=list)
+    orphans: list[str] = Field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True when no asset is missing or corrupt (orphan blobs are harmless; ``gc`` them)."""
+        return not self.missing and not self.corrupt
+
+
+class GcReport(BaseModel):
+    """What ``gc`` removed."""
+
+    removed: list[str] = Field(default_factory=list)
+    bytes_freed: int = 0
+    kept_recent: int = 0
