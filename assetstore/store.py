@@ -1,0 +1,451 @@
+"""The one :class:`~assetstore.interfaces.AssetStore` implementation, over any
+:class:`~assetstore.interfaces.BlobStore` and :class:`~assetstore.interfaces.DocumentStore`.
+
+Publish protocol (what users may rely on):
+
+1. the upload is streamed to the blob store while its sha256 and size are computed; the
+   blob store makes it visible under its final key only when whole;
+2. the metadata document is inserted; the unique URI makes the insert the commit point;
+   if it fails, the blob is deleted;
+3. delete removes the metadata first, then the blob; update is a compare-and-swap on
+   ``revision``.
+
+So a crash can leave an orphan blob (removed by ``gc``) but never metadata without its file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import mimetypes
+import os
+import tempfile
+import time
+import uuid
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import orjson
+from pydantic import ValidationError
+
+from assetstore import versions
+from assetstore.errors import (
+    AlreadyExistsError,
+    AssetNotFoundError,
+    IntegrityError,
+    InvalidInputError,
+    ReadOnlyFieldError,
+)
+from assetstore.interfaces import (
+    AssetStore,
+    BlobStore,
+    DocumentStore,
+    Filter,
+    Progress,
+    Sort,
+    StagedFile,
+)
+from assetstore.models import (
+    ASSET_EXTERNAL_MUTABLE_FIELDS,
+    ASSET_IDENTITY_FIELDS,
+    ASSET_MUTABLE_FIELDS,
+    AssetObject,
+    FsckReport,
+    GcReport,
+    utc_now,
+)
+from assetstore.revisions import delete_document, update_document
+from assetstore.streams import CHUNK_SIZE, Digest, VerifyingReader, open_source, sha256_of
+from assetstore.uri import build_uri
+from assetstore.validation import check_json_object, check_tags, check_url, describe
+
+#: Where blobs live in the blob store: ``objects/<first two hex digits>/<asset_id>``.
+OBJECTS_PREFIX = "objects/"
+#: The file (beside the blobs) that records the store's ``assets_db_id``.
+IDENTITY_KEY = "store.json"
+
+
+def blob_key(asset_id: str) -> str:
+    """The blob key of an uploaded asset."""
+    return f"{OBJECTS_PREFIX}{asset_id[:2]}/{asset_id}"
+
+
+def store_identity(blobs: BlobStore, configured: str | None = None) -> str:
+    """The store's ``assets_db_id``: ``configured`` if given, else the one persisted beside the
+    blobs, created once (concurrent openers agree on the first one written)."""
+    if configured:
+        return configured
+    for _ in range(3):
+        if blobs.size(IDENTITY_KEY) is not None:
+            with blobs.open(IDENTITY_KEY) as file:
+                return str(orjson.loads(file.read())["assets_db_id"])
+        new_id = uuid.uuid4().hex
+        with contextlib.suppress(AlreadyExistsError):
+            blobs.write(IDENTITY_KEY, [orjson.dumps({"assets_db_id": new_id})], overwrite=False)
+            return new_id
+    raise IntegrityError(f"cannot read or create {IDENTITY_KEY} in {blobs.url}")
+
+
+class Store(AssetStore):
+    """Assets over a blob store and a document store.
+
+    ``public_url`` is the address clients download from (``{public_url}/asset-object/{id}``);
+    without it, an uploaded asset's ``asset_public_url`` is the blob's own URL.
+    """
+
+    def __init__(
+        self,
+        blobs: BlobStore,
+        documents: DocumentStore,
+        *,
+        assets_db_id: str | None = None,
+        public_url: str | None = None,
+        chunk_size: int = CHUNK_SIZE,
+    ) -> None:
+        self._blobs = blobs
+        self._documents = documents
+        self.assets_db_id = store_identity(blobs, assets_db_id)
+        self.public_url = public_url.rstrip("/") if public_url else None
+        self._chunk_size = chunk_size
+
+    def __repr__(self) -> str:
+        return f"Store(blobs={self._blobs.url!r}, assets_db_id={self.assets_db_id!r})"
+
+    # ----------------------------------------------------------------- create
+    def upload(
+        self,
+        source: Any,
+        *,
+        name: str,
+        version: str,
+        tag: str,
+        metadata: Mapping[str, Any] | None = None,
+        tags: Iterable[str] | None = None,
+        filename: str | None = None,
+        content_type: str | None = None,
+        progress: Progress | None = None,
+    ) -> AssetObject:
+        uri = build_uri(name, version, tag)
+        check_json_object(metadata, "asset_metadata")
+        check_tags(tags, "asset_tags")
+        if self._documents.get(uri) is not None:
+            raise AlreadyExistsError(f"asset {uri!r} already exists")
+        staged = self.stage(source, filename=filename, progress=progress)
+        return self.publish(staged, name=name, version=version, tag=tag, metadata=metadata,
+                            tags=tags, content_type=content_type)
+
+    def stage(self, source: Any, *, filename: str | None = None,
+              progress: Progress | None = None) -> StagedFile:
+        asset_id = uuid.uuid4().hex
+        digest = Digest(progress)
+        with open_source(source, self._chunk_size) as (chunks, source_name):
+            self._blobs.write(blob_key(asset_id), digest.wrap(chunks), overwrite=False)
+        return StagedFile(asset_id, digest.size, digest.hexdigest(),
+                          os.path.basename(filename or source_name or ""))
+
+    def publish(
+        self,
+        staged: StagedFile,
+        *,
+        name: str,
+        version: str,
+        tag: str,
+        metadata: Mapping[str, Any] | None = None,
+        tags: Iterable[str] | None = None,
+        content_type: str | None = None,
+    ) -> AssetObject:
+        asset_id = staged.staging_id
+        try:
+            uri = build_uri(name, version, tag)
+            filename = staged.filename or asset_id
+            now = utc_now()
+            asset = AssetObject(
+                asset_uri=uri,
+                asset_name=name,
+                asset_id=asset_id,
+                assets_db_id=self.assets_db_id,
+                asset_version={"version": version, "tag": tag},
+                asset_metadata=check_json_object(metadata, "asset_metadata"),
+                asset_public_url=self._download_url(asset_id, blob_key(asset_id)),
+                asset_file_info={
+                    "file_size": staged.size,
+                    "file_type": content_type or _guess_type(filename),
+                    "sha256": staged.sha256,
+                    "filename": filename,
+                },
+                asset_tags=check_tags(tags, "asset_tags"),
+                asset_source="upload",
+                created_at=now,
+                updated_at=now,
+                revision=1,
+            )
+            self._documents.insert(asset.to_document())
+        except BaseException:
+            with contextlib.suppress(Exception):
+                self.discard(staged)
+            raise
+        return asset
+
+    def discard(self, staged: StagedFile) -> None:
+        self._blobs.delete(blob_key(staged.staging_id))
+
+    def register(self, asset: AssetObject | Mapping[str, Any]) -> AssetObject:
+        fields = _as_dict(asset)
+        given_uri = fields.get("asset_uri") or ""
+        try:
+            parsed = AssetObject.model_validate(fields)
+        except ValidationError as exc:
+            raise InvalidInputError(describe(exc)) from None
+        uri = build_uri(parsed.asset_name, parsed.version, parsed.tag)
+        if given_uri and given_uri != uri:
+            raise InvalidInputError(
+                f"asset_uri {given_uri!r} does not match name:version-tag {uri!r}; "
+                "leave it out, the store computes it"
+            )
+        now = utc_now()
+        record = parsed.model_copy(
+            update={
+                "asset_uri": uri,
+                "asset_id": uuid.uuid4().hex,
+                "assets_db_id": self.assets_db_id,
+                "asset_metadata": check_json_object(parsed.asset_metadata, "asset_metadata"),
+                "asset_tags": check_tags(parsed.asset_tags, "asset_tags"),
+                "asset_file_info": check_json_object(parsed.asset_file_info, "asset_file_info"),
+                "asset_public_url": check_url(parsed.asset_public_url, "asset_public_url"),
+                "asset_source": "external",
+                "created_at": now,
+                "updated_at": now,
+                "revision": 1,
+            }
+        )
+        self._documents.insert(record.to_document())
+        return record
+
+    def _download_url(self, asset_id: str, key: str) -> str:
+        if self.public_url:
+            return f"{self.public_url}/asset-object/{asset_id}"
+        return self._blobs.public_url(key)
+
+    # ------------------------------------------------------------------- read
+    def get(self, uri: str) -> AssetObject:
+        doc = self._documents.get(uri) if isinstance(uri, str) else None
+        if doc is None:
+            raise AssetNotFoundError(f"no asset {uri!r}")
+        return AssetObject.model_validate(doc)
+
+    def get_by_id(self, asset_id: str) -> AssetObject:
+        doc = self._documents.find_one("asset_id", asset_id) if isinstance(asset_id, str) else None
+        if doc is None:
+            raise AssetNotFoundError(f"no asset with asset_id {asset_id!r}")
+        return AssetObject.model_validate(doc)
+
+    def query(
+        self,
+        filter: Filter | None = None,
+        *,
+        sort: Sort | None = None,
+        skip: int = 0,
+        limit: int | None = None,
+    ) -> list[AssetObject]:
+        docs = self._documents.find(filter, sort=sort, skip=skip, limit=limit)
+        return [AssetObject.model_validate(doc) for doc in docs]
+
+    def count(self, filter: Filter | None = None) -> int:
+        return self._documents.count(filter)
+
+    def resolve(self, name: str, spec: str = "latest", *, tag: str | None = None) -> AssetObject:
+        filter: dict[str, Any] = {"asset_name": name}
+        if tag is not None:
+            filter["asset_version.tag"] = tag
+        docs = self._documents.find(filter)
+        chosen = versions.select((d["asset_version"]["version"] for d in docs), spec)
+        if chosen is None:
+            where = f" with tag {tag!r}" if tag is not None else ""
+            raise AssetNotFoundError(f"no version of {name!r}{where} matches {spec!r}")
+        candidates = [d for d in docs if d["asset_version"]["version"] == chosen]
+        return AssetObject.model_validate(max(candidates, key=lambda d: d.get("created_at", "")))
+
+    # ------------------------------------------------------------------ files
+    def _stored(self, uri: str) -> tuple[AssetObject, str, int]:
+        asset = self.get(uri)
+        if asset.asset_source != "upload":
+            raise InvalidInputError(
+                f"asset {uri!r} is external: its file is at {asset.asset_public_url or '(no URL)'}"
+            )
+        key = blob_key(asset.asset_id)
+        size = self._blobs.size(key)
+        if size is None:
+            raise IntegrityError(f"{uri}: stored file {key} is missing")
+        if size != asset.file_size:
+            raise IntegrityError(
+                f"{uri}: stored file has {size} bytes, {asset.file_size} were published"
+            )
+        return asset, key, size
+
+    def open(self, uri: str, *, start: int = 0, end: int | None = None) -> BinaryIO:
+        asset, key, size = self._stored(uri)
+        end = size if end is None else end
+        if not (isinstance(start, int) and isinstance(end, int) and 0 <= start <= end <= size):
+            raise InvalidInputError(f"byte range [{start}, {end}) is outside 0..{size}")
+        if start == 0 and end == size:
+            raw = self._blobs.open(key)
+            return VerifyingReader(raw, size=size, sha256=asset.sha256 or "", label=uri)  # type: ignore[return-value]
+        return self._blobs.open(key, start, end)
+
+    def read_bytes(self, uri: str) -> bytes:
+        with self.open(uri) as reader:
+            return reader.read()
+
+    def download(
+        self,
+        uri: str,
+        dest: str | os.PathLike[str],
+        *,
+        progress: Progress | None = None,
+    ) -> Path:
+        asset, _, _ = self._stored(uri)
+        target = Path(dest)
+        if target.is_dir():
+            target = target / (
+                os.path.basename(asset.asset_file_info.get("filename", "")) or asset.asset_id
+            )
+        fd, tmp_name = tempfile.mkstemp(
+            dir=target.parent, prefix=f".{target.name}.", suffix=".part"
+        )
+        try:
+            with os.fdopen(fd, "wb") as out, self.open(uri) as reader:
+                while chunk := reader.read(self._chunk_size):
+                    out.write(chunk)
+                    if progress is not None:
+                        progress(len(chunk))
+            os.replace(tmp_name, target)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp_name)
+            raise
+        return target
+
+    # ---------------------------------------------------------------- changes
+    def update(
+        self,
+        uri: str,
+        changes: Mapping[str, Any],
+        *,
+        expected_revision: int | None = None,
+    ) -> AssetObject:
+        if not isinstance(changes, Mapping):
+            raise InvalidInputError("changes must be a JSON object of fields to set")
+        return update_document(
+            self._documents,
+            uri,
+            lambda current: _apply_changes(current, changes),
+            model=AssetObject,
+            expected_revision=expected_revision,
+            not_found=lambda: AssetNotFoundError(f"no asset {uri!r}"),
+        )
+
+    def delete(self, uri: str, *, expected_revision: int | None = None) -> None:
+        raw = delete_document(
+            self._documents,
+            uri,
+            expected_revision=expected_revision,
+            not_found=lambda: AssetNotFoundError(f"no asset {uri!r}"),
+        )
+        if raw.get("asset_source") == "upload":
+            self._blobs.delete(blob_key(raw["asset_id"]))
+
+    # ------------------------------------------------------------ maintenance
+    def _referenced_blobs(self) -> set[str]:
+        docs = self._documents.find({"asset_source": "upload"})
+        return {blob_key(doc["asset_id"]) for doc in docs}
+
+    def fsck(self, *, verify_checksums: bool = True) -> FsckReport:
+        report = FsckReport()
+        for doc in self._documents.find({"asset_source": "upload"}):
+            asset = AssetObject.model_validate(doc)
+            report.checked += 1
+            key = blob_key(asset.asset_id)
+            size = self._blobs.size(key)
+            if size is None:
+                report.missing.append(asset.asset_uri)
+            elif size != asset.file_size:
+                report.corrupt.append(asset.asset_uri)
+            elif verify_checksums:
+                with self._blobs.open(key) as reader:
+                    _, digest = sha256_of(reader, self._chunk_size)
+                if digest != asset.sha256:
+                    report.corrupt.append(asset.asset_uri)
+        referenced = self._referenced_blobs()
+        report.orphans = sorted(
+            info.key for info in self._blobs.list(OBJECTS_PREFIX) if info.key not in referenced
+        )
+        return report
+
+    def gc(self, *, older_than: float = 3600.0) -> GcReport:
+        report = GcReport()
+        report.removed.extend(self._blobs.remove_incomplete(older_than))
+        report.removed.extend(self._documents.remove_incomplete(older_than))
+        referenced = self._referenced_blobs()
+        cutoff = time.time() - older_than
+        for info in self._blobs.list(OBJECTS_PREFIX):
+            if info.key in referenced:
+                continue
+            if info.modified > cutoff:
+                report.kept_recent += 1
+                continue
+            # The metadata may have been committed after we listed the references.
+            if self._documents.find_one("asset_id", info.key.rsplit("/", 1)[-1]) is not None:
+                continue
+            self._blobs.delete(info.key)
+            report.removed.append(info.key)
+            report.bytes_freed += info.size
+        return report
+
+    def close(self) -> None:
+        self._documents.close()
+        self._blobs.close()
+
+
+def _guess_type(filename: str) -> str:
+    return mimetypes.guess_type(filename)[0] or "application/octet-stream"
+
+
+def _as_dict(asset: AssetObject | Mapping[str, Any]) -> dict[str, Any]:
+    if isinstance(asset, AssetObject):
+        return asset.model_dump()
+    if isinstance(asset, Mapping):
+        return dict(asset)
+    raise InvalidInputError("an asset must be an AssetObject or a JSON object")
+
+
+def _apply_changes(current: AssetObject, changes: Mapping[str, Any]) -> dict[str, Any]:
+    """The document after ``changes``; refuses identity fields and unknown fields."""
+    doc = current.to_document()
+    allowed = set(ASSET_MUTABLE_FIELDS)
+    if current.asset_source == "external":
+        allowed |= ASSET_EXTERNAL_MUTABLE_FIELDS
+    for field, value in changes.items():
+        if field in ASSET_IDENTITY_FIELDS or field in ASSET_EXTERNAL_MUTABLE_FIELDS:
+            if field not in allowed and value != doc.get(field):
+                raise ReadOnlyFieldError(
+                    f"{field} of {current.asset_uri!r} cannot be changed"
+                    + (
+                        "; upload a new version instead"
+                        if field in ASSET_IDENTITY_FIELDS
+                        else " on an uploaded asset"
+                    )
+                )
+            if field not in allowed:
+                continue
+        elif field not in allowed:
+            raise InvalidInputError(f"unknown field {field!r}; an update may set {sorted(allowed)}")
+        if field in ("asset_metadata", "asset_file_info"):
+            doc[field] = check_json_object(value, field)
+        elif field == "asset_tags":
+            doc[field] = check_tags(value, field)
+        elif field == "asset_public_url":
+            doc[field] = check_url(value, field)
+    return doc
+
+
+__all__ = ["IDENTITY_KEY", "OBJECTS_PREFIX", "Store", "blob_key", "store_identity"]

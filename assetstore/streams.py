@@ -1,0 +1,142 @@
+"""Byte streams with constant memory: reading an upload's source in chunks while hashing it,
+and reading a stored file back while verifying it."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Any, BinaryIO
+
+from assetstore.errors import IntegrityError, InvalidInputError
+
+#: Bytes read or written per step. Large enough that per-call overhead vanishes next to
+#: hashing and I/O, small enough that memory stays flat.
+CHUNK_SIZE = 1 << 20
+
+
+@contextmanager
+def open_source(source: Any, chunk_size: int = CHUNK_SIZE) -> Iterator[tuple[Iterator[bytes], str]]:
+    """Yield ``(chunks, filename)`` for a path, bytes or a binary file object.
+
+    A path is opened and closed here; a file object is read from its current position and
+    left open (it belongs to the caller). ``filename`` is the base name, or "" if unknown.
+    """
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        view = memoryview(source).cast("B")
+        yield (bytes(view[i : i + chunk_size]) for i in range(0, len(view), chunk_size)), ""
+        return
+    if isinstance(source, (str, os.PathLike)):
+        path = Path(source)
+        if not path.is_file():
+            raise InvalidInputError(f"{str(path)!r} is not a readable file")
+        with path.open("rb") as file:
+            yield _read_chunks(file, chunk_size), path.name
+        return
+    if hasattr(source, "read"):
+        if isinstance(source, io.TextIOBase):
+            raise InvalidInputError("the source is a text file object; open it with 'rb'")
+        name = getattr(source, "name", "")
+        filename = Path(name).name if isinstance(name, str) else ""
+        yield _read_chunks(source, chunk_size), filename
+        return
+    raise InvalidInputError(
+        f"cannot upload a {type(source).__name__}: give a path, bytes or a binary file object"
+    )
+
+
+def _read_chunks(file: IO[bytes], chunk_size: int) -> Iterator[bytes]:
+    while chunk := file.read(chunk_size):
+        if not isinstance(chunk, (bytes, bytearray)):
+            raise InvalidInputError("the source file object must return bytes (open it 'rb')")
+        yield chunk
+
+
+class Digest:
+    """Counts and hashes chunks as they pass through :meth:`wrap`."""
+
+    def __init__(self, progress: Any = None) -> None:
+        self._sha256 = hashlib.sha256()
+        self.size = 0
+        self._progress = progress
+
+    def wrap(self, chunks: Iterator[bytes]) -> Iterator[bytes]:
+        """Pass the chunks through unchanged, hashing and counting them."""
+        for chunk in chunks:
+            self._sha256.update(chunk)
+            self.size += len(chunk)
+            if self._progress is not None:
+                self._progress(len(chunk))
+            yield chunk
+
+    def hexdigest(self) -> str:
+        """The sha256 of everything that passed so far."""
+        return self._sha256.hexdigest()
+
+
+class VerifyingReader(io.RawIOBase):
+    """Reads a whole stored file and raises :class:`IntegrityError` at the end if its size
+    or sha256 differ from what was recorded when it was published."""
+
+    def __init__(self, raw: BinaryIO, *, size: int, sha256: str, label: str) -> None:
+        super().__init__()
+        self._raw = raw
+        self._expected_size = size
+        self._expected_sha256 = sha256
+        self._label = label
+        self._sha256 = hashlib.sha256()
+        self._seen = 0
+        self._verified = False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        count = self._raw.readinto(view) if hasattr(self._raw, "readinto") else None
+        if count is None:
+            data = self._raw.read(len(view))
+            count = len(data)
+            view[:count] = data
+        if count:
+            self._sha256.update(view[:count])
+            self._seen += count
+            if self._seen > self._expected_size:
+                raise IntegrityError(f"{self._label}: stored file is longer than recorded")
+        elif len(view) and not self._verified:
+            self._verify()
+        return count
+
+    def readall(self) -> bytes:
+        parts = []
+        while chunk := self.read(CHUNK_SIZE):
+            parts.append(chunk)
+        return b"".join(parts)
+
+    def _verify(self) -> None:
+        if self._seen != self._expected_size:
+            raise IntegrityError(
+                f"{self._label}: stored file has {self._seen} bytes, "
+                f"{self._expected_size} were published"
+            )
+        if self._sha256.hexdigest() != self._expected_sha256:
+            raise IntegrityError(f"{self._label}: stored file does not match its sha256")
+        self._verified = True
+
+    def close(self) -> None:
+        if not self.closed:
+            self._raw.close()
+        super().close()
+
+
+def sha256_of(reader: BinaryIO, chunk_size: int = CHUNK_SIZE) -> tuple[int, str]:
+    """Size and sha256 of everything ``reader`` yields (the reader is consumed, not closed)."""
+    digest = hashlib.sha256()
+    size = 0
+    while chunk := reader.read(chunk_size):
+        digest.update(chunk)
+        size += len(chunk)
+    return size, digest.hexdigest()
