@@ -1,0 +1,184 @@
+"""The local store's costs: get by URI as the store grows, and 1 GB transfers against a plain
+file copy, with peak memory.
+
+    python benchmarks/local_store.py                      # 1k/10k/100k assets, 1 GiB file
+    python benchmarks/local_store.py --assets 10000 --size-mb 256 --repeat 3
+
+Every transfer runs in a fresh process so that its peak RSS (ru_maxrss) is its own; the
+contenders alternate within each round and the table gives medians. The source file is in the
+page cache for every contender alike.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from assetstore import open_store
+from assetstore.models import AssetObject, utc_now
+
+CHILD = r"""
+import json, os, resource, shutil, sys, time
+op, src, dst, root = sys.argv[1:5]
+started = time.perf_counter()
+if op == "copy+fsync":
+    shutil.copyfile(src, dst)
+    fd = os.open(dst, os.O_RDONLY); os.fsync(fd); os.close(fd)
+elif op == "copy":
+    shutil.copyfile(src, dst)
+elif op == "upload":
+    from assetstore import open_store
+    with open_store(root) as store:
+        store.upload(src, name="big", version=dst, tag="bench")
+elif op == "download":
+    from assetstore import open_store
+    with open_store(root) as store:
+        store.download(src, dst)
+elif op == "baseline":
+    from assetstore import open_store
+elapsed = time.perf_counter() - started
+peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps({"seconds": elapsed, "peak_mb": peak_mb}))
+"""
+
+
+def run_child(op: str, src: str, dst: str, root: str) -> dict[str, float]:
+    done = subprocess.run([sys.executable, "-c", CHILD, op, src, dst, root],
+                          capture_output=True, text=True, check=True)
+    return json.loads(done.stdout)
+
+
+def populated_store(root: Path, count: int):
+    """A local store with ``count`` asset records, written in one metadata write."""
+    store = open_store(root)
+    now = utc_now()
+    docs = []
+    for i in range(count):
+        asset_id = uuid.uuid4().hex
+        docs.append(AssetObject(
+            asset_uri=f"org{i % 50}/model{i}:1.{i % 20}.0-stable",
+            asset_name=f"org{i % 50}/model{i}",
+            asset_id=asset_id, assets_db_id=store.assets_db_id,
+            asset_version={"version": f"1.{i % 20}.0", "tag": "stable"},
+            asset_metadata={"framework": random.choice(["pytorch", "tensorflow", "onnx"]),
+                            "params": i * 1000, "description": "a benchmark asset"},
+            asset_public_url=f"http://localhost:8000/asset-object/{asset_id}",
+            asset_file_info={"file_size": 1234, "sha256": "0" * 64,
+                             "file_type": "application/octet-stream", "filename": "m.pt"},
+            asset_tags=["bench", f"group{i % 30}"], asset_source="external",
+            created_at=now, updated_at=now, revision=1,
+        ).to_document())
+    store._documents.insert_many(docs)  # type: ignore[attr-defined]
+    return store, [d["asset_uri"] for d in docs]
+
+
+def bench_get(counts: list[int], lookups: int) -> list[dict[str, float]]:
+    rows = []
+    for count in counts:
+        with tempfile.TemporaryDirectory() as tmp:
+            store, uris = populated_store(Path(tmp) / "store", count)
+            store.get(uris[0])  # the first call parses the file; we measure steady state
+            sample = random.choices(uris, k=lookups)
+            times = []
+            for uri in sample:
+                started = time.perf_counter()
+                store.get(uri)
+                times.append(time.perf_counter() - started)
+            times.sort()
+            started = time.perf_counter()
+            store.query({"asset_tags": "group7"})
+            query_ms = (time.perf_counter() - started) * 1000
+            rows.append({"assets": count, "get_median_us": statistics.median(times) * 1e6,
+                         "get_p99_us": times[int(len(times) * 0.99)] * 1e6,
+                         "query_by_tag_ms": query_ms})
+            store.close()
+    return rows
+
+
+def make_file(path: Path, size_mb: int) -> None:
+    block = os.urandom(64 << 20)
+    with open(path, "wb") as file:
+        left = size_mb << 20
+        while left:
+            part = block[: min(left, len(block))]
+            file.write(part)
+            left -= len(part)
+
+
+def bench_transfer(size_mb: int, repeat: int, workdir: Path) -> dict[str, dict[str, float]]:
+    src = workdir / "source.bin"
+    make_file(src, size_mb)
+    root = str(workdir / "store")
+    results: dict[str, list[dict[str, float]]] = {}
+    baseline = run_child("baseline", "", "", root)
+    for round_ in range(repeat):
+        for op in ("copy+fsync", "upload", "copy", "download"):
+            dst = workdir / f"out-{op}-{round_}"
+            if op == "upload":
+                result = run_child(op, str(src), str(round_), root)
+            elif op == "download":
+                result = run_child(op, f"big:{round_}-bench", str(dst), root)
+            else:
+                result = run_child(op, str(src), str(dst), root)
+            results.setdefault(op, []).append(result)
+            if dst.exists():
+                dst.unlink()
+    summary = {op: {"seconds": statistics.median(r["seconds"] for r in runs),
+                    "peak_mb": max(r["peak_mb"] for r in runs)} for op, runs in results.items()}
+    summary["python+assetstore import"] = baseline
+    return summary
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--assets", default="1000,10000,100000",
+                        help="store sizes for get-by-URI, comma-separated")
+    parser.add_argument("--lookups", type=int, default=2000)
+    parser.add_argument("--size-mb", type=int, default=1024, help="transfer size (0 = skip)")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--dir", help="where to put the transfer files (default: a temp dir)")
+    parser.add_argument("--json", help="also write the results here as JSON")
+    args = parser.parse_args()
+
+    results: dict[str, object] = {}
+    rows = bench_get([int(n) for n in args.assets.split(",") if n], args.lookups)
+    results["get"] = rows
+    print("| assets | get by URI median | p99 | query by tag (one run) |")
+    print("|---:|---:|---:|---:|")
+    for row in rows:
+        print(f"| {row['assets']:,} | {row['get_median_us']:.1f} us | {row['get_p99_us']:.1f} us"
+              f" | {row['query_by_tag_ms']:.1f} ms |")
+
+    if args.size_mb:
+        with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
+            summary = bench_transfer(args.size_mb, args.repeat, Path(tmp))
+        results["transfer"] = summary
+        mb = args.size_mb
+        print(f"\n| {mb} MiB | seconds (median of {args.repeat}) | MB/s | peak RSS | vs plain |")
+        print("|---|---:|---:|---:|---:|")
+        pairs = {"upload": "copy+fsync", "download": "copy"}
+        for op in ("copy+fsync", "upload", "copy", "download"):
+            row = summary[op]
+            ratio = ""
+            if op in pairs:
+                ratio = f"{summary[pairs[op]]['seconds'] / row['seconds']:.2f}x"
+            print(f"| {op} | {row['seconds']:.2f} | {mb / row['seconds']:.0f} "
+                  f"| {row['peak_mb']:.0f} MB | {ratio} |")
+        print(f"\n(peak RSS of a process that only imports assetstore: "
+              f"{summary['python+assetstore import']['peak_mb']:.0f} MB)")
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
