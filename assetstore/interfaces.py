@@ -188,11 +188,14 @@ class AssetStore(ABC):
         sort: Sort | None = None,
         skip: int = 0,
         limit: int | None = None,
+        all_stores: bool = False,
     ) -> list[AssetObject]:
         """Assets matching a MongoDB-style filter (MongoDB 7.0 find semantics).
 
-        ``InvalidQueryError`` for an unknown operator, server-side code (``$where``...),
-        or a filter beyond the size and depth limits.
+        With ``all_stores``, a store whose metadata database is shared by several stores
+        ("global mode") searches every store's assets, not only its own; elsewhere it changes
+        nothing. ``InvalidQueryError`` for an unknown operator, server-side code
+        (``$where``...), or a filter beyond the size and depth limits.
         """
 
     @abstractmethod
@@ -396,8 +399,11 @@ class DocumentStore(ABC):
         sort: Sort | None = None,
         skip: int = 0,
         limit: int | None = None,
+        all_scopes: bool = False,
     ) -> list[dict[str, Any]]:
-        """Documents matching a filter already validated by :mod:`assetstore.query`."""
+        """Documents matching a filter (``InvalidQueryError`` if it is malformed).
+
+        ``all_scopes`` searches every store sharing the collection (see global mode)."""
 
     @abstractmethod
     def count(self, filter: Filter | None = None) -> int:

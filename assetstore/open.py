@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from assetstore.errors import InvalidInputError, MissingDependencyError
-from assetstore.interfaces import AssetStore, DocumentStore, Registry
+from assetstore.interfaces import AssetStore, BlobStore, DocumentStore, Registry
 
 #: Where the CLI and ``open_store()`` keep assets when nothing else is configured.
 DEFAULT_LOCATION = "./assetstore-data"
@@ -116,8 +116,19 @@ def open_store(
     **options: Any,
 ) -> AssetStore:
     """Open the asset store at ``location`` (see the module docstring for the forms)."""
-    location = os.fspath(location or os.environ.get("ASSETSTORE_URL") or DEFAULT_LOCATION)
-    metadata = metadata or os.environ.get("ASSETSTORE_METADATA_URL") or None
+    bucket = os.environ.get("S3_BUCKET_NAME")
+    location = os.fspath(
+        location
+        or os.environ.get("ASSETSTORE_URL")
+        or (f"s3://{bucket}" if bucket else DEFAULT_LOCATION)
+    )
+    scheme = scheme_of(location)
+    metadata = (
+        metadata
+        or os.environ.get("ASSETSTORE_METADATA_URL")
+        or (os.environ.get("MONGO_URL") if scheme in ("s3", "s3a") else None)
+        or None
+    )
     public_url = (
         public_url
         or os.environ.get("ASSETSTORE_PUBLIC_URL")
@@ -125,7 +136,7 @@ def open_store(
         or None
     )
     assets_db_id = assets_db_id or os.environ.get("ASSETSTORE_DB_ID") or None
-    factory = _factory(scheme_of(location), STORE_SCHEMES, "assetstore.backends")
+    factory = _factory(scheme, STORE_SCHEMES, "assetstore.backends")
     return factory(
         location, metadata=metadata, public_url=public_url, assets_db_id=assets_db_id, **options
     )
@@ -150,10 +161,12 @@ def open_documents(
     table: str,
     key_field: str,
     default_file: str,
-    **options: Any,
+    scope: dict[str, str] | None = None,
+    mongo_client: Any = None,
 ) -> DocumentStore:
     """A document store for ``location``: a TinyDB file (or a directory to hold
-    ``default_file``), ``memory://name``, or ``mongodb://``."""
+    ``default_file``), ``memory://name``, or ``mongodb://host/db``. ``scope`` separates
+    stores that share a MongoDB collection; a file or memory store belongs to one store."""
     text = os.fspath(location)
     scheme = scheme_of(text)
     if scheme == "file":
@@ -169,61 +182,54 @@ def open_documents(
         return MemoryDocumentStore.named(text[len("memory://") :], key_field)
     if scheme in ("mongodb", "mongodb+srv"):
         factory = _load("assetstore.backends.mongo:open_mongo_documents", scheme)
-        return factory(text, collection=table, key_field=key_field, **options)
+        return factory(text, collection=table, key_field=key_field, scope=scope,
+                       client=mongo_client)
     raise InvalidInputError(
         f"metadata location {text!r} is not a TinyDB file, memory:// or mongodb:// URL"
     )
 
 
-def _open_local_store(
-    location: str,
+def assemble_store(
+    blobs: BlobStore,
+    metadata: str | os.PathLike[str],
     *,
-    metadata: str | None,
     public_url: str | None,
     assets_db_id: str | None,
+    mongo_client: Any = None,
     **options: Any,
 ) -> AssetStore:
+    """A :class:`~assetstore.store.Store` over ``blobs`` with its documents at ``metadata``.
+
+    The store's id comes first (configured, or persisted beside the blobs) because a shared
+    MongoDB collection is scoped by it."""
+    from assetstore.store import Store, store_identity
+
+    identity = store_identity(blobs, assets_db_id)
+    documents = open_documents(metadata, table=ASSETS_TABLE, key_field="asset_uri",
+                               default_file=METADATA_FILE, scope={"assets_db_id": identity},
+                               mongo_client=mongo_client)
+    return Store(blobs, documents, assets_db_id=identity, public_url=public_url, **options)
+
+
+def _open_local_store(location: str, *, metadata: str | None, **options: Any) -> AssetStore:
     from assetstore.backends.fsspec_blobs import LocalBlobStore
-    from assetstore.store import Store
 
     root = local_path(location)
     if root.exists() and not root.is_dir():
         raise InvalidInputError(f"{str(root)!r} exists and is not a directory")
-    documents = open_documents(
-        metadata or root, table=ASSETS_TABLE, key_field="asset_uri", default_file=METADATA_FILE
-    )
-    return Store(
-        LocalBlobStore(root), documents, assets_db_id=assets_db_id, public_url=public_url, **options
-    )
+    return assemble_store(LocalBlobStore(root), metadata or root, **options)
 
 
-def _open_memory_store(
-    location: str,
-    *,
-    metadata: str | None,
-    public_url: str | None,
-    assets_db_id: str | None,
-    **options: Any,
-) -> AssetStore:
+def _open_memory_store(location: str, *, metadata: str | None, **options: Any) -> AssetStore:
     from assetstore.backends.fsspec_blobs import FsspecBlobStore
-    from assetstore.store import Store
 
-    documents = open_documents(
-        metadata or location, table=ASSETS_TABLE, key_field="asset_uri", default_file=METADATA_FILE
-    )
-    return Store(
-        FsspecBlobStore(location),
-        documents,
-        assets_db_id=assets_db_id,
-        public_url=public_url,
-        **options,
-    )
+    return assemble_store(FsspecBlobStore(location), metadata or location, **options)
 
 
-def _open_document_registry(location: str, **options: Any) -> Registry:
+def _open_document_registry(location: str, *, mongo_client: Any = None,
+                            **options: Any) -> Registry:
     from assetstore.registry import StoreRegistry
 
-    documents = open_documents(
-        location, table=REGISTRY_TABLE, key_field="asset_registry_id", default_file=REGISTRY_FILE
-    )
+    documents = open_documents(location, table=REGISTRY_TABLE, key_field="asset_registry_id",
+                               default_file=REGISTRY_FILE, mongo_client=mongo_client)
     return StoreRegistry(documents, **options)

@@ -246,8 +246,10 @@ class Store(AssetStore):
         sort: Sort | None = None,
         skip: int = 0,
         limit: int | None = None,
+        all_stores: bool = False,
     ) -> list[AssetObject]:
-        docs = self._documents.find(filter, sort=sort, skip=skip, limit=limit)
+        docs = self._documents.find(filter, sort=sort, skip=skip, limit=limit,
+                                    all_scopes=all_stores)
         return [AssetObject.model_validate(doc) for doc in docs]
 
     def count(self, filter: Filter | None = None) -> int:

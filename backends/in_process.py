@@ -172,6 +172,7 @@ class InProcessDocumentStore(DocumentStore):
         sort: Sort | None = None,
         skip: int = 0,
         limit: int | None = None,
+        all_scopes: bool = False,
     ) -> list[Document]:
         docs = run_query(self._current().table.values(), filter, sort, skip, limit)
         return [copy_document(doc) for doc in docs]

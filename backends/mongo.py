@@ -1,0 +1,204 @@
+"""Documents in MongoDB (pymongo).
+
+* One collection per kind (``assets``, ``registries``); a unique index on the key, scoped by
+  ``assets_db_id`` for assets, so several stores can share one database ("global mode", as
+  the specification describes): each store sees and changes only its own assets, and a query
+  may ask for all stores at once.
+* Filters are validated by the core's query engine, then sent to the server unchanged.
+* Updates are compare-and-swap: the replace matches the key *and* the expected revision.
+* pymongo's errors are translated here, at the boundary.
+
+``MONGO_URL`` (the original service's setting) is read when no URL is given.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+import pymongo
+from pymongo.collection import Collection
+from pymongo.errors import (
+    BulkWriteError,
+    ConnectionFailure,
+    DuplicateKeyError,
+    OperationFailure,
+    PyMongoError,
+    ServerSelectionTimeoutError,
+)
+
+from assetstore.errors import (
+    AlreadyExistsError,
+    AssetStoreError,
+    BackendUnavailableError,
+    InvalidQueryError,
+)
+from assetstore.interfaces import DocumentStore, Filter, Sort
+from assetstore.query import compile_sort, validate_filter
+
+DEFAULT_DATABASE = "assetstore"
+_NO_ID = {"_id": False}
+_BAD_QUERY_CODES = frozenset({2, 9, 17287, 51091})  # BadValue, FailedToParse, ...
+
+
+@contextlib.contextmanager
+def mongo_errors(what: str) -> Iterator[None]:
+    """Translate pymongo's exceptions into ours."""
+    try:
+        yield
+    except DuplicateKeyError:
+        raise AlreadyExistsError(f"{what} already exists") from None
+    except (ServerSelectionTimeoutError, ConnectionFailure) as exc:
+        raise BackendUnavailableError(f"MongoDB is unreachable: {exc}") from None
+    except OperationFailure as exc:
+        if exc.code in _BAD_QUERY_CODES:
+            raise InvalidQueryError(f"MongoDB refused the query: {exc.details or exc}") from None
+        raise AssetStoreError(f"MongoDB refused the operation: {exc}") from None
+    except PyMongoError as exc:
+        raise BackendUnavailableError(f"MongoDB error: {exc}") from None
+
+
+def _sort_spec(sort: Sort | None) -> list[tuple[str, int]] | None:
+    if not sort:
+        return None
+    compile_sort(sort)  # the same validation as in-process stores
+    return list(sort.items()) if isinstance(sort, Mapping) else [tuple(s) for s in sort]
+
+
+class MongoDocumentStore(DocumentStore):
+    """One MongoDB collection as a :class:`~assetstore.interfaces.DocumentStore`.
+
+    ``scope`` (e.g. ``{"assets_db_id": "..."}``) is added to every read and write, and
+    stamped on every inserted document, so stores sharing a collection stay apart."""
+
+    def __init__(self, collection: Collection, *, key_field: str,
+                 scope: Mapping[str, str] | None = None,
+                 indexes: Sequence[str] = ()) -> None:
+        self.key_field = key_field
+        self._collection = collection
+        self._scope = dict(scope or {})
+        with mongo_errors(f"indexes of {collection.full_name}"):
+            unique = [(field, pymongo.ASCENDING) for field in [*self._scope, key_field]]
+            collection.create_index(unique, unique=True)
+            for field in indexes:
+                collection.create_index([(field, pymongo.ASCENDING)])
+
+    def __repr__(self) -> str:
+        return f"MongoDocumentStore({self._collection.full_name!r}, scope={self._scope!r})"
+
+    def _where(self, filter: Filter | None = None, *, all_scopes: bool = False
+               ) -> dict[str, Any]:
+        parts = [] if all_scopes or not self._scope else [self._scope]
+        if filter:
+            parts.append(dict(filter))
+        if not parts:
+            return {}
+        return parts[0] if len(parts) == 1 else {"$and": parts}
+
+    def _key(self, key: str, **extra: Any) -> dict[str, Any]:
+        return {**self._scope, self.key_field: key, **extra}
+
+    def _what(self, key: str) -> str:
+        return f"asset {key!r}" if self.key_field == "asset_uri" else f"{self.key_field} {key!r}"
+
+    def insert(self, doc: Mapping[str, Any]) -> None:
+        with mongo_errors(self._what(doc[self.key_field])):
+            self._collection.insert_one({**doc, **self._scope})
+
+    def insert_many(self, docs: Sequence[Mapping[str, Any]]) -> None:
+        """All or nothing: if a key is taken, the documents this call inserted before it are
+        removed again (readers may glimpse them meanwhile; MongoDB transactions would need
+        a replica set, which a plain server does not have)."""
+        if not docs:
+            return
+        keys = [doc[self.key_field] for doc in docs]
+        if len(set(keys)) != len(keys):
+            raise AlreadyExistsError(f"{self.key_field} values repeat within the batch")
+        with mongo_errors("a document of the batch"):
+            try:
+                self._collection.insert_many([{**doc, **self._scope} for doc in docs],
+                                             ordered=True)
+            except BulkWriteError as exc:
+                inserted = keys[: exc.details.get("nInserted", 0)]
+                if inserted:
+                    self._collection.delete_many(
+                        {**self._scope, self.key_field: {"$in": inserted}})
+                errors = exc.details.get("writeErrors") or [{}]
+                if errors[0].get("code") == 11000:
+                    taken = keys[errors[0].get("index", 0)]
+                    raise AlreadyExistsError(f"{self._what(taken)} already exists") from None
+                raise
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        with mongo_errors(self._what(key)):
+            return self._collection.find_one(self._key(key), _NO_ID)
+
+    def find_one(self, field: str, value: str) -> dict[str, Any] | None:
+        with mongo_errors(f"{field} {value!r}"):
+            return self._collection.find_one({**self._scope, field: value}, _NO_ID)
+
+    def find(
+        self,
+        filter: Filter | None = None,
+        *,
+        sort: Sort | None = None,
+        skip: int = 0,
+        limit: int | None = None,
+        all_scopes: bool = False,
+    ) -> list[dict[str, Any]]:
+        validate_filter(filter)
+        if skip < 0 or (limit is not None and limit < 0):
+            raise InvalidQueryError("skip and limit must not be negative")
+        with mongo_errors("query"):
+            cursor = self._collection.find(self._where(filter, all_scopes=all_scopes), _NO_ID)
+            spec = _sort_spec(sort)
+            if spec:
+                cursor = cursor.sort(spec)
+            if skip:
+                cursor = cursor.skip(skip)
+            if limit:
+                cursor = cursor.limit(limit)
+            return list(cursor)
+
+    def count(self, filter: Filter | None = None) -> int:
+        validate_filter(filter)
+        with mongo_errors("count"):
+            return self._collection.count_documents(self._where(filter))
+
+    def replace(self, key: str, doc: Mapping[str, Any], *, expected_revision: int) -> bool:
+        with mongo_errors(self._what(key)):
+            result = self._collection.replace_one(
+                self._key(key, revision=expected_revision), {**doc, **self._scope})
+        return result.matched_count == 1
+
+    def delete(self, key: str, *, expected_revision: int | None = None) -> bool:
+        where = self._key(key) if expected_revision is None else self._key(
+            key, revision=expected_revision)
+        with mongo_errors(self._what(key)):
+            return self._collection.delete_one(where).deleted_count == 1
+
+
+def connect(url: str | None = None, *, client: Any = None,
+            server_selection_timeout_ms: int = 5000) -> tuple[Any, str]:
+    """A client for ``url`` (or ``MONGO_URL``) and the database name it names."""
+    url = url or os.environ.get("MONGO_URL") or "mongodb://127.0.0.1:27017"
+    database = pymongo.uri_parser.parse_uri(url).get("database") or DEFAULT_DATABASE
+    if client is None:
+        client = pymongo.MongoClient(url, serverSelectionTimeoutMS=server_selection_timeout_ms,
+                                     connectTimeoutMS=server_selection_timeout_ms,
+                                     appname="assetstore")
+    return client, database
+
+
+def open_mongo_documents(url: str | None, *, collection: str, key_field: str,
+                         scope: Mapping[str, str] | None = None, client: Any = None,
+                         **options: Any) -> MongoDocumentStore:
+    """The document store for ``collection`` in the database ``url`` names."""
+    with mongo_errors("connection"):
+        client, database = connect(url, client=client, **options)
+    indexes = ("asset_name", "asset_tags", "asset_id") if key_field == "asset_uri" \
+        else ("asset_registry_tags",)
+    return MongoDocumentStore(client[database][collection], key_field=key_field, scope=scope,
+                              indexes=indexes)
