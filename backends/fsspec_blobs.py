@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import threading
 import time
 import uuid
 from collections.abc import Iterable, Iterator
@@ -26,6 +27,8 @@ from assetstore.interfaces import BlobInfo, BlobStore
 
 #: Where writes in progress live, under the store's root.
 TMP_PREFIX = ".tmp/"
+#: Bytes between two background flushes of a large file being written.
+WRITEBACK_EVERY = 32 << 20
 
 
 class RangeReader(io.RawIOBase):
@@ -148,6 +151,57 @@ class FsspecBlobStore(BlobStore):
         return removed
 
 
+class EarlyWriteback:
+    """Flushes a file being written in a helper thread, every ``every`` bytes, so the disk
+    works while the writer goes on reading and hashing; on exit, a final fsync makes the
+    whole file durable. Small files never start the thread."""
+
+    def __init__(self, fd: int, every: int = WRITEBACK_EVERY) -> None:
+        self._fd = fd
+        self._every = every
+        self._pending = 0
+        self._wake = threading.Event()
+        self._stopping = False
+        self._thread: threading.Thread | None = None
+        self._error: OSError | None = None
+
+    def wrote(self, count: int) -> None:
+        """Note ``count`` more bytes written."""
+        self._pending += count
+        if self._pending >= self._every:
+            self._pending = 0
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, daemon=True,
+                                                name="assetstore-writeback")
+                self._thread.start()
+            self._wake.set()
+
+    def _run(self) -> None:
+        while True:
+            self._wake.wait()
+            self._wake.clear()
+            if self._stopping:
+                return
+            try:
+                os.fdatasync(self._fd)
+            except OSError as exc:
+                self._error = exc
+                return
+
+    def __enter__(self) -> EarlyWriteback:
+        return self
+
+    def __exit__(self, exc_type: object, *_: object) -> None:
+        if self._thread is not None:
+            self._stopping = True
+            self._wake.set()
+            self._thread.join()
+        if exc_type is None:
+            if self._error is not None:
+                raise self._error
+            os.fsync(self._fd)
+
+
 def _fsync_dir(path: str | Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
@@ -187,14 +241,14 @@ class LocalBlobStore(FsspecBlobStore):
         tmp = tmp_dir / uuid.uuid4().hex
         size = 0
         try:
-            with open(tmp, "xb", buffering=0) as file:
+            with open(tmp, "xb", buffering=0) as file, EarlyWriteback(file.fileno()) as flusher:
                 for chunk in chunks:
                     view = memoryview(chunk)
                     while view:
                         written = file.write(view)
                         view = view[written:]
                     size += len(chunk)
-                os.fsync(file.fileno())
+                    flusher.wrote(len(chunk))
             if overwrite:
                 os.replace(tmp, target)
             else:
