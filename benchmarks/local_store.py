@@ -4,8 +4,9 @@ file copy, with peak memory.
     python benchmarks/local_store.py                      # 1k/10k/100k assets, 1 GiB file
     python benchmarks/local_store.py --assets 10000 --size-mb 256 --repeat 3
 
-Every transfer runs in a fresh process so that its peak RSS (ru_maxrss) is its own; the
-contenders alternate within each round and the table gives medians. The source file is in the
+Every transfer runs in a fresh process and reports its own peak RSS (VmHWM: ru_maxrss would
+carry the parent's peak across exec); the contenders alternate within each round and the
+table gives medians. The source file is in the
 page cache for every contender alike.
 """
 
@@ -16,45 +17,26 @@ import json
 import os
 import random
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 import uuid
 from pathlib import Path
 
+from _harness import measure, medians
+
 from assetstore import open_store
 from assetstore.models import AssetObject, utc_now
 
-CHILD = r"""
-import json, os, resource, shutil, sys, time
-op, src, dst, root = sys.argv[1:5]
-started = time.perf_counter()
-if op == "copy+fsync":
-    shutil.copyfile(src, dst)
-    fd = os.open(dst, os.O_RDONLY); os.fsync(fd); os.close(fd)
-elif op == "copy":
-    shutil.copyfile(src, dst)
-elif op == "upload":
-    from assetstore import open_store
-    with open_store(root) as store:
-        store.upload(src, name="big", version=dst, tag="bench")
-elif op == "download":
-    from assetstore import open_store
-    with open_store(root) as store:
-        store.download(src, dst)
-elif op == "baseline":
-    from assetstore import open_store
-elapsed = time.perf_counter() - started
-peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-print(json.dumps({"seconds": elapsed, "peak_mb": peak_mb}))
-"""
-
-
-def run_child(op: str, src: str, dst: str, root: str) -> dict[str, float]:
-    done = subprocess.run([sys.executable, "-c", CHILD, op, src, dst, root],
-                          capture_output=True, text=True, check=True)
-    return json.loads(done.stdout)
+LOCAL_TRANSFERS = {
+    "copy+fsync": ("import os, shutil",
+                   "shutil.copyfile(args[0], args[1])\n"
+                   "fd = os.open(args[1], os.O_RDONLY); os.fsync(fd); os.close(fd)"),
+    "upload": ("from assetstore import open_store; store = open_store(args[2])",
+               "store.upload(args[0], name='big', version=args[3], tag='bench')"),
+    "copy": ("import shutil", "shutil.copyfile(args[0], args[1])"),
+    "download": ("from assetstore import open_store; store = open_store(args[2])",
+                 "store.download(f'big:{args[3]}-bench', args[1])"),
+}
 
 
 def populated_store(root: Path, count: int):
@@ -115,26 +97,19 @@ def make_file(path: Path, size_mb: int) -> None:
 
 
 def bench_transfer(size_mb: int, repeat: int, workdir: Path) -> dict[str, dict[str, float]]:
+    """Local store upload/download against a plain copy, alternating, in fresh processes."""
     src = workdir / "source.bin"
     make_file(src, size_mb)
     root = str(workdir / "store")
-    results: dict[str, list[dict[str, float]]] = {}
-    baseline = run_child("baseline", "", "", root)
+    runs: dict[str, list[dict[str, float]]] = {}
     for round_ in range(repeat):
-        for op in ("copy+fsync", "upload", "copy", "download"):
+        for op, (setup, timed) in LOCAL_TRANSFERS.items():
             dst = workdir / f"out-{op}-{round_}"
-            if op == "upload":
-                result = run_child(op, str(src), str(round_), root)
-            elif op == "download":
-                result = run_child(op, f"big:{round_}-bench", str(dst), root)
-            else:
-                result = run_child(op, str(src), str(dst), root)
-            results.setdefault(op, []).append(result)
-            if dst.exists():
-                dst.unlink()
-    summary = {op: {"seconds": statistics.median(r["seconds"] for r in runs),
-                    "peak_mb": max(r["peak_mb"] for r in runs)} for op, runs in results.items()}
-    summary["python+assetstore import"] = baseline
+            runs.setdefault(op, []).append(measure(setup, timed, str(src), str(dst), root,
+                                                   str(round_)))
+            dst.unlink(missing_ok=True)
+    summary = medians(runs)
+    summary["python+assetstore import"] = measure("import assetstore", "pass")
     return summary
 
 
