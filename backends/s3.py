@@ -31,22 +31,31 @@ from assetstore.open import assemble_store
 #: Size of each multipart part and of each ranged read.
 PART_SIZE = 8 << 20
 #: Parts uploaded at once; memory held by an upload is about (PARALLEL_PARTS + 1) parts.
-PARALLEL_PARTS = 4
+PARALLEL_PARTS = 2
 
 
 def _parts(chunks: Iterable[bytes], size: int) -> Iterator[bytes]:
     """Regroup chunks into parts of exactly ``size`` bytes (the last may be shorter; an empty
-    stream gives one empty part)."""
-    buffer = bytearray()
+    stream gives one empty part), copying each byte once."""
+    pending: list[bytes] = []
+    pending_size = 0
     sent = False
     for chunk in chunks:
-        buffer += chunk
-        while len(buffer) >= size:
-            yield bytes(buffer[:size])
-            del buffer[:size]
-            sent = True
-    if buffer or not sent:
-        yield bytes(buffer)
+        pending.append(chunk)
+        pending_size += len(chunk)
+        if pending_size >= size:
+            joined = b"".join(pending)
+            pending.clear()
+            for start in range(0, len(joined) - size + 1, size):
+                yield joined[start:start + size] if len(joined) > size else joined
+                sent = True
+            rest = len(joined) % size
+            if rest:
+                pending.append(joined[-rest:])
+            pending_size = rest
+            del joined
+    if pending_size or not sent:
+        yield b"".join(pending)
 
 
 class _MultipartUpload:
@@ -163,7 +172,9 @@ class S3BlobStore(FsspecBlobStore):
                 secret=secret or os.environ.get("AWS_SECRET_ACCESS_KEY") or None,
                 client_kwargs=client_kwargs,
                 config_kwargs={"connect_timeout": 5, "read_timeout": 60,
-                               "retries": {"max_attempts": 3}},
+                               "retries": {"max_attempts": 3},
+                               "request_checksum_calculation": os.environ.get(
+                                   "ASSETSTORE_S3_CHECKSUMS", "when_required")},
                 **storage_options,
             )
         super().__init__(url, fs=fs)
