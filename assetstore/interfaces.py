@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, BinaryIO
 
+from assetstore.errors import InvalidInputError
 from assetstore.models import (
     AssetObject,
     AssetsDBRegistry,
@@ -38,6 +39,32 @@ Sort = Sequence[tuple[str, int]] | Mapping[str, int]
 Source = str | os.PathLike[str] | bytes | bytearray | memoryview | IO[bytes]
 #: Called with the number of bytes just transferred.
 Progress = Callable[[int], None]
+
+
+@dataclass(frozen=True)
+class Upload:
+    """One item of :meth:`AssetStore.upload_many`."""
+
+    source: Source
+    name: str
+    version: str
+    tag: str
+    metadata: Mapping[str, Any] | None = None
+    tags: Sequence[str] | None = None
+    filename: str | None = None
+    content_type: str | None = None
+
+    @classmethod
+    def fields_of(cls, item: Upload | Mapping[str, Any]) -> dict[str, Any]:
+        """The keyword arguments of ``upload`` that ``item`` stands for."""
+        if isinstance(item, Upload):
+            return {field: getattr(item, field) for field in cls.__dataclass_fields__}
+        if isinstance(item, Mapping):
+            unknown = set(item) - set(cls.__dataclass_fields__)
+            if unknown:
+                raise InvalidInputError(f"unknown upload fields {sorted(unknown)}")
+            return dict(item)
+        raise InvalidInputError("each upload must be an Upload or a mapping of its fields")
 
 
 @dataclass(frozen=True)
@@ -141,6 +168,21 @@ class AssetStore(ABC):
         """Throw away a staged file that will not be published."""
         with contextlib.suppress(FileNotFoundError):
             os.unlink(staged.staging_id)
+
+    def upload_many(self, items: Iterable[Upload | Mapping[str, Any]], *,
+                     progress: Progress | None = None) -> list[AssetObject]:
+        """Upload many files; each item gives ``source``, ``name``, ``version``, ``tag`` and
+        optionally ``metadata``, ``tags``, ``filename``, ``content_type``.
+
+        Stores that can (the in-process and S3 + MongoDB stores) do it all or nothing, in
+        one metadata commit; this default uploads one by one and stops at the first error."""
+        return [self.upload(**Upload.fields_of(item), progress=progress) for item in items]
+
+    def register_many(self, assets: Iterable[AssetObject | Mapping[str, Any]]
+                      ) -> list[AssetObject]:
+        """Register many external assets (all or nothing where the store can; see
+        :meth:`upload_many`)."""
+        return [self.register(asset) for asset in assets]
 
     @abstractmethod
     def register(self, asset: AssetObject | Mapping[str, Any]) -> AssetObject:
@@ -326,13 +368,18 @@ class BlobStore(ABC):
     url: str
 
     @abstractmethod
-    def write(self, key: str, chunks: Iterable[bytes], *, overwrite: bool = True) -> int:
+    def write(self, key: str, chunks: Iterable[bytes], *, overwrite: bool = True,
+              sync: bool = True) -> int:
         """Store the concatenated chunks under ``key`` and return the size.
 
         Atomic: the blob under ``key`` is absent or whole, never partial, whatever happens
         while the chunks are consumed (an exception from the iterable aborts the write and
         leaves nothing behind). With ``overwrite=False`` an existing blob is kept and
-        ``AlreadyExistsError`` is raised."""
+        ``AlreadyExistsError`` is raised. With ``sync=False`` the blob may not survive a
+        machine crash until :meth:`sync_all` (for batches: one flush instead of many)."""
+
+    def sync_all(self) -> None:  # noqa: B027 - stores whose writes are always durable
+        """Make every blob written so far durable (after writes with ``sync=False``)."""
 
     @abstractmethod
     def open(self, key: str, start: int = 0, end: int | None = None) -> BinaryIO:

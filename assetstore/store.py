@@ -44,6 +44,7 @@ from assetstore.interfaces import (
     Progress,
     Sort,
     StagedFile,
+    Upload,
 )
 from assetstore.models import (
     ASSET_EXTERNAL_MUTABLE_FIELDS,
@@ -136,10 +137,15 @@ class Store(AssetStore):
 
     def stage(self, source: Any, *, filename: str | None = None,
               progress: Progress | None = None) -> StagedFile:
+        return self._stage(source, filename, progress, sync=True)
+
+    def _stage(self, source: Any, filename: str | None, progress: Progress | None, *,
+               sync: bool) -> StagedFile:
         asset_id = uuid.uuid4().hex
         digest = Digest(progress)
         with open_source(source, self._chunk_size) as (chunks, source_name):
-            self._blobs.write(blob_key(asset_id), digest.wrap(chunks), overwrite=False)
+            self._blobs.write(blob_key(asset_id), digest.wrap(chunks), overwrite=False,
+                              sync=sync)
         return StagedFile(asset_id, digest.size, digest.hexdigest(),
                           os.path.basename(filename or source_name or ""))
 
@@ -154,42 +160,102 @@ class Store(AssetStore):
         tags: Iterable[str] | None = None,
         content_type: str | None = None,
     ) -> AssetObject:
-        asset_id = staged.staging_id
         try:
-            uri = build_uri(name, version, tag)
-            filename = staged.filename or asset_id
-            now = utc_now()
-            asset = AssetObject(
-                asset_uri=uri,
-                asset_name=name,
-                asset_id=asset_id,
-                assets_db_id=self.assets_db_id,
-                asset_version={"version": version, "tag": tag},
-                asset_metadata=check_json_object(metadata, "asset_metadata"),
-                asset_public_url=self._download_url(asset_id, blob_key(asset_id)),
-                asset_file_info={
-                    "file_size": staged.size,
-                    "file_type": content_type or _guess_type(filename),
-                    "sha256": staged.sha256,
-                    "filename": filename,
-                },
-                asset_tags=check_tags(tags, "asset_tags"),
-                asset_source="upload",
-                created_at=now,
-                updated_at=now,
-                revision=1,
-            )
+            asset = self._uploaded_record(staged, name, version, tag, metadata, tags,
+                                          content_type)
             self._documents.insert(asset.to_document())
         except BaseException:
             with contextlib.suppress(Exception):
-                self.discard(staged)
+                # An error can come after the commit (a failed directory fsync, a lost
+                # MongoDB acknowledgement): never delete a blob that metadata refers to.
+                if self._documents.find_one("asset_id", staged.staging_id) is None:
+                    self.discard(staged)
             raise
         return asset
+
+    def _uploaded_record(self, staged: StagedFile, name: str, version: str, tag: str,
+                         metadata: Mapping[str, Any] | None, tags: Iterable[str] | None,
+                         content_type: str | None) -> AssetObject:
+        asset_id = staged.staging_id
+        filename = staged.filename or asset_id
+        now = utc_now()
+        return AssetObject(
+            asset_uri=build_uri(name, version, tag),
+            asset_name=name,
+            asset_id=asset_id,
+            assets_db_id=self.assets_db_id,
+            asset_version={"version": version, "tag": tag},
+            asset_metadata=check_json_object(metadata, "asset_metadata"),
+            asset_public_url=self._download_url(asset_id, blob_key(asset_id)),
+            asset_file_info={
+                "file_size": staged.size,
+                "file_type": content_type or _guess_type(filename),
+                "sha256": staged.sha256,
+                "filename": filename,
+            },
+            asset_tags=check_tags(tags, "asset_tags"),
+            asset_source="upload",
+            created_at=now,
+            updated_at=now,
+            revision=1,
+        )
 
     def discard(self, staged: StagedFile) -> None:
         self._blobs.delete(blob_key(staged.staging_id))
 
+    def upload_many(self, items: Iterable[Upload | Mapping[str, Any]], *,
+                    progress: Progress | None = None) -> list[AssetObject]:
+        """All or nothing: every file is checked and staged, the blobs are made durable
+        with one flush, and the metadata of all of them is committed in one write."""
+        requests = [Upload.fields_of(item) for item in items]
+        for fields in requests:
+            build_uri(fields["name"], fields["version"], fields["tag"])
+            check_json_object(fields.get("metadata"), "asset_metadata")
+            check_tags(fields.get("tags"), "asset_tags")
+        self._refuse_taken(build_uri(f["name"], f["version"], f["tag"]) for f in requests)
+        staged: list[StagedFile] = []
+        try:
+            for fields in requests:
+                staged.append(self._stage(fields["source"], fields.get("filename"), progress,
+                                          sync=False))
+            self._blobs.sync_all()
+            assets = [
+                self._uploaded_record(stage, f["name"], f["version"], f["tag"],
+                                      f.get("metadata"), f.get("tags"), f.get("content_type"))
+                for stage, f in zip(staged, requests, strict=True)
+            ]
+            self._documents.insert_many([asset.to_document() for asset in assets])
+        except BaseException:
+            for stage in staged:
+                with contextlib.suppress(Exception):
+                    self.discard(stage)
+            raise
+        return assets
+
     def register(self, asset: AssetObject | Mapping[str, Any]) -> AssetObject:
+        record = self._external_record(asset)
+        self._documents.insert(record.to_document())
+        return record
+
+    def register_many(self, assets: Iterable[AssetObject | Mapping[str, Any]]
+                      ) -> list[AssetObject]:
+        """All or nothing, in one metadata commit."""
+        records = [self._external_record(asset) for asset in assets]
+        self._refuse_taken(record.asset_uri for record in records)
+        self._documents.insert_many([record.to_document() for record in records])
+        return records
+
+    def _refuse_taken(self, uris: Iterable[str]) -> None:
+        """Fail early (before any upload) on a URI given twice or already in the store."""
+        seen: set[str] = set()
+        for uri in uris:
+            if uri in seen:
+                raise AlreadyExistsError(f"asset {uri!r} is given twice")
+            seen.add(uri)
+            if self._documents.get(uri) is not None:
+                raise AlreadyExistsError(f"asset {uri!r} already exists")
+
+    def _external_record(self, asset: AssetObject | Mapping[str, Any]) -> AssetObject:
         fields = _as_dict(asset)
         given_uri = fields.get("asset_uri") or ""
         try:
@@ -203,7 +269,7 @@ class Store(AssetStore):
                 "leave it out, the store computes it"
             )
         now = utc_now()
-        record = parsed.model_copy(
+        return parsed.model_copy(
             update={
                 "asset_uri": uri,
                 "asset_id": uuid.uuid4().hex,
@@ -218,8 +284,6 @@ class Store(AssetStore):
                 "revision": 1,
             }
         )
-        self._documents.insert(record.to_document())
-        return record
 
     def _download_url(self, asset_id: str, key: str) -> str:
         if self.public_url:

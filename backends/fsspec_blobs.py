@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import io
 import os
 import threading
@@ -93,7 +94,8 @@ class FsspecBlobStore(BlobStore):
     def _path(self, key: str) -> str:
         return f"{self.root}/{key}"
 
-    def write(self, key: str, chunks: Iterable[bytes], *, overwrite: bool = True) -> int:
+    def write(self, key: str, chunks: Iterable[bytes], *, overwrite: bool = True,
+              sync: bool = True) -> int:
         path = self._path(key)
         if not overwrite and self.fs.exists(path):
             raise AlreadyExistsError(f"blob {key!r} already exists")
@@ -156,8 +158,9 @@ class EarlyWriteback:
     works while the writer goes on reading and hashing; on exit, a final fsync makes the
     whole file durable. Small files never start the thread."""
 
-    def __init__(self, fd: int, every: int = WRITEBACK_EVERY) -> None:
+    def __init__(self, fd: int, every: int = WRITEBACK_EVERY, *, durable: bool = True) -> None:
         self._fd = fd
+        self._durable = durable
         self._every = every
         self._pending = 0
         self._wake = threading.Event()
@@ -167,6 +170,8 @@ class EarlyWriteback:
 
     def wrote(self, count: int) -> None:
         """Note ``count`` more bytes written."""
+        if not self._durable:
+            return
         self._pending += count
         if self._pending >= self._every:
             self._pending = 0
@@ -196,10 +201,22 @@ class EarlyWriteback:
             self._stopping = True
             self._wake.set()
             self._thread.join()
-        if exc_type is None:
+        if exc_type is None and self._durable:
             if self._error is not None:
                 raise self._error
             os.fsync(self._fd)
+
+
+def _load_libc() -> ctypes.CDLL | None:
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.syncfs  # noqa: B018 - probe for the symbol
+    except (OSError, AttributeError):
+        return None
+    return libc
+
+
+_LIBC = _load_libc()
 
 
 def _fsync_dir(path: str | Path) -> None:
@@ -233,7 +250,8 @@ class LocalBlobStore(FsspecBlobStore):
         self.root = str(path)
         self._root = path
 
-    def write(self, key: str, chunks: Iterable[bytes], *, overwrite: bool = True) -> int:
+    def write(self, key: str, chunks: Iterable[bytes], *, overwrite: bool = True,
+              sync: bool = True) -> int:
         target = self._root / key
         tmp_dir = self._root / TMP_PREFIX
         ensure_dir(tmp_dir)
@@ -241,7 +259,9 @@ class LocalBlobStore(FsspecBlobStore):
         tmp = tmp_dir / uuid.uuid4().hex
         size = 0
         try:
-            with open(tmp, "xb", buffering=0) as file, EarlyWriteback(file.fileno()) as flusher:
+            with open(tmp, "xb", buffering=0) as file, EarlyWriteback(
+                file.fileno(), durable=sync
+            ) as flusher:
                 for chunk in chunks:
                     view = memoryview(chunk)
                     while view:
@@ -257,12 +277,22 @@ class LocalBlobStore(FsspecBlobStore):
                 except FileExistsError:
                     raise AlreadyExistsError(f"blob {key!r} already exists") from None
                 os.unlink(tmp)
-            _fsync_dir(target.parent)
+            if sync:
+                _fsync_dir(target.parent)
         except BaseException:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
             raise
         return size
+
+    def sync_all(self) -> None:
+        """One ``syncfs`` of the store's file system (``sync`` where it is missing)."""
+        fd = os.open(self._root, os.O_RDONLY)
+        try:
+            if _LIBC is None or _LIBC.syncfs(fd) != 0:
+                os.sync()
+        finally:
+            os.close(fd)
 
     def open(self, key: str, start: int = 0, end: int | None = None) -> BinaryIO:
         file = open(self._root / key, "rb", buffering=0)  # noqa: SIM115 - returned to caller

@@ -166,6 +166,9 @@ class S3BlobStore(FsspecBlobStore):
             client_kwargs = dict(storage_options.pop("client_kwargs", {}))
             if region:
                 client_kwargs.setdefault("region_name", region)
+            # Other processes add blobs at any time: a cached listing (left by list(), i.e.
+            # gc or fsck) would make open() of their new blobs fail with FileNotFoundError.
+            storage_options.setdefault("use_listings_cache", False)
             fs = s3fs.S3FileSystem(
                 endpoint_url=endpoint_url,
                 key=key or os.environ.get("AWS_ACCESS_KEY_ID") or None,
@@ -191,7 +194,8 @@ class S3BlobStore(FsspecBlobStore):
                     self.fs.call_s3("create_bucket", Bucket=self.bucket)
                 self.fs.invalidate_cache()
 
-    def write(self, key: str, chunks: Iterable[bytes], *, overwrite: bool = True) -> int:
+    def write(self, key: str, chunks: Iterable[bytes], *, overwrite: bool = True,
+              sync: bool = True) -> int:
         path = self._path(key)
         upload = _MultipartUpload(self.fs, self.bucket, path[len(self.bucket) + 1:],
                                   exclusive=not overwrite, parallel=self.parallel_parts)
