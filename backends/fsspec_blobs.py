@@ -116,12 +116,16 @@ class FsspecBlobStore(BlobStore):
         return size
 
     def open(self, key: str, start: int = 0, end: int | None = None) -> BinaryIO:
-        file = self.fs.open(self._path(key), "rb")
+        file = self._open_file(key)
         if start:
             file.seek(start)
         if end is None:
             return file
         return RangeReader(file, end - start)  # type: ignore[return-value]
+
+    def _open_file(self, key: str) -> BinaryIO:
+        """The blob opened for reading from its start."""
+        return self.fs.open(self._path(key), "rb")
 
     def size(self, key: str) -> int | None:
         try:
@@ -294,13 +298,8 @@ class LocalBlobStore(FsspecBlobStore):
         finally:
             os.close(fd)
 
-    def open(self, key: str, start: int = 0, end: int | None = None) -> BinaryIO:
-        file = open(self._root / key, "rb", buffering=0)  # noqa: SIM115 - returned to caller
-        if start:
-            file.seek(start)
-        if end is None:
-            return file
-        return RangeReader(file, end - start)  # type: ignore[return-value]
+    def _open_file(self, key: str) -> BinaryIO:
+        return open(self._root / key, "rb", buffering=0)
 
     def size(self, key: str) -> int | None:
         try:

@@ -21,7 +21,7 @@ from datetime import datetime
 from typing import Any, BinaryIO
 
 import s3fs
-from assetstore.backends.fsspec_blobs import FsspecBlobStore, RangeReader
+from assetstore.backends.fsspec_blobs import FsspecBlobStore
 from botocore.exceptions import BotoCoreError
 
 from assetstore.errors import AlreadyExistsError, BackendUnavailableError, InvalidInputError
@@ -213,15 +213,10 @@ class S3BlobStore(FsspecBlobStore):
                 self.fs.invalidate_cache(path)
         return upload.size
 
-    def open(self, key: str, start: int = 0, end: int | None = None) -> BinaryIO:
+    def _open_file(self, key: str) -> BinaryIO:
         with s3_errors(self.url):
-            file = self.fs.open(self._path(key), "rb", block_size=self.part_size,
+            return self.fs.open(self._path(key), "rb", block_size=self.part_size,
                                 cache_type="readahead")
-        if start:
-            file.seek(start)
-        if end is None:
-            return file
-        return RangeReader(file, end - start)  # type: ignore[return-value]
 
     def size(self, key: str) -> int | None:
         with s3_errors(self.url):

@@ -96,11 +96,13 @@ def make_file(path: Path, size_mb: int) -> None:
             left -= len(part)
 
 
-def bench_transfer(size_mb: int, repeat: int, workdir: Path) -> dict[str, dict[str, float]]:
+def bench_transfer(size_mb: int, repeat: int, workdir: Path, src: Path | None = None
+                   ) -> dict[str, dict[str, float]]:
     """Local store upload/download against a plain copy, alternating, in fresh processes."""
-    src = workdir / "source.bin"
-    make_file(src, size_mb)
-    root = str(workdir / "store")
+    if src is None:
+        src = workdir / "source.bin"
+        make_file(src, size_mb)
+    root = str(workdir / "local-store")
     runs: dict[str, list[dict[str, float]]] = {}
     for round_ in range(repeat):
         for op, (setup, timed) in LOCAL_TRANSFERS.items():

@@ -21,7 +21,7 @@ import tempfile
 from pathlib import Path
 
 from _harness import measure, medians, moto_server
-from local_store import LOCAL_TRANSFERS, make_file
+from local_store import bench_transfer, make_file
 
 S3_SETUP = {
     "boto3": (
@@ -64,19 +64,6 @@ def bench_s3(size_mb: int, repeat: int, workdir: Path) -> dict[str, dict[str, fl
     return medians(runs)
 
 
-def bench_local(size_mb: int, repeat: int, workdir: Path) -> dict[str, dict[str, float]]:
-    src = workdir / "source.bin"
-    root = str(workdir / "local-store")
-    runs: dict[str, list[dict[str, float]]] = {}
-    for round_ in range(repeat):
-        for op, (setup, timed) in LOCAL_TRANSFERS.items():
-            dst = workdir / f"out-{op}-{round_}"
-            runs.setdefault(op, []).append(measure(setup, timed, str(src), str(dst), root,
-                                                   str(round_)))
-            dst.unlink(missing_ok=True)
-    return medians(runs)
-
-
 def table(title: str, size_mb: int, results: dict[str, dict[str, float]]) -> str:
     lines = [f"| {title}, {size_mb} MiB | seconds | MB/s | peak RSS | store / peer |",
              "|---|---:|---:|---:|---:|"]
@@ -99,7 +86,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
         workdir = Path(tmp)
         s3 = bench_s3(args.size_mb, args.repeat, workdir)
-        local = bench_local(args.size_mb, args.repeat, workdir)
+        local = bench_transfer(args.size_mb, args.repeat, workdir, src=workdir / "source.bin")
+        local.pop("python+assetstore import")
     baseline = measure("import assetstore, s3fs", "pass")
     print(table("S3 (moto)", args.size_mb, s3))
     print()
