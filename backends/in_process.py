@@ -30,7 +30,7 @@ def copy_document(doc: Mapping[str, Any]) -> Document:
 class Snapshot:
     """One immutable state of a table. Never mutate ``table`` or its documents."""
 
-    __slots__ = ("_secondary", "by_key", "key_field", "next_id", "table")
+    __slots__ = ("_secondary", "by_key", "key_field", "next_id", "ops", "table")
 
     def __init__(self, table: dict[str, Document], key_field: str,
                  by_key: dict[str, str] | None = None, next_id: int | None = None) -> None:
@@ -43,6 +43,7 @@ class Snapshot:
         if next_id is None:
             next_id = max((int(doc_id) for doc_id in table if doc_id.isdigit()), default=0) + 1
         self.next_id = next_id
+        self.ops: list[tuple[str, Any]] = []
         self._secondary: dict[str, dict[Any, str]] = {}
 
     def get(self, key: str) -> Document | None:
@@ -64,23 +65,32 @@ class Snapshot:
 
     def with_changes(self, puts: Sequence[Document] = (), deletes: Sequence[str] = ()
                      ) -> Snapshot:
-        """A new snapshot with documents added or replaced (by key) and keys removed."""
+        """A new snapshot with keys removed and documents added or replaced (by key)."""
+        return self.with_ops([*(("del", key) for key in deletes),
+                              *(("put", doc) for doc in puts)])
+
+    def with_ops(self, ops: Sequence[tuple[str, Any]]) -> Snapshot:
+        """A new snapshot after ``("put", document)`` and ``("del", key)`` operations, in
+        order. The new snapshot remembers them in ``ops`` (what a journal records)."""
         table = dict(self.table)
         by_key = dict(self.by_key)
         next_id = self.next_id
-        for key in deletes:
-            doc_id = by_key.pop(key, None)
-            if doc_id is not None:
-                del table[doc_id]
-        for doc in puts:
-            key = doc[self.key_field]
+        for op, value in ops:
+            if op == "del":
+                doc_id = by_key.pop(value, None)
+                if doc_id is not None:
+                    del table[doc_id]
+                continue
+            key = value[self.key_field]
             doc_id = by_key.get(key)
             if doc_id is None:
                 doc_id = str(next_id)
                 next_id += 1
                 by_key[key] = doc_id
-            table[doc_id] = doc
-        return Snapshot(table, self.key_field, by_key, next_id)
+            table[doc_id] = value
+        snapshot = Snapshot(table, self.key_field, by_key, next_id)
+        snapshot.ops = list(ops)
+        return snapshot
 
 
 class NoChange(Exception):

@@ -28,10 +28,10 @@ from typing import Any
 
 import filelock
 import orjson
-from assetstore.backends.fsspec_blobs import ensure_dir
-from assetstore.backends.in_process import InProcessDocumentStore, Snapshot, copy_document
 from tinydb.storages import Storage
 
+from assetstore.backends.fsspec_blobs import ensure_dir
+from assetstore.backends.in_process import InProcessDocumentStore, Snapshot, copy_document
 from assetstore.errors import BackendUnavailableError, IntegrityError
 
 #: Seconds a writer waits for another process's write before giving up.
@@ -96,6 +96,12 @@ class AtomicJSONStorage(Storage):
             self._cached_key = self._cached_data = None
         if old_fd is not None:
             os.close(old_fd)
+
+    @property
+    def size(self) -> int:
+        """The size in bytes of the file last read or written (0 before)."""
+        key = self._cached_key
+        return key[2] if key else 0
 
     def read(self) -> dict[str, Any] | None:
         """TinyDB's read: a private copy of the content, or None if there is no file."""
