@@ -21,9 +21,9 @@ from datetime import datetime
 from typing import Any, BinaryIO
 
 import s3fs
-from assetstore.backends.fsspec_blobs import FsspecBlobStore
 from botocore.exceptions import BotoCoreError
 
+from assetstore.backends.fsspec_blobs import FsspecBlobStore
 from assetstore.errors import AlreadyExistsError, BackendUnavailableError, InvalidInputError
 from assetstore.interfaces import AssetStore, BlobInfo
 from assetstore.open import assemble_store

@@ -9,9 +9,10 @@ import math
 import uuid
 
 import pytest
+from conftest import using_mongomock
+
 from assetstore.backends.mongo import open_mongo_documents
 from assetstore.backends.tinydb_documents import TinyDBDocumentStore
-from conftest import using_mongomock
 
 DOCS = {
     "scalar": {"a": 4},

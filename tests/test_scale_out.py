@@ -6,10 +6,10 @@ import os
 import time
 
 import pytest
-from assetstore.backends.mongo import MongoDocumentStore, open_mongo_documents
-from assetstore.backends.s3 import S3BlobStore
 
 from assetstore import BackendUnavailableError, InvalidInputError, open_store
+from assetstore.backends.mongo import MongoDocumentStore, open_mongo_documents
+from assetstore.backends.s3 import S3BlobStore
 from assetstore.errors import AlreadyExistsError
 
 
