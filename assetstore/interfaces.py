@@ -18,7 +18,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, BinaryIO
+from typing import IO, TYPE_CHECKING, Any, BinaryIO
 
 from assetstore.errors import InvalidInputError
 from assetstore.models import (
@@ -28,7 +28,10 @@ from assetstore.models import (
     GcReport,
     HealthReport,
 )
-from assetstore.streams import Digest, open_source
+from assetstore.streams import CHUNK_SIZE, Digest, open_source
+
+if TYPE_CHECKING:
+    from assetstore.federation import SearchResult
 
 #: A filter in MongoDB's find syntax, e.g. ``{"asset_tags": {"$in": ["image"]}}``.
 Filter = Mapping[str, Any]
@@ -252,11 +255,11 @@ class AssetStore(ABC):
         ``InvalidInputError`` for an external asset (it has no stored file).
         """
 
-    @abstractmethod
     def read_bytes(self, uri: str) -> bytes:
         """The whole file, verified before it is returned (for small files)."""
+        with self.open(uri) as reader:
+            return reader.read()
 
-    @abstractmethod
     def download(
         self,
         uri: str,
@@ -266,6 +269,26 @@ class AssetStore(ABC):
     ) -> Path:
         """Write the file to ``dest`` (a file path, or a directory to put the original file
         name in), verified against its sha256 before it appears there. Returns the path."""
+        asset = self.get(uri)
+        target = Path(dest)
+        if target.is_dir():
+            name = os.path.basename(str(asset.asset_file_info.get("filename") or ""))
+            target = target / (name or asset.asset_id)
+        fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.",
+                                        suffix=".part")
+        try:
+            buffer = memoryview(bytearray(CHUNK_SIZE))
+            with os.fdopen(fd, "wb") as out, self.open(uri) as reader:
+                while count := reader.readinto(buffer):
+                    out.write(buffer[:count])
+                    if progress is not None:
+                        progress(count)
+            os.replace(tmp_name, target)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp_name)
+            raise
+        return target
 
     @abstractmethod
     def resolve(self, name: str, spec: str = "latest", *, tag: str | None = None) -> AssetObject:
@@ -338,6 +361,24 @@ class Registry(ABC):
     @abstractmethod
     def check_health(self, registry_id: str) -> HealthReport:
         """Call the entry's ``{public_url}/health`` with short timeouts and report."""
+
+    def search_assets(
+        self,
+        filter: Filter | None,
+        registries: Filter | Sequence[str] | None = None,
+        *,
+        sort: Sort | None = None,
+        limit: int | None = None,
+        timeout: float = 5.0,
+    ) -> SearchResult:
+        """Federated search: send the asset ``filter`` to every registered store matching
+        ``registries`` (None: all; a list of ids; or a registry filter) in parallel, through
+        each store's public URL, and merge the results with each store's status. Stores that
+        fail are reported, not raised; outbound calls obey the health-check address policy.
+        See :mod:`assetstore.federation`."""
+        from assetstore.federation import search_assets
+
+        return search_assets(self, filter, registries, sort=sort, limit=limit, timeout=timeout)
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release files and connections."""

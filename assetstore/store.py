@@ -18,11 +18,9 @@ from __future__ import annotations
 import contextlib
 import mimetypes
 import os
-import tempfile
 import time
 import uuid
 from collections.abc import Iterable, Mapping
-from pathlib import Path
 from typing import Any, BinaryIO
 
 import orjson
@@ -56,7 +54,14 @@ from assetstore.models import (
     utc_now,
 )
 from assetstore.revisions import delete_document, update_document
-from assetstore.streams import CHUNK_SIZE, Digest, VerifyingReader, open_source, sha256_of
+from assetstore.streams import (
+    CHUNK_SIZE,
+    Digest,
+    VerifyingReader,
+    check_range,
+    open_source,
+    sha256_of,
+)
 from assetstore.uri import build_uri
 from assetstore.validation import check_json_object, check_tags, check_url, describe
 
@@ -350,46 +355,11 @@ class Store(AssetStore):
 
     def open(self, uri: str, *, start: int = 0, end: int | None = None) -> BinaryIO:
         asset, key, size = self._stored(uri)
-        end = size if end is None else end
-        if not (isinstance(start, int) and isinstance(end, int) and 0 <= start <= end <= size):
-            raise InvalidInputError(f"byte range [{start}, {end}) is outside 0..{size}")
+        end = check_range(start, end, size)
         if start == 0 and end == size:
             raw = self._blobs.open(key)
             return VerifyingReader(raw, size=size, sha256=asset.sha256 or "", label=uri)  # type: ignore[return-value]
         return self._blobs.open(key, start, end)
-
-    def read_bytes(self, uri: str) -> bytes:
-        with self.open(uri) as reader:
-            return reader.read()
-
-    def download(
-        self,
-        uri: str,
-        dest: str | os.PathLike[str],
-        *,
-        progress: Progress | None = None,
-    ) -> Path:
-        asset, _, _ = self._stored(uri)
-        target = Path(dest)
-        if target.is_dir():
-            target = target / (
-                os.path.basename(asset.asset_file_info.get("filename", "")) or asset.asset_id
-            )
-        fd, tmp_name = tempfile.mkstemp(
-            dir=target.parent, prefix=f".{target.name}.", suffix=".part"
-        )
-        try:
-            with os.fdopen(fd, "wb") as out, self.open(uri) as reader:
-                while chunk := reader.read(self._chunk_size):
-                    out.write(chunk)
-                    if progress is not None:
-                        progress(len(chunk))
-            os.replace(tmp_name, target)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp_name)
-            raise
-        return target
 
     # ---------------------------------------------------------------- changes
     def update(

@@ -132,6 +132,15 @@ class VerifyingReader(io.RawIOBase):
         super().close()
 
 
+def check_range(start: object, end: object, size: int) -> int:
+    """``end`` (``size`` when None) if ``[start, end)`` lies within a file of ``size`` bytes;
+    :class:`InvalidInputError` otherwise."""
+    end = size if end is None else end
+    if not (isinstance(start, int) and isinstance(end, int) and 0 <= start <= end <= size):
+        raise InvalidInputError(f"byte range [{start}, {end}) is outside 0..{size}")
+    return end
+
+
 def sha256_of(reader: BinaryIO, chunk_size: int = CHUNK_SIZE) -> tuple[int, str]:
     """Size and sha256 of everything ``reader`` yields (the reader is consumed, not closed)."""
     digest = hashlib.sha256()
