@@ -219,6 +219,56 @@ def cmd_registry_health(args: argparse.Namespace, registry: Registry) -> Any:
     return EXIT_OK if report.status == "healthy" else EXIT_FAILED
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Run the HTTP service (store and registry, or one of them) until interrupted."""
+    try:
+        import uvicorn
+
+        from assetstore.http.app import create_app
+        from assetstore.http.settings import ServiceSettings
+    except ImportError as exc:
+        from assetstore.errors import MissingDependencyError
+
+        raise MissingDependencyError(
+            f"`assetstore serve` needs the 'http' extra: pip install 'assetstore[http]' ({exc})"
+        ) from exc
+    from assetstore.open import scheme_of
+
+    host = args.host
+    public_url = args.public_url or os.environ.get("ASSETSTORE_PUBLIC_URL") or None
+    if public_url is None and host not in ("0.0.0.0", "::", ""):
+        public_url = f"http://{f'[{host}]' if ':' in host else host}:{args.port}"
+    settings = ServiceSettings.from_env(
+        token=args.token,
+        public_url=public_url,
+        max_upload_bytes=None if args.max_upload_mb is None else int(args.max_upload_mb * 2**20),
+        allow_private_health_checks=True if args.allow_private_health_checks else None,
+        register_health_check=False if args.no_register_health_check else None,
+        cors_origins=args.cors_origin or None,
+    )
+    store = registry = None
+    with contextlib.ExitStack() as resources:
+        if args.only != "registry":
+            store = resources.enter_context(
+                open_store(args.store, metadata=args.metadata, public_url=settings.public_url)
+            )
+        if args.only != "assets":
+            location = args.registry or args.store or os.environ.get("ASSETSTORE_REGISTRY_URL")
+            remote = scheme_of(location or DEFAULT_LOCATION) in ("http", "https")
+            options = {} if remote else {"health_policy": settings.health_policy()}
+            registry = resources.enter_context(open_registry(location, **options))
+        if settings.token is None and host not in ("127.0.0.1", "::1", "localhost"):
+            sys.stderr.write(
+                f"assetstore: warning: serving on {host} without a token: anyone who can "
+                "reach it can write (set ASSETSTORE_TOKEN or --token)\n"
+            )
+        app = create_app(store, registry, settings)
+        config = uvicorn.Config(app, host=host, port=args.port, log_level=args.log_level,
+                                server_header=False, proxy_headers=False)
+        uvicorn.Server(config).run()
+    return EXIT_OK
+
+
 # ------------------------------------------------------------------- parser
 def _query_options(parser: argparse.ArgumentParser, *, filter_required: bool) -> None:
     parser.add_argument(
@@ -359,6 +409,40 @@ def build_parser() -> argparse.ArgumentParser:
     health = sub.add_parser("health", help="check an entry's /health (exit 1 unless healthy)")
     health.add_argument("id")
     health.set_defaults(handler=cmd_registry_health)
+
+    serve = commands.add_parser(
+        "serve",
+        help="run the HTTP service (assets and registry)",
+        description="Serve the store and the registry over HTTP (the specification's API). "
+        "Settings not given here come from ASSETSTORE_* variables (ASSETSTORE_TOKEN...).",
+    )
+    # SUPPRESS: do not overwrite the same options given before the subcommand.
+    serve.add_argument("--store", default=argparse.SUPPRESS,
+                       help=f"asset store location (default $ASSETSTORE_URL or {DEFAULT_LOCATION})")
+    serve.add_argument("--metadata", default=argparse.SUPPRESS,
+                       help="where the store's metadata lives, if not beside it")
+    serve.add_argument("--registry", default=argparse.SUPPRESS,
+                       help="registry location (default: the store's)")
+    serve.add_argument("--only", choices=("assets", "registry"),
+                       help="serve one of the two services (default: both)")
+    serve.add_argument("--host", default="127.0.0.1",
+                       help="address to bind (default 127.0.0.1: this machine only)")
+    serve.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    serve.add_argument("--token", help="bearer token required for writes (prefer "
+                       "$ASSETSTORE_TOKEN: command lines are visible to other users)")
+    serve.add_argument("--public-url", help="the URL clients use to reach this service "
+                       "(default http://HOST:PORT), used in asset_public_url")
+    serve.add_argument("--max-upload-mb", type=float, help="largest upload (default 10240)")
+    serve.add_argument("--allow-private-health-checks", action="store_true",
+                       help="let health checks and federated searches reach loopback and "
+                       "private addresses")
+    serve.add_argument("--no-register-health-check", action="store_true",
+                       help="register stores without checking their /health first")
+    serve.add_argument("--cors-origin", action="append", metavar="ORIGIN",
+                       help="a browser origin allowed by CORS (repeatable; default: no CORS)")
+    serve.add_argument("--log-level", default="info",
+                       choices=("critical", "error", "warning", "info", "debug"))
+    serve.set_defaults(handler=None)
     return parser
 
 
@@ -376,6 +460,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     args = build_parser().parse_args(argv)
     try:
+        if args.command == "serve":
+            return cmd_serve(args)
         if args.command == "registry":
             target: Any = open_registry(args.registry or args.store)
         else:

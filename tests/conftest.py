@@ -51,7 +51,3 @@ def mongo():
         import mongomock
 
         yield mongomock.MongoClient(), f"mongodb://mongomock.invalid/{database}"
-
-
-def using_mongomock():
-    return not REAL_MONGO_URL

@@ -6,10 +6,10 @@ MONGOMOCK_DEVIATIONS with the reason, and expected to fail there (strictly, so a
 mongomock shows up); with ASSETSTORE_TEST_MONGO_URL set every case must pass on both."""
 
 import math
+import os
 import uuid
 
 import pytest
-from conftest import using_mongomock
 
 from assetstore.backends.mongo import open_mongo_documents
 from assetstore.backends.tinydb_documents import TinyDBDocumentStore
@@ -92,6 +92,10 @@ MONGOMOCK_DEVIATIONS = {
 }
 
 
+def using_mongomock():
+    return not os.environ.get("ASSETSTORE_TEST_MONGO_URL")
+
+
 def _label(filter):
     import json
 
@@ -112,8 +116,6 @@ def tinydb_store(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def mongo_store():
-    import os
-
     if os.environ.get("ASSETSTORE_TEST_MONGO_URL"):
         import pymongo
 

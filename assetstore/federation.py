@@ -1,0 +1,184 @@
+"""Federated search: one asset query sent to many registered stores at once.
+
+:func:`search_assets` (also ``Registry.search_assets`` and ``POST /asset_registries/search``)
+picks registry entries, queries each entry's store through its public URL with the HTTP
+client, in parallel, and merges what comes back. A store that is down, slow or refused does
+not fail the search: every store gets a :class:`SourceStatus` and the results of the others
+are returned.
+
+Outbound connections obey the same address policy as health checks
+(:class:`~assetstore.health.HealthCheckPolicy`): a registry entry pointing at a loopback,
+private or link-local address (``169.254.169.254``...) is ``refused`` unless the operator
+allows it, so a registry cannot be turned into a proxy to its own network.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import BaseModel, Field
+
+from assetstore.errors import (
+    AssetStoreError,
+    HealthCheckRefusedError,
+    InvalidInputError,
+    RegistryNotFoundError,
+)
+from assetstore.health import HealthCheckPolicy
+from assetstore.models import AssetObject, AssetsDBRegistry
+from assetstore.query import compile_filter, compile_sort
+
+if TYPE_CHECKING:
+    from assetstore.interfaces import Filter, Registry, Sort
+
+#: Stores queried at once.
+MAX_WORKERS = 16
+
+
+class FederatedAsset(AssetObject):
+    """An asset found by a federated search, with the registry entry of its store."""
+
+    asset_registry_id: str = ""
+
+
+class SourceStatus(BaseModel):
+    """How one store answered a federated search."""
+
+    asset_registry_id: str
+    url: str = ""
+    status: Literal["ok", "error", "refused"]
+    latency_ms: float | None = None
+    count: int = 0
+    error: str | None = None
+
+
+class SearchResult(BaseModel):
+    """The merged results and the status of every store asked."""
+
+    results: list[FederatedAsset] = Field(default_factory=list)
+    sources: list[SourceStatus] = Field(default_factory=list)
+
+    @property
+    def complete(self) -> bool:
+        """True when every store answered."""
+        return all(source.status == "ok" for source in self.sources)
+
+
+def _entries(
+    registry: Registry, registries: Filter | Sequence[str] | str | None
+) -> tuple[list[AssetsDBRegistry], list[SourceStatus]]:
+    if registries is None:
+        return registry.query(), []
+    if isinstance(registries, Mapping):
+        return registry.query(registries), []
+    ids = [registries] if isinstance(registries, str) else registries
+    if not isinstance(ids, Sequence) or not all(isinstance(i, str) for i in ids):
+        raise InvalidInputError(
+            "registries must be null, a list of asset_registry_id strings or a registry filter"
+        )
+    found, missing = [], []
+    for registry_id in dict.fromkeys(ids):
+        try:
+            found.append(registry.get(registry_id))
+        except RegistryNotFoundError as exc:
+            missing.append(SourceStatus(asset_registry_id=registry_id, status="error",
+                                        error=str(exc)))
+    return found, missing
+
+
+def _query_one(
+    entry: AssetsDBRegistry,
+    filter: Filter,
+    sort: Sort | None,
+    limit: int | None,
+    timeout: float,
+    policy: HealthCheckPolicy,
+) -> tuple[SourceStatus, list[AssetObject]]:
+    from assetstore.open import open_store
+
+    url = entry.asset_registry_public_url
+    status: dict[str, Any] = {"asset_registry_id": entry.asset_registry_id, "url": url}
+    if not url.startswith(("http://", "https://")):
+        return SourceStatus(**status, status="refused",
+                            error="only http:// and https:// stores can be searched"), []
+    started = time.perf_counter()
+    try:
+        with open_store(url, address_policy=policy, timeout=timeout) as store:
+            assets = store.query(filter, sort=sort, limit=limit)
+    except HealthCheckRefusedError as exc:
+        return SourceStatus(**status, status="refused", error=str(exc)), []
+    except AssetStoreError as exc:
+        latency = (time.perf_counter() - started) * 1000
+        return SourceStatus(**status, status="error", latency_ms=round(latency, 3),
+                            error=f"{type(exc).__name__}: {exc}"), []
+    except Exception as exc:  # a misbehaving remote must not fail the whole search
+        latency = (time.perf_counter() - started) * 1000
+        return SourceStatus(**status, status="error", latency_ms=round(latency, 3),
+                            error=f"{type(exc).__name__}: {exc}"), []
+    latency = (time.perf_counter() - started) * 1000
+    return SourceStatus(**status, status="ok", latency_ms=round(latency, 3),
+                        count=len(assets)), assets
+
+
+def search_assets(
+    registry: Registry,
+    filter: Filter | None,
+    registries: Filter | Sequence[str] | str | None = None,
+    *,
+    sort: Sort | None = None,
+    limit: int | None = None,
+    timeout: float = 5.0,
+    policy: HealthCheckPolicy | None = None,
+    max_workers: int = MAX_WORKERS,
+) -> SearchResult:
+    """Query every store of ``registry`` matching ``registries`` (None: all; a list of
+    ids; or a registry filter) with the asset ``filter``, in parallel, each within
+    ``timeout`` seconds, and merge the results (sorted by ``sort`` across stores, at most
+    ``limit`` in all). ``policy`` defaults to the registry's ``health_policy`` if it has
+    one, else :class:`HealthCheckPolicy` (public addresses only).
+
+    Raises ``InvalidQueryError`` for a bad filter or sort before contacting any store."""
+    filter = {} if filter is None else filter
+    compile_filter(filter)
+    sort_key = compile_sort(sort)
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
+        raise InvalidInputError("limit must be a non-negative integer or None")
+    limit = limit or None
+    if policy is None:
+        policy = getattr(registry, "health_policy", None) or HealthCheckPolicy()
+    entries, sources = _entries(registry, registries)
+    found: list[tuple[str, AssetObject]] = []
+    if entries:
+        pool = ThreadPoolExecutor(min(max_workers, len(entries)),
+                                  thread_name_prefix="assetstore-federation")
+        futures: dict[Future[tuple[SourceStatus, list[AssetObject]]], AssetsDBRegistry] = {
+            pool.submit(_query_one, entry, filter, sort, limit, timeout, policy): entry
+            for entry in entries
+        }
+        # Each store's own timeouts bound its call; this is the backstop for the whole search.
+        done, _ = wait(futures, timeout=timeout * 2 + 1)
+        pool.shutdown(wait=False, cancel_futures=True)
+        for future, entry in futures.items():
+            if future not in done:
+                sources.append(SourceStatus(
+                    asset_registry_id=entry.asset_registry_id,
+                    url=entry.asset_registry_public_url, status="error",
+                    error=f"no answer within {timeout * 2 + 1:g} s",
+                ))
+                continue
+            source, assets = future.result()
+            sources.append(source)
+            found.extend((entry.asset_registry_id, asset) for asset in assets)
+    docs = [{**asset.model_dump(mode="json"), "asset_registry_id": rid} for rid, asset in found]
+    if sort_key is not None:
+        docs.sort(key=sort_key)
+    if limit is not None:
+        docs = docs[:limit]
+    return SearchResult(results=[FederatedAsset.model_validate(doc) for doc in docs],
+                        sources=sources)
+
+
+__all__ = ["FederatedAsset", "SearchResult", "SourceStatus", "search_assets"]

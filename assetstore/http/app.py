@@ -1,0 +1,111 @@
+"""``create_app``: the FastAPI application serving a store, a registry, or both."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
+from starlette.responses import Response
+
+from assetstore.errors import InvalidInputError
+from assetstore.http import assets_api, registry_api
+from assetstore.http.errors import install_error_handlers
+from assetstore.http.responses import ok
+from assetstore.http.settings import ServiceSettings
+from assetstore.interfaces import AssetStore, Registry
+
+DESCRIPTION = """\
+The Assets DB and Assets DB registry services of the Assets Management specification.
+
+* Envelopes: `{"success": true, "data": ...}` and `{"success": false, "error": "...",
+  "error_type": "..."}`.
+* Writes (POST/PUT/DELETE that change something, and `/admin/*`) need
+  `Authorization: Bearer <token>` when the server has a token.
+* `PUT`/`DELETE` take `If-Match: "<revision>"` (GET returns it as `ETag`): 412 if stale.
+* Queries (`POST /assets`, `POST /asset_registries`) take the MongoDB filter as the body and
+  `skip`, `limit`, `sort` as query parameters; answers carry `total` and `next_skip`.
+* Uploads are streamed (`POST /upload_asset`, multipart), downloads support `Range`.
+* `POST /asset_registries/search` runs one asset query on every matching registered store
+  (federated search) and reports each store's status.
+"""
+
+
+def create_app(
+    store: AssetStore | None = None,
+    registry: Registry | None = None,
+    settings: ServiceSettings | None = None,
+) -> FastAPI:
+    """The HTTP service for ``store`` and/or ``registry``; the routes of the one not given are
+    absent. ``settings`` default to :meth:`ServiceSettings.from_env`."""
+    if store is None and registry is None:
+        raise InvalidInputError("create_app needs a store, a registry, or both")
+    settings = settings or ServiceSettings.from_env()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        executor, app.state.upload_executor = app.state.upload_executor, None
+        if executor is not None:
+            executor.shutdown(wait=False, cancel_futures=True)
+
+    from assetstore import __version__
+
+    app = FastAPI(
+        title="assetstore",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        redoc_url=None,
+    )
+    # The routes use these (and nothing captured), so a test may swap in a fresh store.
+    app.state.store = store
+    app.state.registry = registry
+    app.state.settings = settings
+    app.state.upload_executor = None  # made on first upload: multipart.upload_executor()
+    install_error_handlers(app)
+
+    services = [name for name, served in (("assets", store), ("registry", registry)) if served]
+
+    @app.get("/health", tags=["health"], summary="Is the service up?")
+    def health(request: Request) -> Response:
+        """Always open. Gives the ``assets_db_id`` of the served store (clients use it), the
+        services served, the limits and whether writes (and reads) need the token."""
+        served: AssetStore | None = request.app.state.store
+        return ok(
+            {
+                "status": "ok",
+                "version": __version__,
+                "services": services,
+                "assets_db_id": served.assets_db_id if served is not None else None,
+                "limits": {
+                    "max_upload_bytes": settings.max_upload_bytes,
+                    "max_query_bytes": settings.max_query_bytes,
+                    "max_results": settings.max_results,
+                },
+                "auth": {"writes": settings.token is not None,
+                         "reads": settings.token is not None and settings.auth_reads},
+            },
+            message="assetstore is running",
+        )
+
+    if store is not None:
+        app.include_router(assets_api.router)
+        if settings.admin_endpoints:
+            app.include_router(assets_api.admin_router)
+    if registry is not None:
+        app.include_router(registry_api.router)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "HEAD", "POST", "PUT", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "If-Match", "Range", "If-Range"],
+            expose_headers=["ETag", "Content-Range", "Content-Disposition", "Accept-Ranges"],
+            allow_credentials=False,
+        )
+    return app
+
+
+__all__ = ["create_app"]

@@ -1,0 +1,257 @@
+"""The Assets DB endpoints of the specification, plus ``/resolve`` and the admin calls."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
+
+from assetstore.errors import InvalidInputError
+from assetstore.http.auth import require_read, require_write
+from assetstore.http.bodies import (
+    Paging,
+    etag_of,
+    if_match_revision,
+    json_body_doc,
+    ok_page,
+    paging,
+    read_json_object,
+)
+from assetstore.http.downloads import FileResponse, file_headers, parse_range
+from assetstore.http.multipart import receive_upload, upload_executor
+from assetstore.http.responses import ok
+from assetstore.interfaces import AssetStore
+from assetstore.models import AssetObject
+
+router = APIRouter(tags=["assets"])
+admin_router = APIRouter(tags=["admin"], prefix="/admin")
+
+_UPLOAD_BODY = {
+    "required": True,
+    "content": {
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "required": ["asset", "asset_metadata"],
+                "properties": {
+                    "asset": {"type": "string", "format": "binary"},
+                    "asset_metadata": {
+                        "type": "string",
+                        "description": 'JSON: {"asset_name": "SampleAsset", "asset_version": '
+                        '{"version": "1.0", "tag": "initial"}, "asset_metadata": {...}, '
+                        '"asset_tags": ["image"]}',
+                    },
+                },
+            }
+        }
+    },
+}
+
+
+def store_of(request: Request) -> AssetStore:
+    """The served store."""
+    return request.app.state.store  # type: ignore[no-any-return]
+
+
+def base_url(request: Request) -> str:
+    """Where clients reach this service: the configured public URL, else this request's."""
+    configured = request.app.state.settings.public_url
+    return configured or str(request.base_url).rstrip("/")
+
+
+def present(request: Request, asset: AssetObject) -> dict[str, Any]:
+    """An asset as JSON. An uploaded file whose store has no http(s) public URL is shown with
+    this service's download URL, never the blob's internal location (``file://...``)."""
+    doc = asset.model_dump(mode="json")
+    if asset.asset_source == "upload" and not asset.asset_public_url.startswith(
+        ("http://", "https://")
+    ):
+        doc["asset_public_url"] = f"{base_url(request)}/asset-object/{asset.asset_id}"
+    return doc
+
+
+@router.post(
+    "/upload_asset",
+    status_code=201,
+    dependencies=[Depends(require_write)],
+    openapi_extra={"requestBody": _UPLOAD_BODY},
+    summary="Upload a file with its metadata (multipart, streamed)",
+)
+async def upload_asset(request: Request) -> Response:
+    """Stream the file part ``asset`` into the store and publish it with the JSON form field
+    ``asset_metadata`` (which may come before or after the file). Answers the asset under
+    ``data`` and, as the original service did, ``asset_uri``, ``asset_id`` and
+    ``public_url`` at the top level."""
+    asset = await receive_upload(request, store_of(request), request.app.state.settings,
+                                 upload_executor(request.app))
+    doc = present(request, asset)
+    return ok(
+        doc,
+        201,
+        headers={"ETag": etag_of(asset.revision)},
+        asset_uri=asset.asset_uri,
+        asset_id=asset.asset_id,
+        public_url=doc["asset_public_url"],
+    )
+
+
+@router.get("/asset/{asset_uri:path}", dependencies=[Depends(require_read)],
+            summary="An asset by URI (ETag: its revision)")
+def get_asset(asset_uri: str, request: Request) -> Response:
+    """The asset ``name:version-tag`` (percent-encode spaces; ``/`` and ``:`` may stay)."""
+    asset = store_of(request).get(asset_uri)
+    return ok(present(request, asset), headers={"ETag": etag_of(asset.revision)})
+
+
+@router.put(
+    "/asset/{asset_uri:path}",
+    dependencies=[Depends(require_write)],
+    openapi_extra=json_body_doc("fields to set: asset_metadata, asset_tags (and for external "
+                             "assets asset_public_url, asset_file_info)"),
+    summary="Update an asset's metadata or tags (If-Match: revision)",
+)
+async def update_asset(asset_uri: str, request: Request) -> Response:
+    """Change ``asset_metadata`` / ``asset_tags``; never creates. ``If-Match: "<revision>"``
+    makes it a compare-and-swap (412 if the asset changed). A no-op answers the asset."""
+    changes = await read_json_object(request)
+    expected = if_match_revision(request)
+    store = store_of(request)
+
+    def run() -> AssetObject:
+        given = changes
+        if "asset_public_url" in changes:  # the URL this service showed counts as unchanged
+            current = store.get(asset_uri)
+            if changes["asset_public_url"] == present(request, current)["asset_public_url"]:
+                given = {**changes, "asset_public_url": current.asset_public_url}
+        return store.update(asset_uri, given, expected_revision=expected)
+
+    asset = await run_in_threadpool(run)
+    return ok(present(request, asset), headers={"ETag": etag_of(asset.revision)})
+
+
+@router.delete("/asset/{asset_uri:path}", dependencies=[Depends(require_write)],
+               summary="Delete an asset and its file (If-Match: revision)")
+def delete_asset(asset_uri: str, request: Request) -> Response:
+    """Delete the asset (metadata first, then its file)."""
+    expected = if_match_revision(request)
+    store_of(request).delete(asset_uri, expected_revision=expected)
+    return ok({"asset_uri": asset_uri, "deleted": True})
+
+
+@router.post(
+    "/assets",
+    dependencies=[Depends(require_read)],
+    openapi_extra=json_body_doc("a MongoDB find filter, e.g. {\"asset_tags\": {\"$in\": "
+                             "[\"sample\"]}, \"asset_version.version\": {\"$gte\": \"1.0\"}}"),
+    summary="Query assets with a MongoDB-style filter (paged)",
+)
+async def query_assets(request: Request, page: Annotated[Paging, Depends(paging)]) -> Response:
+    """The body is the filter itself (empty: everything). ``skip``/``limit``/``sort`` are
+    query parameters; the answer gives ``total`` and the ``next_skip`` to continue with."""
+    filter = await read_json_object(request, "the filter", empty={})
+    store = store_of(request)
+
+    def run() -> tuple[list[AssetObject], int]:
+        if page.limit == 0:
+            return [], store.count(filter)
+        assets = store.query(filter, sort=page.sort, skip=page.skip, limit=page.limit)
+        if 0 < len(assets) < page.limit:  # the last page: the total is known, no count
+            return assets, page.skip + len(assets)
+        return assets, store.count(filter)
+
+    assets, total = await run_in_threadpool(run)
+    return ok_page([present(request, a) for a in assets], total, page)
+
+
+@router.head("/asset-object/{asset_id}", dependencies=[Depends(require_read)],
+             response_class=Response, include_in_schema=False)
+@router.get(
+    "/asset-object/{asset_id}",
+    dependencies=[Depends(require_read)],
+    response_class=Response,
+    responses={200: {"content": {"application/octet-stream": {}}},
+               206: {"description": "Partial content"}, 416: {"description": "Bad range"}},
+    summary="Download an asset's file (Range, ETag)",
+)
+async def download_asset(asset_id: str, request: Request) -> Response:
+    """The stored file, streamed; one ``Range`` gives 206, ``ETag`` is its sha256."""
+    store = store_of(request)
+    asset = await run_in_threadpool(store.get_by_id, asset_id)
+    if asset.asset_source != "upload":
+        raise InvalidInputError(
+            f"asset {asset.asset_uri!r} is external: its file is at "
+            f"{asset.asset_public_url or '(no URL)'}"
+        )
+    size = int(asset.file_size or 0)
+    headers = file_headers(asset)
+    wanted = request.headers.get("range")
+    if_range = request.headers.get("if-range")
+    if if_range is not None and if_range.strip() != headers["ETag"]:
+        wanted = None
+    byte_range = parse_range(wanted, size)
+    head = request.method == "HEAD"
+    if byte_range is None:
+        reader = None if head else await run_in_threadpool(store.open, asset.asset_uri)
+        return FileResponse(reader, status_code=200, length=size, headers=headers,
+                            label=asset.asset_uri)
+    start, end = byte_range
+    reader = None if head else await run_in_threadpool(
+        lambda: store.open(asset.asset_uri, start=start, end=end)
+    )
+    headers["Content-Range"] = f"bytes {start}-{end - 1}/{size}"
+    return FileResponse(reader, status_code=206, length=end - start, headers=headers,
+                        label=asset.asset_uri)
+
+
+@router.post(
+    "/asset",
+    status_code=201,
+    dependencies=[Depends(require_write)],
+    openapi_extra=json_body_doc("asset_name, asset_version {version, tag}, asset_metadata, "
+                             "asset_tags, and optionally asset_public_url"),
+    summary="Register an external asset (its file lives at its own URL)",
+)
+async def register_asset(request: Request) -> Response:
+    """Record an asset whose file is elsewhere; ``asset_public_url`` is optional."""
+    fields = await read_json_object(request)
+    asset = await run_in_threadpool(store_of(request).register, fields)
+    return ok(present(request, asset), 201, headers={"ETag": etag_of(asset.revision)},
+              asset_id=asset.asset_id, asset_uri=asset.asset_uri)
+
+
+@router.get("/resolve/{asset_name:path}", dependencies=[Depends(require_read)],
+            summary="The highest version of an asset matching a spec")
+def resolve_asset(
+    asset_name: str,
+    request: Request,
+    spec: str = Query("latest", max_length=200,
+                      description="latest, an exact version, or a range: >=1.2,<2 ^1.2 ~1.2"),
+    tag: str | None = Query(None, max_length=64, description="only this tag"),
+) -> Response:
+    """``AssetStore.resolve`` over HTTP (beyond the specification)."""
+    asset = store_of(request).resolve(asset_name, spec, tag=tag)
+    return ok(present(request, asset), headers={"ETag": etag_of(asset.revision)})
+
+
+@admin_router.post("/fsck", dependencies=[Depends(require_write)],
+                   summary="Verify every stored file (slow: reads them all)")
+def fsck(
+    request: Request,
+    verify_checksums: bool = Query(True, description="false: check sizes only"),
+) -> Response:
+    """``AssetStore.fsck`` on the server; protected like a write."""
+    report = store_of(request).fsck(verify_checksums=verify_checksums)
+    return ok({**report.model_dump(mode="json"), "ok": report.ok})
+
+
+@admin_router.post("/gc", dependencies=[Depends(require_write)],
+                   summary="Remove files no asset refers to")
+def gc(
+    request: Request,
+    older_than: float = Query(3600.0, ge=0, le=10 * 365 * 86400,
+                              description="grace period in seconds for uploads in flight"),
+) -> Response:
+    """``AssetStore.gc`` on the server; protected like a write."""
+    return ok(store_of(request).gc(older_than=older_than).model_dump(mode="json"))

@@ -1,0 +1,168 @@
+"""Request bodies and the small protocol details around them: size-capped JSON, paging
+parameters, ``If-Match`` revisions and the success envelope."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import orjson
+from fastapi import Query, Request
+from pydantic import BaseModel
+
+from assetstore.errors import InvalidInputError, InvalidQueryError, PayloadTooLargeError
+from assetstore.http.errors import UnprocessableBodyError
+from assetstore.http.responses import JSONResponse
+
+#: Paging query parameters shared by ``POST /assets`` and ``POST /asset_registries``.
+MAX_SKIP = 1 << 31
+
+
+def declared_length(request: Request) -> int | None:
+    """The request's Content-Length, or None if absent; 400 if malformed."""
+    raw = request.headers.get("content-length")
+    if raw is None:
+        return None
+    if not raw.strip().isdigit():
+        raise InvalidInputError("Content-Length is not a number")
+    return int(raw)
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The whole body, refusing more than ``limit`` bytes (413) before and while reading."""
+    length = declared_length(request)
+    if length is not None and length > limit:
+        raise PayloadTooLargeError(f"request body of {length} bytes exceeds the {limit}-byte limit")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise PayloadTooLargeError(f"request body exceeds the {limit}-byte limit")
+    return bytes(body)
+
+
+def parse_json_object(raw: bytes, what: str, *, empty: dict[str, Any] | None = None) -> Any:
+    """``raw`` as a JSON object (422 if it is not JSON or not an object). An empty body is
+    ``empty`` if given, else a 422."""
+    if not raw.strip():
+        if empty is not None:
+            return dict(empty)
+        raise UnprocessableBodyError(f"{what} is empty; send a JSON object")
+    try:
+        value = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise UnprocessableBodyError(f"{what} is not valid JSON: {exc}") from None
+    if not isinstance(value, dict):
+        kind = "null" if value is None else type(value).__name__
+        raise UnprocessableBodyError(f"{what} must be a JSON object, not {kind}")
+    return value
+
+
+async def read_json_object(
+    request: Request, what: str = "request body", *, empty: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Read, cap and parse a JSON object body."""
+    raw = await read_body(request, request.app.state.settings.max_query_bytes)
+    return parse_json_object(raw, what, empty=empty)
+
+
+def json_body_doc(description: str) -> dict[str, Any]:
+    """OpenAPI for a JSON-object body (read by hand, so FastAPI cannot infer it)."""
+    return {
+        "requestBody": {
+            "required": True,
+            "description": description,
+            "content": {"application/json": {"schema": {"type": "object"}}},
+        }
+    }
+
+
+class Paging(BaseModel):
+    """``?skip=&limit=&sort=`` of a query endpoint, after clamping."""
+
+    skip: int
+    limit: int
+    sort: list[tuple[str, int]] | None
+
+
+def parse_sort(text: str | None) -> list[tuple[str, int]] | None:
+    """``field``, ``field:asc`` or ``field:desc``, comma-separated (as the CLI's ``--sort``)."""
+    if text is None or not text.strip():
+        return None
+    result = []
+    for part in text.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        field, colon, direction = part.rpartition(":")
+        if not colon:
+            field, direction = part, "asc"
+        if direction.lower() not in ("asc", "desc", "1", "-1"):
+            raise InvalidQueryError(
+                f"sort {part!r}: the direction must be asc or desc (e.g. asset_name:desc)"
+            )
+        result.append((field, -1 if direction.lower() in ("desc", "-1") else 1))
+    return result or None
+
+
+def paging(
+    request: Request,
+    skip: Annotated[int, Query(ge=0, le=MAX_SKIP, description="results to skip")] = 0,
+    limit: Annotated[
+        int | None,
+        Query(ge=0, le=MAX_SKIP,
+              description="at most this many results (clamped to the server's max_results); "
+              "0 returns only the total"),
+    ] = None,
+    sort: Annotated[
+        str | None,
+        Query(max_length=2000, description="comma-separated fields, each optionally :asc or "
+              ":desc, e.g. asset_name,asset_version.version:desc"),
+    ] = None,
+) -> Paging:
+    """Dependency: the paging parameters, with ``limit`` clamped to ``max_results``."""
+    most = request.app.state.settings.max_results
+    return Paging(skip=skip, limit=most if limit is None else min(limit, most),
+                  sort=parse_sort(sort))
+
+
+def page_envelope(items: list[Any], total: int, page: Paging) -> dict[str, Any]:
+    """The envelope of one page of results: ``total`` and the ``next_skip`` to continue
+    with (None on the last page)."""
+    end = page.skip + len(items)
+    return {
+        "success": True,
+        "data": items,
+        "count": len(items),
+        "total": total,
+        "skip": page.skip,
+        "limit": page.limit,
+        "next_skip": end if page.limit and end < total else None,
+    }
+
+
+def ok_page(items: list[Any], total: int, page: Paging) -> JSONResponse:
+    """One page of results in the success envelope."""
+    return JSONResponse(page_envelope(items, total, page))
+
+
+def if_match_revision(request: Request) -> int | None:
+    """The revision named by ``If-Match`` (``3``, ``"3"`` or ``W/"3"``), None if absent or
+    ``*``; 400 if it is not a revision number."""
+    raw = request.headers.get("if-match")
+    if raw is None or raw.strip() == "*":
+        return None
+    text = raw.strip()
+    if text.startswith("W/"):
+        text = text[2:]
+    text = text.strip('"')
+    if not text.isdigit() or len(text) > 18:
+        raise InvalidInputError(
+            f"If-Match must be the revision to update, e.g. '\"3\"' (GET returns it as ETag), "
+            f"not {raw[:40]!r}"
+        )
+    return int(text)
+
+
+def etag_of(revision: int) -> str:
+    """The ``ETag`` of a record at ``revision``."""
+    return f'"{revision}"'

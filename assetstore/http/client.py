@@ -1,0 +1,408 @@
+"""``HttpAssetStore`` and ``HttpRegistry``: a remote ``assetstore serve`` behind the same
+``AssetStore`` / ``Registry`` API as a local store (``open_store("http://host:8000")``).
+
+* Errors are the in-process store's: the server names the exception class in
+  ``error_type`` and the status code is the fallback, so ``except AssetNotFoundError``
+  works the same against a local or a remote store. An unreachable server is a
+  :class:`BackendUnavailableError`.
+* Uploads stream: the multipart body is generated chunk by chunk from the source (metadata
+  first, so the server can refuse a bad name before any byte of the file is stored).
+* Downloads stream and are verified: ``open(uri)`` (whole file), ``read_bytes`` and
+  ``download`` check size and sha256 before handing over the last byte; ``download``
+  writes a temporary file beside the target and renames it. ``open(uri, start, end)``
+  sends a ``Range``.
+* ``fsck`` and ``gc`` run on the server (``POST /admin/fsck``, ``/admin/gc``), which needs
+  the token if the server has one.
+* The token is ``token=`` or the environment variable ``ASSETSTORE_TOKEN``.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, BinaryIO
+
+import httpx
+
+from assetstore.errors import (
+    AssetNotFoundError,
+    AssetStoreError,
+    BackendUnavailableError,
+    InvalidInputError,
+    RegistryNotFoundError,
+)
+from assetstore.federation import SearchResult
+from assetstore.health import HealthCheckPolicy
+from assetstore.http.client_streams import (
+    LengthChecked,
+    ResponseReader,
+    multipart_body,
+    source_size,
+)
+from assetstore.http.connection import (
+    DEFAULT_TIMEOUT,
+    Connection,
+    json_body,
+    pages,
+    url_path,
+    url_segment,
+)
+from assetstore.interfaces import AssetStore, Filter, Progress, Registry, Sort
+from assetstore.models import AssetObject, AssetsDBRegistry, FsckReport, GcReport, HealthReport
+from assetstore.streams import VerifyingReader, check_range, open_source
+from assetstore.uri import build_uri
+
+
+class HttpAssetStore(AssetStore):
+    """An asset store served by ``assetstore serve`` at ``base_url``."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        token: str | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        transport: httpx.BaseTransport | None = None,
+        verify: bool = True,
+    ) -> None:
+        self._http = Connection(base_url, token=token, timeout=timeout, transport=transport,
+                                 verify=verify)
+        self._assets_db_id: str | None = None
+
+    def __repr__(self) -> str:
+        return f"HttpAssetStore({self._http.base_url!r})"
+
+    @property
+    def base_url(self) -> str:
+        """The service's address."""
+        return self._http.base_url
+
+    @property  # type: ignore[override]
+    def assets_db_id(self) -> str:
+        """The served store's id, as its ``/health`` reports it (fetched once)."""
+        if self._assets_db_id is None:
+            data = self._http.json("GET", "/health").get("data") or {}
+            found = data.get("assets_db_id")
+            if not found:
+                raise InvalidInputError(f"{self.base_url} serves no asset store")
+            self._assets_db_id = str(found)
+        return self._assets_db_id
+
+    # ----------------------------------------------------------------- create
+    def upload(
+        self,
+        source: Any,
+        *,
+        name: str,
+        version: str,
+        tag: str,
+        metadata: Mapping[str, Any] | None = None,
+        tags: Iterable[str] | None = None,
+        filename: str | None = None,
+        content_type: str | None = None,
+        progress: Progress | None = None,
+    ) -> AssetObject:
+        build_uri(name, version, tag)  # a bad name fails here, before any byte is sent
+        if tags is not None and not isinstance(tags, (str, bytes, Mapping)):
+            tags = list(tags)
+        fields = json_body(
+            {
+                "asset_name": name,
+                "asset_version": {"version": version, "tag": tag},
+                "asset_metadata": metadata,
+                "asset_tags": tags,
+            },
+            "asset_metadata",
+        )
+        size = source_size(source)
+        with open_source(source) as (chunks, source_name):
+            headers, body = multipart_body(
+                fields,
+                os.path.basename(filename or source_name or ""),
+                content_type,
+                chunks,
+                size,
+                progress,
+            )
+            try:
+                response = self._http.json("POST", "/upload_asset", content=body,
+                                           headers=headers)
+            except BackendUnavailableError:
+                raise
+            except httpx.HTTPError as exc:  # e.g. the source changed size while it was sent
+                raise InvalidInputError(f"the upload failed: {exc}") from exc
+        return AssetObject.model_validate(response["data"])
+
+    def register(self, asset: AssetObject | Mapping[str, Any]) -> AssetObject:
+        fields = asset.model_dump(mode="json") if isinstance(asset, AssetObject) else asset
+        if not isinstance(fields, Mapping):
+            raise InvalidInputError("an asset must be an AssetObject or a JSON object")
+        response = self._http.json("POST", "/asset", body=dict(fields), what="the asset")
+        return AssetObject.model_validate(response["data"])
+
+    # ------------------------------------------------------------------- read
+    def get(self, uri: str) -> AssetObject:
+        if not isinstance(uri, str) or not uri:
+            raise AssetNotFoundError(f"no asset {uri!r}")
+        response = self._http.json("GET", f"/asset/{url_path(uri)}", not_found=AssetNotFoundError)
+        return AssetObject.model_validate(response["data"])
+
+    def get_by_id(self, asset_id: str) -> AssetObject:
+        found = (
+            self.query({"asset_id": asset_id}, limit=1) if isinstance(asset_id, str) else []
+        )
+        if not found:
+            raise AssetNotFoundError(f"no asset with asset_id {asset_id!r}")
+        return found[0]
+
+    def query(
+        self,
+        filter: Filter | None = None,
+        *,
+        sort: Sort | None = None,
+        skip: int = 0,
+        limit: int | None = None,
+    ) -> list[AssetObject]:
+        return [
+            AssetObject.model_validate(doc)
+            for doc in pages(self._http, "/assets", filter, sort=sort, skip=skip, limit=limit)
+        ]
+
+    def count(self, filter: Filter | None = None) -> int:
+        page = self._http.json(
+            "POST", "/assets", body={} if filter is None else filter, what="the filter",
+            params={"limit": 0},
+        )
+        return int(page["total"])
+
+    def resolve(self, name: str, spec: str = "latest", *, tag: str | None = None) -> AssetObject:
+        if not isinstance(name, str) or not name:
+            raise AssetNotFoundError(f"no asset named {name!r}")
+        params = {"spec": spec} if tag is None else {"spec": spec, "tag": tag}
+        response = self._http.json("GET", f"/resolve/{url_path(name)}", params=params,
+                                   not_found=AssetNotFoundError)
+        return AssetObject.model_validate(response["data"])
+
+    # ------------------------------------------------------------------ files
+    def _file(self, uri: str) -> AssetObject:
+        asset = self.get(uri)
+        if asset.asset_source != "upload":
+            raise InvalidInputError(
+                f"asset {uri!r} is external: its file is at {asset.asset_public_url or '(no URL)'}"
+            )
+        return asset
+
+    def open(self, uri: str, *, start: int = 0, end: int | None = None) -> BinaryIO:
+        asset = self._file(uri)
+        size = int(asset.file_size or 0)
+        end = check_range(start, end, size)
+        whole = start == 0 and end == size
+        if start == end and not whole:
+            return io.BytesIO(b"")
+        headers = {"Accept-Encoding": "identity", "Accept": "*/*"}
+        if not whole:
+            headers["Range"] = f"bytes={start}-{end - 1}"
+        response = self._http.send("GET", f"/asset-object/{url_segment(asset.asset_id)}",
+                                   headers=headers, stream=True,
+                                   not_found=AssetNotFoundError)
+        if response.status_code != (200 if whole else 206):
+            response.close()
+            raise AssetStoreError(
+                f"{self.base_url} answered HTTP {response.status_code} to a download of {uri}"
+            )
+        raw = ResponseReader(response, uri, end - start)
+        if whole:
+            return VerifyingReader(raw, size=size, sha256=asset.sha256 or "",  # type: ignore[return-value]
+                                   label=uri)
+        return LengthChecked(raw, end - start, uri)  # type: ignore[return-value]
+
+    # ---------------------------------------------------------------- changes
+    def update(
+        self,
+        uri: str,
+        changes: Mapping[str, Any],
+        *,
+        expected_revision: int | None = None,
+    ) -> AssetObject:
+        if not isinstance(changes, Mapping):
+            raise InvalidInputError("changes must be a JSON object of fields to set")
+        if not isinstance(uri, str) or not uri:
+            raise AssetNotFoundError(f"no asset {uri!r}")
+        headers = {} if expected_revision is None else {"If-Match": f'"{expected_revision}"'}
+        response = self._http.json("PUT", f"/asset/{url_path(uri)}", body=dict(changes),
+                                   what="the changes", headers=headers,
+                                   not_found=AssetNotFoundError)
+        return AssetObject.model_validate(response["data"])
+
+    def delete(self, uri: str, *, expected_revision: int | None = None) -> None:
+        if not isinstance(uri, str) or not uri:
+            raise AssetNotFoundError(f"no asset {uri!r}")
+        headers = {} if expected_revision is None else {"If-Match": f'"{expected_revision}"'}
+        self._http.json("DELETE", f"/asset/{url_path(uri)}", headers=headers,
+                        not_found=AssetNotFoundError)
+
+    # ------------------------------------------------------------ maintenance
+    def fsck(self, *, verify_checksums: bool = True) -> FsckReport:
+        response = self._http.json("POST", "/admin/fsck",
+                                   params={"verify_checksums": str(verify_checksums).lower()})
+        return FsckReport.model_validate(response["data"])
+
+    def gc(self, *, older_than: float = 3600.0) -> GcReport:
+        response = self._http.json("POST", "/admin/gc", params={"older_than": older_than})
+        return GcReport.model_validate(response["data"])
+
+    def close(self) -> None:
+        self._http.close()
+
+
+class HttpRegistry(Registry):
+    """A registry of asset stores served by ``assetstore serve`` at ``base_url``."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        token: str | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        transport: httpx.BaseTransport | None = None,
+        verify: bool = True,
+    ) -> None:
+        self._http = Connection(base_url, token=token, timeout=timeout, transport=transport,
+                                 verify=verify)
+
+    def __repr__(self) -> str:
+        return f"HttpRegistry({self._http.base_url!r})"
+
+    def register(
+        self, entry: AssetsDBRegistry | Mapping[str, Any], *, check_health: bool = False
+    ) -> AssetsDBRegistry:
+        fields = entry.model_dump(mode="json") if isinstance(entry, AssetsDBRegistry) else entry
+        if not isinstance(fields, Mapping):
+            raise InvalidInputError("a registry entry must be a JSON object")
+        response = self._http.json(
+            "POST", "/asset_registry", body=dict(fields), what="the registry entry",
+            params={"check_health": str(bool(check_health)).lower()},
+        )
+        return AssetsDBRegistry.model_validate(response["data"])
+
+    def _entry_path(self, registry_id: str) -> str:
+        if not isinstance(registry_id, str) or not registry_id:
+            raise RegistryNotFoundError(f"no registry entry {registry_id!r}")
+        return f"/asset_registry/{url_segment(registry_id)}"
+
+    def get(self, registry_id: str) -> AssetsDBRegistry:
+        response = self._http.json("GET", self._entry_path(registry_id),
+                                   not_found=RegistryNotFoundError)
+        return AssetsDBRegistry.model_validate(response["data"])
+
+    def update(
+        self,
+        registry_id: str,
+        changes: Mapping[str, Any],
+        *,
+        expected_revision: int | None = None,
+    ) -> AssetsDBRegistry:
+        if not isinstance(changes, Mapping):
+            raise InvalidInputError("changes must be a JSON object of fields to set")
+        headers = {} if expected_revision is None else {"If-Match": f'"{expected_revision}"'}
+        response = self._http.json("PUT", self._entry_path(registry_id), body=dict(changes),
+                                   what="the changes", headers=headers,
+                                   not_found=RegistryNotFoundError)
+        return AssetsDBRegistry.model_validate(response["data"])
+
+    def delete(self, registry_id: str) -> None:
+        self._http.json("DELETE", self._entry_path(registry_id), not_found=RegistryNotFoundError)
+
+    def query(
+        self,
+        filter: Filter | None = None,
+        *,
+        sort: Sort | None = None,
+        skip: int = 0,
+        limit: int | None = None,
+    ) -> list[AssetsDBRegistry]:
+        return [
+            AssetsDBRegistry.model_validate(doc)
+            for doc in pages(self._http, "/asset_registries", filter, sort=sort, skip=skip,
+                              limit=limit)
+        ]
+
+    def check_health(self, registry_id: str) -> HealthReport:
+        if not isinstance(registry_id, str) or not registry_id:
+            raise RegistryNotFoundError(f"no registry entry {registry_id!r}")
+        response = self._http.json("GET", f"/check_health/{url_segment(registry_id)}",
+                                   not_found=RegistryNotFoundError)
+        return HealthReport.model_validate(response["data"])
+
+    def search_assets(
+        self,
+        filter: Filter | None,
+        registries: Filter | Sequence[str] | None = None,
+        *,
+        sort: Sort | None = None,
+        limit: int | None = None,
+        timeout: float = 5.0,
+    ) -> SearchResult:
+        """The server runs the search (``POST /asset_registries/search``) with its own
+        address policy and timeout; ``timeout`` is ignored here."""
+        if isinstance(sort, Mapping):
+            sort = list(sort.items())
+        body = {"filter": filter or {}, "registries": registries, "sort": sort, "limit": limit}
+        response = self._http.json("POST", "/asset_registries/search", body=body,
+                                   what="the search")
+        return SearchResult.model_validate(response["data"])
+
+    def close(self) -> None:
+        self._http.close()
+
+
+def _policy_transport(policy: HealthCheckPolicy | None) -> httpx.BaseTransport | None:
+    if policy is None:
+        return None
+    from assetstore.http.transport import PolicyTransport
+
+    return PolicyTransport(policy)
+
+
+def open_http_store(
+    location: str,
+    *,
+    metadata: str | None = None,
+    public_url: str | None = None,
+    assets_db_id: str | None = None,
+    token: str | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+    address_policy: HealthCheckPolicy | None = None,
+    verify: bool = True,
+    **options: Any,
+) -> HttpAssetStore:
+    """The store served at ``location`` (``http(s)://host:port[/prefix]``).
+
+    ``metadata``, ``public_url`` and ``assets_db_id`` are accepted because ``open_store``
+    passes them to every backend, and ignored: the server owns its metadata, its public URL
+    and its id (read from its ``/health``). ``address_policy`` restricts which addresses
+    the client may connect to (federated search uses the health-check policy)."""
+    if options:
+        raise InvalidInputError(f"unknown options for an http:// store: {sorted(options)}")
+    return HttpAssetStore(location, token=token, timeout=timeout,
+                          transport=_policy_transport(address_policy), verify=verify)
+
+
+def open_http_registry(
+    location: str,
+    *,
+    token: str | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+    address_policy: HealthCheckPolicy | None = None,
+    verify: bool = True,
+    **options: Any,
+) -> HttpRegistry:
+    """The registry served at ``location`` (``http(s)://host:port[/prefix]``)."""
+    if options:
+        raise InvalidInputError(f"unknown options for an http:// registry: {sorted(options)}")
+    return HttpRegistry(location, token=token, timeout=timeout,
+                        transport=_policy_transport(address_policy), verify=verify)
+
+
+__all__ = ["HttpAssetStore", "HttpRegistry", "open_http_registry", "open_http_store"]

@@ -1,0 +1,158 @@
+"""Exceptions to HTTP responses, mapped once at the boundary.
+
+=================================================  ======  ============================
+exception                                          status  note
+=================================================  ======  ============================
+``UnprocessableBodyError``                         422     not JSON, not an object, bad form
+``PayloadTooLargeError``                           413     upload or body over the limit
+``RangeNotSatisfiableError``                       416     with ``Content-Range: */size``
+``InvalidInputError`` (incl. query, name)          400
+``ReadOnlyFieldError``                             400
+``HealthCheckRefusedError``                        400     a target the policy refuses
+``AuthenticationError``                            401     with ``WWW-Authenticate``
+``NotFoundError``                                  404
+``AlreadyExistsError``                             409
+``RevisionMismatchError``                          412
+``BackendUnavailableError``                        503     details logged, not shown
+``IntegrityError``                                 500     "stored file is corrupt"
+anything else                                      500     a bug: logged, never shown
+=================================================  ======  ============================
+
+Every error body is ``{"success": false, "error": "<one line>", "error_type": "<class>"}``;
+``error_type`` lets the client raise the very class the server raised.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
+from starlette.responses import Response
+
+from assetstore.errors import (
+    AlreadyExistsError,
+    AssetStoreError,
+    AuthenticationError,
+    BackendUnavailableError,
+    HealthCheckRefusedError,
+    IntegrityError,
+    InvalidInputError,
+    NotFoundError,
+    PayloadTooLargeError,
+    ReadOnlyFieldError,
+    RevisionMismatchError,
+)
+from assetstore.http.responses import failure
+
+logger = logging.getLogger("assetstore.http")
+
+class UnprocessableBodyError(InvalidInputError):
+    """The request body is not JSON, not a JSON object, or not the expected form (422)."""
+
+
+class RangeNotSatisfiableError(InvalidInputError):
+    """A ``Range`` header names no byte of the file (416)."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__(f"requested range is outside the file's {size} bytes")
+        self.size = size
+
+
+#: First match wins, so subclasses come before their bases.
+STATUS_BY_ERROR: list[tuple[type[BaseException], int]] = [
+    (UnprocessableBodyError, 422),
+    (PayloadTooLargeError, 413),
+    (RangeNotSatisfiableError, 416),
+    (AuthenticationError, 401),
+    (NotFoundError, 404),
+    (AlreadyExistsError, 409),
+    (RevisionMismatchError, 412),
+    (InvalidInputError, 400),
+    (ReadOnlyFieldError, 400),
+    (HealthCheckRefusedError, 400),
+    (BackendUnavailableError, 503),
+    (IntegrityError, 500),
+]
+
+
+def status_of(error: BaseException) -> int:
+    """The HTTP status for an exception (500 for anything unexpected)."""
+    for error_class, status in STATUS_BY_ERROR:
+        if isinstance(error, error_class):
+            return status
+    return 500
+
+
+def response_for(error: BaseException) -> Response:
+    """The response for an exception raised while serving a request."""
+    status = status_of(error)
+    error_type = type(error).__name__
+    headers: dict[str, str] = {}
+    if isinstance(error, IntegrityError):
+        logger.error("integrity error: %s", error)
+        message = "stored file is corrupt; the operator should run `assetstore fsck`"
+        error_type = "IntegrityError"
+    elif isinstance(error, BackendUnavailableError):
+        # The message may name internal hosts (or credentials in a URL): log it, don't send it.
+        logger.error("backend unavailable: %s", error)
+        message = "the storage backend is unavailable; try again later"
+        headers["Retry-After"] = "5"
+    elif status == 500:
+        logger.error("unexpected error", exc_info=error)
+        message = "internal server error"
+        error_type = "InternalServerError"
+    else:
+        message = str(error)
+        if isinstance(error, AuthenticationError):
+            headers["WWW-Authenticate"] = 'Bearer realm="assetstore"'
+        elif isinstance(error, RangeNotSatisfiableError):
+            headers["Content-Range"] = f"bytes */{error.size}"
+            error_type = "InvalidInputError"
+        elif isinstance(error, UnprocessableBodyError):
+            error_type = "InvalidInputError"
+    return failure(status, message, error_type, headers)
+
+
+async def _assetstore_error(request: Request, error: Exception) -> Response:
+    return response_for(error)
+
+
+async def _http_error(request: Request, error: Exception) -> Response:
+    assert isinstance(error, StarletteHTTPException)
+    names = {404: "NotFoundError", 405: "MethodNotAllowed", 401: "AuthenticationError"}
+    return failure(
+        error.status_code,
+        str(error.detail),
+        names.get(error.status_code, "HTTPError"),
+        headers=dict(error.headers or {}),
+    )
+
+
+async def _validation_error(request: Request, error: Exception) -> Response:
+    assert isinstance(error, RequestValidationError)
+    parts = []
+    for item in error.errors():
+        location = ".".join(str(part) for part in item.get("loc", ()))
+        parts.append(f"{location}: {item.get('msg', 'invalid')}")
+    return failure(422, "; ".join(parts) or "invalid request", "InvalidInputError")
+
+
+async def _client_disconnect(request: Request, error: Exception) -> Response:
+    logger.info("client disconnected during %s %s", request.method, request.url.path)
+    return Response(status_code=400)
+
+
+async def _unexpected(request: Request, error: Exception) -> Response:
+    return response_for(error)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Register the one mapping above on ``app``."""
+    app.add_exception_handler(AssetStoreError, _assetstore_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(ClientDisconnect, _client_disconnect)
+    app.add_exception_handler(Exception, _unexpected)

@@ -1,0 +1,427 @@
+"""``POST /upload_asset``: a multipart form parsed as it arrives, its file part streamed
+straight into :meth:`AssetStore.stage`, never held whole in memory nor spooled twice.
+
+The event loop feeds the request body to python-multipart's streaming parser. File bytes
+(the request's own chunks, not copied) are batched by ~1 MiB and handed through a small
+bounded queue to one worker thread running ``store.stage(reader)``; when the queue is full
+the loop stops reading the socket, so memory stays flat whatever the file size. When the
+form is complete the staged file is published with the metadata, which may come before or
+after the file part.
+
+Any error, and a client that disconnects, aborts the worker (the store's blob write then
+leaves nothing) or discards the staged file: nothing becomes visible. A form whose metadata
+arrives first and is invalid (bad JSON, a bad name, a taken URI) is refused without staging
+anything: the rest of the body is read and dropped, so the client gets a clean answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import queue
+import re
+from concurrent.futures import Executor, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import FastAPI
+from python_multipart.exceptions import FormParserError
+from python_multipart.multipart import MultipartParser, parse_options_header
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+
+from assetstore.errors import (
+    AlreadyExistsError,
+    AssetNotFoundError,
+    AssetStoreError,
+    PayloadTooLargeError,
+)
+from assetstore.http.bodies import declared_length, parse_json_object
+from assetstore.http.errors import UnprocessableBodyError
+from assetstore.http.settings import ServiceSettings
+from assetstore.interfaces import AssetStore, StagedFile
+from assetstore.models import AssetObject
+from assetstore.uri import build_uri
+
+FILE_FIELD = "asset"
+METADATA_FIELD = "asset_metadata"
+#: File bytes handed to the worker at once, and how many such chunks may wait in the queue.
+FLUSH_BYTES = 1 << 20
+QUEUE_DEPTH = 4
+#: Allowance for boundaries and part headers when checking Content-Length up front.
+FORM_OVERHEAD = 64 * 1024
+_MIME = re.compile(r"[A-Za-z0-9][\w.+-]*/[A-Za-z0-9][\w.+-]*")
+_EOF = object()
+_ABORT = object()
+
+FORM_HELP = (
+    "an upload is multipart/form-data with a file part 'asset' and a field 'asset_metadata' "
+    'holding JSON: {"asset_name": ..., "asset_version": {"version": ..., "tag": ...}, '
+    '"asset_metadata": {...}, "asset_tags": [...]}'
+)
+
+
+class UploadAborted(Exception):
+    """Raised inside the worker when the request failed or the client went away."""
+
+
+class _Bridge:
+    """File pieces from the event loop to one worker thread: batches of about
+    ``FLUSH_BYTES``, at most ``QUEUE_DEPTH`` batches in flight.
+
+    The worker sees a file object (``read``) and the store streams it like any file."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._queue: queue.Queue[Any] = queue.Queue(QUEUE_DEPTH)
+        self._space = asyncio.Event()
+        self._aborted = False
+        self.closed = False  # the worker stopped reading (finished or failed)
+        self._pieces: list[bytes] = []  # what the worker has yet to read, last piece first
+
+    # event-loop side
+    async def put(self, item: Any) -> None:
+        while not self.closed:
+            try:
+                self._queue.put_nowait(item)
+                return
+            except queue.Full:
+                self._space.clear()
+                if not self._queue.full():
+                    continue
+                await self._space.wait()
+
+    def abort(self) -> None:
+        self._aborted = True
+        with contextlib.suppress(queue.Full):
+            self._queue.put_nowait(_ABORT)
+
+    # worker side
+    def _signal_space(self) -> None:
+        with contextlib.suppress(RuntimeError):  # the loop is gone: nobody is waiting
+            self._loop.call_soon_threadsafe(self._space.set)
+
+    def worker_done(self) -> None:
+        self.closed = True
+        self._signal_space()
+
+    def read(self, size: int = -1) -> bytes:
+        """The next piece of the file (at most ``size`` bytes), b"" at its end. Pieces are
+        handed over as the parser found them: no copy unless one is larger than ``size``."""
+        while not self._pieces:
+            item = self._queue.get()
+            self._signal_space()
+            if item is _EOF:
+                return b""
+            if item is _ABORT:
+                raise UploadAborted("the upload was abandoned")
+            self._pieces.extend(reversed(item))
+        if self._aborted:
+            raise UploadAborted("the upload was abandoned")
+        piece = self._pieces.pop()
+        if 0 <= size < len(piece):
+            self._pieces.append(piece[size:])
+            piece = piece[:size]
+        return piece
+
+
+@dataclass
+class UploadFields:
+    """What the ``asset_metadata`` form field says."""
+
+    name: Any
+    version: Any
+    tag: Any
+    metadata: Any
+    tags: Any
+    uri: str = ""
+
+
+def parse_metadata_field(raw: bytes) -> UploadFields:
+    """The form field ``asset_metadata`` (422 unless a JSON object with an object
+    ``asset_version``); names are checked by :func:`build_uri`, the rest by the store."""
+    value = parse_json_object(raw, f"form field '{METADATA_FIELD}'")
+    version = value.get("asset_version")
+    if version is None:
+        version = {}
+    if not isinstance(version, dict):
+        raise UnprocessableBodyError(
+            'asset_version must be an object like {"version": "1.0", "tag": "initial"}'
+        )
+    fields = UploadFields(
+        name=value.get("asset_name"),
+        version=version.get("version"),
+        tag=version.get("tag"),
+        metadata=value.get("asset_metadata"),
+        tags=value.get("asset_tags"),
+    )
+    fields.uri = build_uri(fields.name, fields.version, fields.tag)
+    return fields
+
+
+def _clean_filename(raw: bytes | None) -> str:
+    if not raw:
+        return ""
+    text = raw.decode("utf-8", errors="replace")
+    text = re.split(r"[/\\]", text)[-1]
+    text = "".join(char for char in text if char.isprintable()).strip()
+    return text[:255]
+
+
+def _clean_content_type(raw: str) -> str | None:
+    ctype = raw.split(";", 1)[0].strip().lower()
+    if len(ctype) > 127 or not _MIME.fullmatch(ctype) or ctype == "application/octet-stream":
+        return None
+    return ctype
+
+
+@dataclass
+class _Form:
+    """The parser's callbacks and what they found so far."""
+
+    settings: ServiceSettings
+    kind: str = ""  # of the current part: "file", "field" or "ignore"
+    headers: dict[str, str] = field(default_factory=dict)
+    header_name: bytearray = field(default_factory=bytearray)
+    header_value: bytearray = field(default_factory=bytearray)
+    field_value: bytearray = field(default_factory=bytearray)
+    ignored_bytes: int = 0
+    pending: list[bytes] = field(default_factory=list)  # file pieces not yet handed over
+    pending_bytes: int = 0
+    file_seen: bool = False
+    file_ended: bool = False
+    file_size: int = 0
+    filename: str = ""
+    content_type: str | None = None
+    metadata_raw: bytes | None = None
+    ended: bool = False
+
+    def callbacks(self) -> dict[str, Any]:
+        return {
+            "on_part_begin": self._part_begin,
+            "on_header_field": self._header_field,
+            "on_header_value": self._header_value,
+            "on_header_end": self._header_end,
+            "on_headers_finished": self._headers_finished,
+            "on_part_data": self._part_data,
+            "on_part_end": self._part_end,
+            "on_end": self._end,
+        }
+
+    def _part_begin(self) -> None:
+        self.kind = ""
+        self.headers = {}
+
+    def _header_field(self, data: bytes, start: int, end: int) -> None:
+        self.header_name += data[start:end]
+
+    def _header_value(self, data: bytes, start: int, end: int) -> None:
+        self.header_value += data[start:end]
+
+    def _header_end(self) -> None:
+        name = self.header_name.decode("latin-1").strip().lower()
+        self.headers[name] = self.header_value.decode("latin-1").strip()
+        self.header_name.clear()
+        self.header_value.clear()
+
+    def _headers_finished(self) -> None:
+        _, params = parse_options_header(self.headers.get("content-disposition", ""))
+        name = params.get(b"name", b"").decode("utf-8", errors="replace")
+        if name == FILE_FIELD:
+            if self.file_seen:
+                raise UnprocessableBodyError(f"more than one '{FILE_FIELD}' file part")
+            self.kind = "file"
+            self.file_seen = True
+            self.filename = _clean_filename(params.get(b"filename"))
+            self.content_type = _clean_content_type(self.headers.get("content-type", ""))
+        elif name == METADATA_FIELD:
+            if self.metadata_raw is not None:
+                raise UnprocessableBodyError(f"more than one '{METADATA_FIELD}' field")
+            self.kind = "field"
+            self.field_value.clear()
+        else:
+            self.kind = "ignore"
+
+    def _part_data(self, data: bytes, start: int, end: int) -> None:
+        size = end - start
+        if self.kind == "file":
+            self.file_size += size
+            if self.file_size > self.settings.max_upload_bytes:
+                raise PayloadTooLargeError(
+                    f"the file exceeds the {self.settings.max_upload_bytes}-byte upload limit"
+                )
+            # The parser hands over slices of the request's own chunks: keep a whole chunk
+            # as it is (no copy), slice only the first and last piece of the part.
+            self.pending.append(data if start == 0 and end == len(data) else data[start:end])
+            self.pending_bytes += size
+        elif self.kind == "field":
+            if len(self.field_value) + size > self.settings.max_form_field_bytes:
+                raise PayloadTooLargeError(
+                    f"form field '{METADATA_FIELD}' exceeds "
+                    f"{self.settings.max_form_field_bytes} bytes"
+                )
+            self.field_value += data[start:end]
+        else:
+            self.ignored_bytes += size
+            if self.ignored_bytes > self.settings.max_form_field_bytes:
+                raise PayloadTooLargeError("the form's other fields are too large")
+
+    def _part_end(self) -> None:
+        if self.kind == "file":
+            self.file_ended = True
+        elif self.kind == "field":
+            self.metadata_raw = bytes(self.field_value)
+        self.kind = ""
+
+    def _end(self) -> None:
+        self.ended = True
+
+
+class _Upload:
+    """One upload in progress: the parser state, the worker and the early checks."""
+
+    def __init__(self, store: AssetStore, settings: ServiceSettings, executor: Executor) -> None:
+        self.store = store
+        self.form = _Form(settings)
+        self.executor = executor
+        self.loop = asyncio.get_running_loop()
+        self.bridge: _Bridge | None = None
+        self.worker: asyncio.Future[StagedFile] | None = None
+        self.eof_sent = False
+        self.fields: UploadFields | None = None
+        self.refusal: AssetStoreError | None = None  # found early: drain, then raise it
+
+    def _stage(self) -> StagedFile:
+        assert self.bridge is not None
+        try:
+            return self.store.stage(self.bridge, filename=self.form.filename or None)
+        finally:
+            self.bridge.worker_done()
+
+    async def _check_metadata(self) -> None:
+        assert self.form.metadata_raw is not None
+        try:
+            self.fields = parse_metadata_field(self.form.metadata_raw)
+            if not self.form.file_seen:  # before the file: refuse a taken URI up front
+                await run_in_threadpool(_refuse_taken, self.store, self.fields.uri)
+        except AssetStoreError as exc:
+            self.refusal = exc
+            await self.abort_worker()
+
+    async def pump(self, final: bool = False) -> None:
+        """Move what the parser found along: start the worker, feed it, check metadata."""
+        form = self.form
+        if form.metadata_raw is not None and self.fields is None and self.refusal is None:
+            await self._check_metadata()
+        if self.refusal is not None:
+            form.pending, form.pending_bytes = [], 0
+            return
+        if form.file_seen and self.worker is None:
+            self.bridge = _Bridge(self.loop)
+            self.worker = self.loop.run_in_executor(self.executor, self._stage)
+        if self.bridge is None:
+            return
+        if form.pending and (form.pending_bytes >= FLUSH_BYTES or form.file_ended or final):
+            batch, form.pending, form.pending_bytes = form.pending, [], 0
+            await self.bridge.put(batch)
+        if form.file_ended and not self.eof_sent:
+            self.eof_sent = True
+            await self.bridge.put(_EOF)
+
+    async def abort_worker(self) -> None:
+        """Stop the worker; whatever it wrote is thrown away by the store."""
+        if self.worker is None:
+            return
+        worker, self.worker = self.worker, None
+        if self.bridge is not None:
+            self.bridge.abort()
+        try:
+            staged = await asyncio.shield(worker)
+        except Exception:  # UploadAborted, or the error that stopped it: nothing was staged
+            return
+        await run_in_threadpool(self.store.discard, staged)
+
+
+def upload_executor(app: FastAPI) -> ThreadPoolExecutor:
+    """The app's threads that stream uploads into the store (``upload_workers`` of them),
+    made on first use; the app's lifespan shuts them down at exit."""
+    executor: ThreadPoolExecutor | None = app.state.upload_executor
+    if executor is None:
+        executor = ThreadPoolExecutor(app.state.settings.upload_workers,
+                                      thread_name_prefix="assetstore-upload")
+        app.state.upload_executor = executor
+    return executor
+
+
+def _refuse_taken(store: AssetStore, uri: str) -> None:
+    try:
+        store.get(uri)
+    except AssetNotFoundError:
+        return
+    raise AlreadyExistsError(f"asset {uri!r} already exists")
+
+
+def _check_content_type(request: Request) -> bytes:
+    ctype, params = parse_options_header(request.headers.get("content-type", ""))
+    boundary = params.get(b"boundary")
+    if ctype != b"multipart/form-data" or not boundary:
+        raise UnprocessableBodyError(FORM_HELP)
+    return boundary
+
+
+async def receive_upload(
+    request: Request, store: AssetStore, settings: ServiceSettings, executor: Executor
+) -> AssetObject:
+    """Parse the upload form from the request stream and publish the asset."""
+    boundary = _check_content_type(request)
+    length = declared_length(request)
+    allowance = settings.max_upload_bytes + settings.max_form_field_bytes + FORM_OVERHEAD
+    if length is not None and length > allowance:
+        raise PayloadTooLargeError(
+            f"the upload of {length} bytes exceeds the {settings.max_upload_bytes}-byte limit"
+        )
+    upload = _Upload(store, settings, executor)
+    form = upload.form
+    try:
+        parser = MultipartParser(boundary, form.callbacks())  # type: ignore[arg-type]
+    except FormParserError as exc:
+        raise UnprocessableBodyError(f"malformed multipart boundary: {exc}") from None
+    staged: StagedFile | None = None
+    try:
+        async for chunk in request.stream():
+            if form.ended:
+                continue  # an epilogue after the closing boundary is ignored
+            try:
+                parser.write(chunk)
+            except FormParserError as exc:
+                raise UnprocessableBodyError(f"malformed multipart body: {exc}") from None
+            await upload.pump()
+        if not form.ended:
+            raise UnprocessableBodyError("the multipart body ended before its closing boundary")
+        await upload.pump(final=True)
+        if upload.refusal is not None:
+            raise upload.refusal
+        if upload.fields is None:
+            raise UnprocessableBodyError(f"missing form field '{METADATA_FIELD}'; {FORM_HELP}")
+        if upload.worker is None:
+            raise UnprocessableBodyError(f"missing file part '{FILE_FIELD}'; {FORM_HELP}")
+        worker, upload.worker = upload.worker, None
+        staged = await worker
+        fields = upload.fields
+        asset = await run_in_threadpool(
+            lambda: store.publish(
+                staged,  # type: ignore[arg-type]
+                name=fields.name,
+                version=fields.version,
+                tag=fields.tag,
+                metadata=fields.metadata,
+                tags=fields.tags,
+                content_type=form.content_type,
+            )
+        )
+        staged = None  # published: it is the asset's file now
+        return asset
+    finally:
+        await upload.abort_worker()
+        if staged is not None:
+            await run_in_threadpool(store.discard, staged)

@@ -1,0 +1,137 @@
+"""Health checks through the service: registration checks and GET /check_health refuse
+loopback, private and link-local targets (however they are spelled) and follow no redirect;
+a canary server on loopback proves that no request reached it."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import httpx
+import pytest
+
+from assetstore.registry import StoreRegistry
+
+
+class _Recorder(BaseHTTPRequestHandler):
+    hits: list[str]
+    location: str | None = None
+
+    def do_GET(self) -> None:
+        self.hits.append(self.path)
+        if self.location:
+            self.send_response(302)
+            self.send_header("Location", self.location)
+            self.end_headers()
+            return
+        body = b'{"success": true}'
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@contextlib.contextmanager
+def http_server(host: str, location: str | None = None) -> Iterator[tuple[int, list[str]]]:
+    hits: list[str] = []
+    handler = type("Handler", (_Recorder,), {"hits": hits, "location": location})
+    server = ThreadingHTTPServer((host, 0), handler)
+    thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
+    thread.start()
+    try:
+        yield server.server_address[1], hits
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def canary() -> Iterator[tuple[int, list[str]]]:
+    with http_server("127.0.0.1") as running:
+        yield running
+
+
+def register(live, url: str, **params: str) -> httpx.Response:
+    return httpx.post(f"{live.url}/asset_registry", params=params, json={
+        "asset_registry_name": "target", "asset_registry_public_url": url})
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        "http://127.0.0.1:{port}",
+        "http://127.1:{port}",
+        "http://localhost:{port}",
+        "http://[::ffff:127.0.0.1]:{port}",
+        "http://[::1]:{port}",
+        "http://2130706433:{port}",
+        "http://169.254.169.254/latest/meta-data",
+        "http://10.0.0.1:{port}",
+    ],
+)
+def test_check_health_refuses_non_public_targets(live, canary, template):
+    port, hits = canary
+    response = register(live, template.format(port=port), check_health="false")
+    assert response.status_code == 201, response.text
+    registry_id = response.json()["asset_registry_id"]
+    report = httpx.get(f"{live.url}/check_health/{registry_id}").json()
+    assert report["success"] is True
+    assert report["data"]["status"] == "refused"
+    assert report["data"]["asset_registry_id"] == registry_id
+    assert hits == []
+
+
+def test_registration_checks_health_first(live, canary):
+    port, hits = canary
+    refused = register(live, f"http://127.1:{port}")
+    assert refused.status_code == 400
+    error = refused.json()["error"]
+    assert "not healthy (refused" in error
+    assert live.registry.query() == []
+    assert hits == []
+    # the caller may opt out
+    assert register(live, f"http://127.1:{port}", check_health="false").status_code == 201
+    # the operator may turn it off
+    live.set_settings(register_health_check=False)
+    accepted = register(live, f"http://127.1:{port}")
+    assert accepted.status_code == 201 and accepted.json()["health_checked"] is False
+    assert hits == []
+
+
+def test_redirect_to_loopback_is_not_followed(live, canary):
+    port, hits = canary
+    # The redirector lives on 127.0.0.2, which this registry's operator allowed; it sends
+    # the check on to the canary on 127.0.0.1, which is not allowed.
+    policy = live.set_settings(health_allowed_networks=["127.0.0.2/32"]).health_policy()
+    registry = StoreRegistry(live.registry._documents, health_policy=policy)
+    live.app.state.registry = registry
+    with http_server("127.0.0.2", location=f"http://127.0.0.1:{port}/health") as (rport, rhits):
+        entry = registry.register({"asset_registry_name": "redirector",
+                                   "asset_registry_public_url": f"http://127.0.0.2:{rport}"})
+        report = httpx.get(f"{live.url}/check_health/{entry.asset_registry_id}").json()["data"]
+        assert rhits == ["/health"]
+    assert report["status"] == "unhealthy"
+    assert report["http_status"] == 302
+    assert "redirect" in report["error"]
+    assert hits == []
+    refused = register(live, f"http://127.0.0.2:{rport}")
+    assert refused.status_code == 400  # registration's check sees the same redirect
+
+
+def test_operator_may_allow_private_targets(live, canary):
+    port, hits = canary
+    policy = live.set_settings(allow_private_health_checks=True).health_policy()
+    live.app.state.registry = StoreRegistry(live.registry._documents, health_policy=policy)
+    response = register(live, f"http://127.0.0.1:{port}")
+    assert response.status_code == 201, response.text
+    assert response.json()["health_checked"] is True
+    registry_id = response.json()["asset_registry_id"]
+    report = httpx.get(f"{live.url}/check_health/{registry_id}").json()["data"]
+    assert report["status"] == "healthy"
+    assert report["response"] == {"success": True}
+    assert hits == ["/health", "/health"]
