@@ -244,8 +244,9 @@ class AssetStore(ABC):
         """
 
     @abstractmethod
-    def count(self, filter: Filter | None = None) -> int:
-        """How many assets match ``filter``."""
+    def count(self, filter: Filter | None = None, *, all_stores: bool = False) -> int:
+        """How many assets match ``filter`` (in every store sharing the database, with
+        ``all_stores``; see :meth:`query`)."""
 
     @abstractmethod
     def open(self, uri: str, *, start: int = 0, end: int | None = None) -> BinaryIO:
@@ -494,7 +495,7 @@ class DocumentStore(ABC):
         ``all_scopes`` searches every store sharing the collection (see global mode)."""
 
     @abstractmethod
-    def count(self, filter: Filter | None = None) -> int:
+    def count(self, filter: Filter | None = None, *, all_scopes: bool = False) -> int:
         """How many documents match ``filter``."""
 
     @abstractmethod

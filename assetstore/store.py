@@ -321,8 +321,8 @@ class Store(AssetStore):
                                     all_scopes=all_stores)
         return [AssetObject.model_validate(doc) for doc in docs]
 
-    def count(self, filter: Filter | None = None) -> int:
-        return self._documents.count(filter)
+    def count(self, filter: Filter | None = None, *, all_stores: bool = False) -> int:
+        return self._documents.count(filter, all_scopes=all_stores)
 
     def resolve(self, name: str, spec: str = "latest", *, tag: str | None = None) -> AssetObject:
         filter: dict[str, Any] = {"asset_name": name}

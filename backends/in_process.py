@@ -187,7 +187,7 @@ class InProcessDocumentStore(DocumentStore):
         docs = run_query(self._current().table.values(), filter, sort, skip, limit)
         return [copy_document(doc) for doc in docs]
 
-    def count(self, filter: Filter | None = None) -> int:
+    def count(self, filter: Filter | None = None, *, all_scopes: bool = False) -> int:
         table = self._current().table
         if not filter:
             return len(table)

@@ -162,10 +162,10 @@ class MongoDocumentStore(DocumentStore):
                 cursor = cursor.limit(limit)
             return list(cursor)
 
-    def count(self, filter: Filter | None = None) -> int:
+    def count(self, filter: Filter | None = None, *, all_scopes: bool = False) -> int:
         validate_filter(filter)
         with mongo_errors("count"):
-            return self._collection.count_documents(self._where(filter))
+            return self._collection.count_documents(self._where(filter, all_scopes=all_scopes))
 
     def replace(self, key: str, doc: Mapping[str, Any], *, expected_revision: int) -> bool:
         with mongo_errors(self._what(key)):

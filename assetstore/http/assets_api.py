@@ -147,7 +147,12 @@ def delete_asset(asset_uri: str, request: Request) -> Response:
                              "[\"sample\"]}, \"asset_version.version\": {\"$gte\": \"1.0\"}}"),
     summary="Query assets with a MongoDB-style filter (paged)",
 )
-async def query_assets(request: Request, page: Annotated[Paging, Depends(paging)]) -> Response:
+async def query_assets(
+    request: Request,
+    page: Annotated[Paging, Depends(paging)],
+    all_stores: Annotated[bool, Query(description="in a database shared by several stores "
+                                      "(global mode), search every store's assets")] = False,
+) -> Response:
     """The body is the filter itself (empty: everything). ``skip``/``limit``/``sort`` are
     query parameters; the answer gives ``total`` and the ``next_skip`` to continue with."""
     filter = await read_json_object(request, "the filter", empty={})
@@ -155,11 +160,12 @@ async def query_assets(request: Request, page: Annotated[Paging, Depends(paging)
 
     def run() -> tuple[list[AssetObject], int]:
         if page.limit == 0:
-            return [], store.count(filter)
-        assets = store.query(filter, sort=page.sort, skip=page.skip, limit=page.limit)
+            return [], store.count(filter, all_stores=all_stores)
+        assets = store.query(filter, sort=page.sort, skip=page.skip, limit=page.limit,
+                             all_stores=all_stores)
         if 0 < len(assets) < page.limit:  # the last page: the total is known, no count
             return assets, page.skip + len(assets)
-        return assets, store.count(filter)
+        return assets, store.count(filter, all_stores=all_stores)
 
     assets, total = await run_in_threadpool(run)
     return ok_page([present(request, a) for a in assets], total, page)

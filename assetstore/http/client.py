@@ -163,16 +163,19 @@ class HttpAssetStore(AssetStore):
         sort: Sort | None = None,
         skip: int = 0,
         limit: int | None = None,
+        all_stores: bool = False,
     ) -> list[AssetObject]:
+        extra = {"all_stores": "true"} if all_stores else None
         return [
             AssetObject.model_validate(doc)
-            for doc in pages(self._http, "/assets", filter, sort=sort, skip=skip, limit=limit)
+            for doc in pages(self._http, "/assets", filter, sort=sort, skip=skip, limit=limit,
+                             params=extra)
         ]
 
-    def count(self, filter: Filter | None = None) -> int:
+    def count(self, filter: Filter | None = None, *, all_stores: bool = False) -> int:
         page = self._http.json(
             "POST", "/assets", body={} if filter is None else filter, what="the filter",
-            params={"limit": 0},
+            params={"limit": 0, **({"all_stores": "true"} if all_stores else {})},
         )
         return int(page["total"])
 

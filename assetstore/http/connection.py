@@ -202,8 +202,10 @@ def pages(
     sort: Sort | None,
     skip: int,
     limit: int | None,
+    params: Mapping[str, Any] | None = None,
 ) -> Iterator[dict[str, Any]]:
-    """Every result of a paged query, fetching pages until ``limit`` or the end."""
+    """Every result of a paged query, fetching pages until ``limit`` or the end; ``params``
+    are sent with every page."""
     for name, value in (("skip", skip), ("limit", limit)):
         if value is not None and (isinstance(value, bool) or not isinstance(value, int)
                                   or value < 0):
@@ -213,12 +215,12 @@ def pages(
     wanted = limit or None  # as in MongoDB, limit 0 means no limit
     position = skip
     while True:
-        params: dict[str, Any] = {"skip": position}
+        query: dict[str, Any] = {**(params or {}), "skip": position}
         if wanted is not None:
-            params["limit"] = wanted
+            query["limit"] = wanted
         if sort_text:
-            params["sort"] = sort_text
-        page = connection.json("POST", path, content=body, params=params,
+            query["sort"] = sort_text
+        page = connection.json("POST", path, content=body, params=query,
                                headers={"Content-Type": "application/json"})
         items = page.get("data") or []
         yield from items
