@@ -16,7 +16,9 @@ schemes through the entry-point group ``assetstore.backends`` (a callable taking
 and keyword options, returning an ``AssetStore``) and ``assetstore.registries``.
 
 Settings not given as arguments come from the environment: ``ASSETSTORE_URL`` (location),
-``ASSETSTORE_METADATA_URL``, ``ASSETSTORE_PUBLIC_URL`` (or ``PUBLIC_URL``), ``ASSETSTORE_DB_ID``.
+``ASSETSTORE_METADATA_URL``, ``ASSETSTORE_PUBLIC_URL`` (or ``PUBLIC_URL``), ``ASSETSTORE_DB_ID``,
+``ASSETSTORE_REGISTRY_URL``; and the original service's ``S3_BUCKET_NAME`` (a store on S3),
+``MONGO_URL`` (its metadata, and the registry), ``S3_ENDPOINT_URL`` and ``AWS_*``.
 """
 
 from __future__ import annotations
@@ -148,6 +150,7 @@ def open_registry(location: str | os.PathLike[str] | None = None, **options: Any
     location = os.fspath(
         location
         or os.environ.get("ASSETSTORE_REGISTRY_URL")
+        or os.environ.get("MONGO_URL")  # the original registry service's only setting
         or os.environ.get("ASSETSTORE_URL")
         or DEFAULT_LOCATION
     )

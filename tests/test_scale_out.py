@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from assetstore import BackendUnavailableError, InvalidInputError, open_store
+from assetstore import BackendUnavailableError, InvalidInputError, open_registry, open_store
 from assetstore.backends.mongo import MongoDocumentStore, open_mongo_documents
 from assetstore.backends.s3 import S3BlobStore
 from assetstore.errors import AlreadyExistsError
@@ -186,3 +186,9 @@ def test_environment_of_the_original_service(monkeypatch, s3_endpoint, mongo):
         assert store._blobs.url == "s3://bucket-from-env"
         assert asset.asset_public_url == f"https://assets.example.com/asset-object/{asset.asset_id}"
         assert store.read_bytes(asset.asset_uri) == b"from env"
+    monkeypatch.delenv("ASSETSTORE_REGISTRY_URL", raising=False)
+    with open_registry() as registry:
+        entry = registry.register({"asset_registry_name": "r",
+                                   "asset_registry_public_url": "https://r.example.com"})
+    assert client[url.rsplit("/", 1)[1]]["registries"].count_documents(
+        {"asset_registry_id": entry.asset_registry_id}) == 1
