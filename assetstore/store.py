@@ -170,13 +170,18 @@ class Store(AssetStore):
                                           content_type)
             self._documents.insert(asset.to_document())
         except BaseException:
-            with contextlib.suppress(Exception):
-                # An error can come after the commit (a failed directory fsync, a lost
-                # MongoDB acknowledgement): never delete a blob that metadata refers to.
-                if self._documents.find_one("asset_id", staged.staging_id) is None:
-                    self.discard(staged)
+            self._discard_uncommitted(staged)
             raise
         return asset
+
+    def _discard_uncommitted(self, staged: StagedFile) -> None:
+        """After a failed publish, remove the staged blob, unless the metadata was committed
+        after all: an error can come after the commit (a failed directory fsync, a lost
+        MongoDB acknowledgement), and a blob that metadata refers to must stay. If that
+        cannot be checked, the blob stays too, and ``gc`` decides later."""
+        with contextlib.suppress(Exception):
+            if self._documents.find_one("asset_id", staged.staging_id) is None:
+                self.discard(staged)
 
     def _uploaded_record(self, staged: StagedFile, name: str, version: str, tag: str,
                          metadata: Mapping[str, Any] | None, tags: Iterable[str] | None,
@@ -232,8 +237,7 @@ class Store(AssetStore):
             self._documents.insert_many([asset.to_document() for asset in assets])
         except BaseException:
             for stage in staged:
-                with contextlib.suppress(Exception):
-                    self.discard(stage)
+                self._discard_uncommitted(stage)
             raise
         return assets
 
