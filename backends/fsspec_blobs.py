@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import errno
 import io
 import os
 import threading
@@ -293,7 +294,12 @@ class LocalBlobStore(FsspecBlobStore):
         """One ``syncfs`` of the store's file system (``sync`` where it is missing)."""
         fd = os.open(self._root, os.O_RDONLY)
         try:
-            if _LIBC is None or _LIBC.syncfs(fd) != 0:
+            if _LIBC is None:
+                os.sync()
+            elif _LIBC.syncfs(fd) != 0:
+                code = ctypes.get_errno()
+                if code != errno.ENOSYS:  # a failed writeback: the blobs may not be on disk
+                    raise OSError(code, f"syncfs of {self.root}: {os.strerror(code)}")
                 os.sync()
         finally:
             os.close(fd)
