@@ -136,11 +136,16 @@ class AtomicJSONStorage(Storage):
                 os.unlink(tmp)
             self._forget()
             raise
-        dir_fd = os.open(directory, os.O_RDONLY)
         try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+            dir_fd = os.open(directory, os.O_RDONLY)
+            try:
+                os.fsync(dir_fd)
+            finally:
+                os.close(dir_fd)
+        except BaseException:
+            os.close(fd)  # the file is in place; only its durability is in doubt
+            self._forget()
+            raise
         self._remember((stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns), data, fd)
 
     def close(self) -> None:
