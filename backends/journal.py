@@ -131,8 +131,12 @@ class Journal:
             if os.fstat(fd).st_size != after:
                 os.ftruncate(fd, after)
             try:
-                if os.write(fd, line) != len(line):  # short write on a file: the disk is full
-                    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(self.path))
+                view = memoryview(line)
+                while view:  # after a short write, the next one reports why (ENOSPC, EFBIG)
+                    written = os.write(fd, view)
+                    if not written:
+                        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(self.path))
+                    view = view[written:]
                 os.fsync(fd)
             except BaseException:
                 # Not durable, so not committed: no reader may take it for a change.

@@ -3,28 +3,37 @@
 The file is TinyDB's own format (``{"table": {"1": {...}, "2": {...}}}``); stock
 ``tinydb.TinyDB(path)`` opens it. What this module adds around TinyDB's storage contract:
 
-* every write holds a file lock (``path + ".lock"``) from read to replace, so concurrent
+* a change is one checksummed, fsynced append to ``<file>.journal``
+  (:mod:`assetstore.backends.journal`): a small durable write instead of a rewrite of the
+  whole file, so a change costs the same with ten or a hundred thousand documents;
+* the journal is folded into the TinyDB file (a checkpoint) when it has grown to half the
+  file's size, and when the store is closed: the file is written to a temp file, fsynced,
+  given the old file's mode, renamed over the old one, and the directory fsynced. A crash
+  leaves the old file or the new one, never a mix, and the journal says what follows;
+* every write holds a file lock (``path + ".lock"``) from read to append, so concurrent
   processes never lose each other's changes;
-* a write goes to a temp file in the same directory, is fsynced, gets the old file's mode,
-  and replaces the file with ``os.replace``; then the directory is fsynced. A crash leaves
-  the old file or the new one, never a mix;
-* reads take no lock: a replaced file is whole. The parsed file is cached while the path still
-  names the same inode with the same size and mtime; the cache holds that inode open, so the
-  number cannot be reused by a newer file. Another process's write is therefore seen on the
-  next call, and an unchanged file is never parsed twice;
+* reads take no lock: the file is replaced whole, and journal records count only when
+  complete. The parsed file is cached while the path names the same inode with the same
+  size and mtime (the cache holds that inode open, so its number cannot be reused), and only
+  journal records past what was already read are parsed. Another process's write is seen on
+  the next call; an unchanged file is never parsed twice;
 * documents are looked up by their unique key through an index, not by scanning.
+
+Between checkpoints, a stock TinyDB reader of the file sees the state of the last
+checkpoint; assetstore always reads the file and the journal together.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import filelock
 import orjson
@@ -32,11 +41,22 @@ from tinydb.storages import Storage
 
 from assetstore.backends.fsspec_blobs import ensure_dir
 from assetstore.backends.in_process import InProcessDocumentStore, Snapshot, copy_document
+from assetstore.backends.journal import FileId, Journal
 from assetstore.errors import BackendUnavailableError, IntegrityError
 
 #: Seconds a writer waits for another process's write before giving up.
 LOCK_TIMEOUT = 120.0
 _LOCK_POLL_INTERVAL = 0.001
+#: The journal beside the TinyDB file: ``metadata.json.journal``.
+JOURNAL_SUFFIX = ".journal"
+#: The TinyDB table recording the last journal change folded into the file.
+JOURNAL_TABLE = "_journal"
+#: A checkpoint folds the journal into the file once the journal is this large, or half
+#: the file's size if that is more (``ASSETSTORE_CHECKPOINT_BYTES`` overrides; 0 folds it
+#: after every change, as a store without a journal would).
+CHECKPOINT_BYTES = 1 << 20
+_READ_ATTEMPTS = 50
+_log = logging.getLogger("assetstore")
 
 
 class AtomicJSONStorage(Storage):
@@ -152,40 +172,87 @@ class AtomicJSONStorage(Storage):
         self._forget()
 
 
+class _State(NamedTuple):
+    """What a reader knows: the file as parsed, and the journal records applied on top."""
+
+    base: dict[str, Any] | None  # the file's content (shared: never mutate)
+    base_seq: int  # the last change folded into the file
+    snapshot: Snapshot  # the table with every change up to ``seq``
+    seq: int
+    journal_id: FileId | None
+    journal_end: int
+
+
 class TinyDBDocumentStore(InProcessDocumentStore):
-    """One table of a TinyDB file as a :class:`~assetstore.interfaces.DocumentStore`."""
+    """One table of a TinyDB file as a :class:`~assetstore.interfaces.DocumentStore`.
+
+    A change is one durable append to ``<file>.journal``; the journal is folded into the
+    TinyDB file (a checkpoint) once it has grown to half the file's size (at least
+    ``checkpoint_bytes``), and when the store is closed."""
 
     def __init__(self, path: str | os.PathLike[str], *, table: str, key_field: str,
-                 lock_timeout: float = LOCK_TIMEOUT) -> None:
+                 lock_timeout: float = LOCK_TIMEOUT,
+                 checkpoint_bytes: int | None = None) -> None:
         super().__init__(key_field)
         self.path = Path(path)
         self._table = table
         self._storage = AtomicJSONStorage(self.path)
+        self._journal = Journal(self.path.with_name(self.path.name + JOURNAL_SUFFIX))
         self._file_lock = filelock.FileLock(
             f"{self.path}.lock", timeout=lock_timeout, thread_local=False,
             poll_interval=_LOCK_POLL_INTERVAL,
         )
         self._thread_lock = threading.Lock()
         self._lock_timeout = lock_timeout
-        # (file content, its snapshot), swapped as one reference so readers need no lock.
-        self._cached: tuple[dict[str, Any] | None, Snapshot] = (None, Snapshot({}, key_field))
+        if checkpoint_bytes is None:
+            checkpoint_bytes = int(os.environ.get("ASSETSTORE_CHECKPOINT_BYTES",
+                                                  CHECKPOINT_BYTES))
+        self._checkpoint_bytes = checkpoint_bytes
+        # Swapped as one reference, so readers need no lock.
+        self._state = _State(None, 0, Snapshot({}, key_field), 0, None, 0)
 
     def __repr__(self) -> str:
         return f"TinyDBDocumentStore({str(self.path)!r}, table={self._table!r})"
 
-    def _snapshot_of(self, data: dict[str, Any] | None) -> Snapshot:
-        if data is None:
-            return Snapshot({}, self.key_field)
-        source, snapshot = self._cached
-        if data is not source:
-            snapshot = Snapshot(data.get(self._table, {}), self.key_field)
-            self._cached = (data, snapshot)
-        return snapshot
+    # ------------------------------------------------------------------ reading
+    def _from_file(self, base: dict[str, Any] | None) -> _State:
+        data = base or {}
+        seq = int(data.get(JOURNAL_TABLE, {}).get("1", {}).get("seq", 0))
+        return _State(base, seq, Snapshot(data.get(self._table, {}), self.key_field), seq,
+                      None, 0)
+
+    def _refresh(self) -> _State:
+        """The latest committed state: the file, plus the journal's records past it."""
+        for _ in range(_READ_ATTEMPTS):
+            base = self._storage.read_shared()
+            state = self._state
+            if base is not state.base:
+                state = self._from_file(base)
+            read = self._journal.read(state.journal_id, state.journal_end)
+            if read.file_id != state.journal_id:
+                if state.seq != state.base_seq:
+                    state = self._from_file(base)
+                if read.base > state.base_seq:
+                    continue  # the file was rewritten after we parsed it: parse it again
+            records = [r for r in read.records if r["seq"] > state.seq]
+            if any(r["seq"] != state.seq + 1 + i for i, r in enumerate(records)):
+                continue  # a gap: we raced a checkpoint
+            snapshot = state.snapshot
+            if records:
+                snapshot = snapshot.with_ops([(op, value) for r in records
+                                              for op, value in r["ops"]])
+            state = _State(state.base, state.base_seq, snapshot,
+                           state.seq + len(records), read.file_id, read.end)
+            self._state = state
+            return state
+        raise BackendUnavailableError(f"{self.path} kept changing while it was being read")
 
     def _current(self) -> Snapshot:
-        return self._snapshot_of(self._storage.read_shared())
+        return self._refresh().snapshot
 
-    def _write(self, change: Callable[[Snapshot], Snapshot]) -> None:
+    # ------------------------------------------------------------------ writing
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
         with self._thread_lock:
             ensure_dir(self.path.parent)
             try:
@@ -195,13 +262,50 @@ class TinyDBDocumentStore(InProcessDocumentStore):
                     f"{self.path} stayed locked by another writer for {self._lock_timeout:.0f}s"
                 ) from None
             try:
-                data = self._storage.read_shared() or {}
-                new = change(self._snapshot_of(data))
-                new_data = {**data, self._table: new.table}
-                self._storage.write(new_data)
-                self._cached = (new_data, new)
+                yield
             finally:
                 self._file_lock.release()
+
+    def _write(self, change: Callable[[Snapshot], Snapshot]) -> None:
+        with self._locked():
+            state = self._refresh()
+            new = change(state.snapshot)
+            if state.journal_id is None:
+                read = self._journal.reset(base=state.seq)
+                state = state._replace(journal_id=read.file_id, journal_end=read.end)
+            end = self._journal.append(
+                {"seq": state.seq + 1, "table": self._table, "ops": new.ops},
+                after=state.journal_end)
+            state = state._replace(snapshot=new, seq=state.seq + 1, journal_end=end)
+            self._state = state
+            if self._checkpoint_due(end):
+                try:
+                    self._checkpoint(state)
+                except OSError as exc:
+                    # The change is committed (durable in the journal); folding it into the
+                    # file is retried on the next write or close, so the call succeeds.
+                    _log.warning("checkpoint of %s failed, will retry: %s", self.path, exc)
+
+    def _checkpoint_due(self, journal_end: int) -> bool:
+        if self._checkpoint_bytes <= 0:
+            return True
+        return journal_end >= max(self._checkpoint_bytes, self._storage.size // 2)
+
+    def _checkpoint(self, state: _State) -> None:
+        """Fold the journal into the file; then start an empty journal."""
+        data = {**(state.base or {}), self._table: state.snapshot.table,
+                JOURNAL_TABLE: {"1": {"seq": state.seq}}}
+        self._storage.write(data)
+        read = self._journal.reset(base=state.seq)
+        self._state = _State(data, state.seq, state.snapshot, state.seq, read.file_id,
+                             read.end)
+
+    def checkpoint(self) -> None:
+        """Fold the journal into the TinyDB file now, if it holds any change."""
+        with self._locked():
+            state = self._refresh()
+            if state.seq != state.base_seq:
+                self._checkpoint(state)
 
     def remove_incomplete(self, older_than: float) -> list[str]:
         cutoff = time.time() - older_than
@@ -214,4 +318,9 @@ class TinyDBDocumentStore(InProcessDocumentStore):
         return removed
 
     def close(self) -> None:
+        # The journal already holds every change durably; folding it in keeps the TinyDB
+        # file current for other readers. If that fails (a full disk), nothing is lost.
+        with contextlib.suppress(OSError, BackendUnavailableError):
+            self.checkpoint()
         self._storage.close()
+        self._journal.close()

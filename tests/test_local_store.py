@@ -33,6 +33,8 @@ def test_layout_and_stock_tinydb_reads_the_metadata(store, root):
     asset = upload(store, name="org/model")
     assert (root / blob_key(asset.asset_id)).read_bytes() == b"payload" * 100
     assert json.loads((root / "store.json").read_text())["assets_db_id"] == store.assets_db_id
+    assert (root / "metadata.json.journal").stat().st_size > 0  # the change, durably
+    store.close()  # folds the journal into the TinyDB file
     with TinyDB(root / "metadata.json") as db:
         docs = db.table("assets").all()
     assert [d["asset_uri"] for d in docs] == ["org/model:1-a"]
@@ -62,12 +64,15 @@ def test_another_process_write_is_seen_on_next_call(store, root):
     assert store.count() == 2
 
 
-def test_metadata_file_keeps_its_mode(store, root):
-    upload(store, name="a")
-    metadata = root / "metadata.json"
-    os.chmod(metadata, 0o600)
-    upload(store, name="b")
-    assert stat.S_IMODE(metadata.stat().st_mode) == 0o600
+def test_metadata_files_keep_their_mode(root):
+    with open_store(root) as store:
+        upload(store, name="a")
+    for name in ("metadata.json", "metadata.json.journal"):
+        os.chmod(root / name, 0o600)
+    with open_store(root) as store:  # appends, then a checkpoint rewrites both on close
+        upload(store, name="b")
+    for name in ("metadata.json", "metadata.json.journal"):
+        assert stat.S_IMODE((root / name).stat().st_mode) == 0o600
 
 
 def test_flipped_bit_is_detected_and_no_bytes_are_handed_over(store, root, tmp_path):

@@ -4,15 +4,17 @@ whether the crash came after its commit point, the metadata write), the metadata
 and after ``gc(older_than=0)`` fsck is clean, nothing temporary is left, and the store
 takes writes again.
 
-``tests/test_crash_steps.py`` kills the local store at its main steps. This module applies
-the same idea (a child process that ``os._exit``s at the point, armed by monkeypatching in
-the child; see ``crashkit.py``) to the points that file does not reach, and to S3:
+A child process ``os._exit``s at the point, armed by monkeypatching in the child (see
+``crashkit.py``):
 
-* local store: inside ``AtomicJSONStorage.write`` (lock held before the temp file exists,
-  temp file half written, written but not fsynced, renamed but directory not fsynced,
-  fully durable but not returned), inside the blob write (before its fsync, after the link
-  while the temp name still exists, after the directory fsync), between stage and publish,
-  and in update, delete, register and upload_many (a batch: all or none);
+* local store: while the upload's source is read; inside the blob write (before its
+  fsync, after the link while the temp name still exists, after the directory fsync);
+  inside the journal append that commits every change (half a record written, written but
+  not fsynced, fsynced but not returned) of publish, update, delete, register and
+  upload_many (a batch: all or none); inside the checkpoint that folds the journal into the
+  TinyDB file (lock held before the temp file exists, temp file half written, written but
+  not fsynced, before and after the rename, fully durable; run with a checkpoint after
+  every write); between stage and publish; between a delete's metadata and its blob;
 * S3 + TinyDB: every request of the multipart upload, single-part PUTs, the blob delete, and
   the metadata writes; the child talks to the test's moto server over HTTP;
 * S3 + MongoDB: the same S3 points and before/after each MongoDB write. mongomock lives in
@@ -47,10 +49,17 @@ pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"),
 
 REAL_MONGO = bool(os.environ.get("ASSETSTORE_TEST_MONGO_URL"))
 
-LOCAL_CASES = [  # (op, point) not already in tests/test_crash_steps.py
+JOURNAL_POINTS = ("journal:mid-append", "journal:before-fsync", "journal:after-fsync")
+LOCAL_CASES = [
     *[("publish", p) for p in ("blob:before-fsync", "blob:after-link", "blob:after-dir-fsync",
                                "meta:before-temp-open", "meta:mid-temp-write",
-                               "meta:before-temp-fsync", "meta:after-dir-fsync")],
+                               "meta:before-temp-fsync", "meta:before-replace",
+                               "meta:after-replace", "meta:after-dir-fsync",
+                               *JOURNAL_POINTS)],
+    ("publish", "source:mid-stream"),
+    ("delete", "blob:before-delete"),
+    *[(op, p) for op in ("update", "delete", "register", "publish-batch")
+      for p in JOURNAL_POINTS],
     ("stage-publish", "store:after-stage"),
     *[("update", p) for p in ("meta:mid-temp-write", "meta:before-temp-fsync",
                               "meta:after-replace", "meta:after-dir-fsync")],
@@ -73,9 +82,11 @@ S3_CASES = [
     ("stage-publish", "store:after-stage"),
     ("delete", "s3:before-delete"),
 ]
-#: TinyDB's own points are covered on the local store; on S3 two of them, for the S3 side
+#: TinyDB's own points are covered on the local store; on S3 some of them, for the S3 side
 #: of their outcome (an orphan object; a deleted asset's object left behind).
-S3_TINYDB_CASES = [*S3_CASES, ("publish", "meta:before-replace"), ("delete", "meta:after-replace")]
+S3_TINYDB_CASES = [*S3_CASES, ("publish", "journal:mid-append"),
+                   ("delete", "journal:after-fsync"), ("publish", "meta:before-replace"),
+                   ("delete", "meta:after-replace")]
 MONGO_CASES = [
     (op, f"mongo:{when}-{method}") for op, method in
     (("publish", "insert"), ("register", "insert"), ("publish-batch", "insert_many"),
@@ -88,6 +99,8 @@ S3_MONGO_CASES = MONGO_CASES + ([*S3_CASES] if REAL_MONGO else [("delete", "s3:b
 
 
 def crash_in_child(zygote, tmp_path, spec, op, point):
+    if point.startswith("meta:"):
+        spec = {**spec, "checkpoint_every_write": True}
     code, _, err = zygote.run(["crash", json.dumps(spec), op, point], tmp_path)
     assert code == DIED, err
 

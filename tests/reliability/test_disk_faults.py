@@ -5,12 +5,13 @@ What the caller gets: the ``OSError`` itself, with its errno (``ENOSPC``, ``EIO`
 ``BackendUnavailableError``, "cannot reach", would misdescribe a full disk). MongoDB and S3
 failures arrive as ``BackendUnavailableError`` (also an ``OSError``).
 
-Before the commit point (the metadata temp file's write or fsync, the blob's write or
-fsync) the operation has not happened: the metadata file is byte for byte what it was, no
-temp file and no orphan blob is left even before gc. An error *after* the commit point
-(the directory fsync that follows the rename, a lost MongoDB acknowledgement) is ambiguous
-like a network timeout: the call raises, yet the operation happened, whole. Never does it
-leave metadata without its file.
+Before the commit point (the journal append of a TinyDB store, with its fsync; the blob's
+write or fsync) the operation has not happened: the metadata files are byte for byte what
+they were, no temp file and no orphan blob is left even before gc. After the commit, the
+checkpoint that folds the journal into the TinyDB file may fail: the change is already
+durable, so the call succeeds and the checkpoint is retried later. A lost MongoDB
+acknowledgement is ambiguous like a network timeout: the call raises, yet the operation
+happened, whole. Never does a fault leave metadata without its file.
 
 Faults are injected by monkeypatching ``os.write``/``os.fsync`` (matched on the file's path
 in /proc/self/fd), the blob file's ``write``, and pymongo's collection calls; and, without
@@ -53,21 +54,46 @@ class Fault:
         return OSError(code, f"{os.strerror(code)} (injected)")
 
 
-def fail_metadata(monkeypatch, where: str, code: int) -> Fault:
-    """Make the metadata write fail at ``where``: ``write`` (first write of the temp file),
-    ``write-partial`` (half the bytes written, then the next write fails), ``fsync`` (of
-    the temp file), ``dir-fsync`` (of the directory, after the rename: after the commit)."""
+def is_journal(fd: int) -> bool:
+    return fd_path(fd).endswith(".json.journal")
+
+
+def fail_journal(monkeypatch, where: str, code: int) -> Fault:
+    """Make the journal append (a change's commit) fail at ``where``: ``write`` (nothing
+    written), ``write-partial`` (half the record written, then the rest fails), ``fsync``."""
     fault = Fault()
-    real_write, real_fsync, real_replace = os.write, os.fsync, os.replace
-    state = {"writes": 0, "renamed_into": None}
+    real_write, real_fsync = os.write, os.fsync
+    state = {"writes": 0}
 
     def write(fd, data):
-        if fault.injected == 0 and METADATA_TMP.search(fd_path(fd)):
+        if fault.injected == 0 and is_journal(fd):
             state["writes"] += 1
             if where == "write" or (where == "write-partial" and state["writes"] > 1):
                 raise fault.error(code)
             if where == "write-partial":
                 return real_write(fd, memoryview(data)[: max(1, len(data) // 2)])
+        return real_write(fd, data)
+
+    def fsync(fd):
+        if fault.injected == 0 and where == "fsync" and is_journal(fd):
+            raise fault.error(code)
+        return real_fsync(fd)
+
+    monkeypatch.setattr(os, "write", write)
+    monkeypatch.setattr(os, "fsync", fsync)
+    return fault
+
+
+def fail_checkpoint(monkeypatch, where: str, code: int) -> Fault:
+    """Make the checkpoint (the rewrite of the TinyDB file) fail at ``where``: ``write``,
+    ``fsync`` (of its temp file), ``dir-fsync`` (of the directory, after the rename)."""
+    fault = Fault()
+    real_write, real_fsync, real_replace = os.write, os.fsync, os.replace
+    state = {"renamed_into": None}
+
+    def write(fd, data):
+        if fault.injected == 0 and where == "write" and METADATA_TMP.search(fd_path(fd)):
+            raise fault.error(code)
         return real_write(fd, data)
 
     def fsync(fd):
@@ -88,6 +114,13 @@ def fail_metadata(monkeypatch, where: str, code: int) -> Fault:
     monkeypatch.setattr(os, "fsync", fsync)
     monkeypatch.setattr(os, "replace", replace)
     return fault
+
+
+def metadata_bytes(spec) -> bytes:
+    """The TinyDB file and its journal, as they are on disk."""
+    path = metadata_file(spec)
+    journal = path.with_name(path.name + ".journal")
+    return path.read_bytes() + b"\0" + (journal.read_bytes() if journal.exists() else b"")
 
 
 def do(store, op):
@@ -129,8 +162,7 @@ def happened(store, op):
 def prepare(spec, mongo_client=None):
     with open_spec(spec, mongo_client=mongo_client) as store:
         store.upload(b"old bytes", name="old", version="1", tag="a", tags=["t"])
-    path = metadata_file(spec)
-    return path.read_bytes() if path is not None else None
+    return metadata_bytes(spec) if metadata_file(spec) is not None else None
 
 
 def no_leftovers(store, spec):
@@ -155,48 +187,57 @@ BEFORE_COMMIT = [("write", errno.ENOSPC), ("write-partial", errno.ENOSPC),
 def test_metadata_write_fails_before_the_commit(local_spec, monkeypatch, op, where, code):
     before = prepare(local_spec)
     with open_spec(local_spec) as store:
-        fault = fail_metadata(monkeypatch, where, code)
+        fault = fail_journal(monkeypatch, where, code)
         with pytest.raises(OSError, match="injected") as raised:
             do(store, op)
         monkeypatch.undo()
         assert fault.injected == 1
         assert raised.value.errno == code
-        assert (Path(local_spec["root"]) / "metadata.json").read_bytes() == before
+        assert metadata_bytes(local_spec) == before
         assert not happened(store, op)
         no_leftovers(store, local_spec)
         verify_sound(store, local_spec)
 
 
+CHECKPOINT_FAULTS = [("write", errno.ENOSPC), ("fsync", errno.EIO), ("dir-fsync", errno.EIO)]
+
+
 @pytest.mark.parametrize("op", OPS)
-def test_metadata_directory_fsync_fails_after_the_commit(local_spec, monkeypatch, op):
-    """The rename has been made: the operation happened, whole, although the call raised
-    (the caller learns its durability is in doubt). Before the fix of Store.publish, a
-    publish deleted the blob its committed metadata referred to."""
+@pytest.mark.parametrize(("where", "code"), CHECKPOINT_FAULTS,
+                         ids=[f"{w}-{errno.errorcode[c]}" for w, c in CHECKPOINT_FAULTS])
+def test_checkpoint_fails_after_the_commit(local_spec, monkeypatch, op, where, code):
+    """The journal holds the change durably before the checkpoint starts: a failing
+    checkpoint does not fail the call, the change is there, and the next checkpoint (here
+    on close) folds it into the TinyDB file. (Before the fix of Store.publish, an error
+    after the commit deleted the blob the committed metadata referred to.)"""
     prepare(local_spec)
+    monkeypatch.setenv("ASSETSTORE_CHECKPOINT_BYTES", "0")  # a checkpoint after every write
     with open_spec(local_spec) as store:
-        fault = fail_metadata(monkeypatch, "dir-fsync", errno.EIO)
-        with pytest.raises(OSError, match="injected") as raised:
-            do(store, op)
+        fault = fail_checkpoint(monkeypatch, where, code)
+        do(store, op)
         monkeypatch.undo()
-        assert fault.injected == 1 and raised.value.errno == errno.EIO
+        assert fault.injected == 1
         assert happened(store, op)
-        report = store.fsck()
-        assert report.ok, report  # no metadata without its file
+        assert store.fsck().ok  # no metadata without its file
+    with open_spec(local_spec) as store:
+        assert happened(store, op)
         verify_sound(store, local_spec)
-        assert happened(store, op)
+    path = metadata_file(local_spec)
+    assert path.with_name(path.name + ".journal").read_bytes().count(b"\n") == 1  # folded
 
 
-def test_failed_directory_fsync_leaks_no_file_descriptor(local_spec, monkeypatch):
+def test_failed_checkpoint_leaks_no_file_descriptor(local_spec, monkeypatch):
     prepare(local_spec)
     process = psutil.Process()
+    monkeypatch.setenv("ASSETSTORE_CHECKPOINT_BYTES", "0")
     with open_spec(local_spec) as store:
         store.count()  # the metadata file is open in the read cache
         before = process.num_fds()
         for attempt in range(5):
-            fail_metadata(monkeypatch, "dir-fsync", errno.EIO)
-            with pytest.raises(OSError, match="injected"):
-                store.update("old:1-a", {"asset_metadata": {"attempt": attempt}})
+            fail_checkpoint(monkeypatch, "dir-fsync", errno.EIO)
+            store.update("old:1-a", {"asset_metadata": {"attempt": attempt}})
             monkeypatch.undo()
+            monkeypatch.setenv("ASSETSTORE_CHECKPOINT_BYTES", "0")
             store.count()
         assert process.num_fds() == before
 
@@ -254,7 +295,7 @@ def test_blob_write_fails(local_spec, monkeypatch, op, where):
         monkeypatch.undo()
         assert fault.injected >= 1
         assert raised.value.errno == (errno.ENOSPC if where == "write" else errno.EIO)
-        assert (Path(local_spec["root"]) / "metadata.json").read_bytes() == before
+        assert metadata_bytes(local_spec) == before
         assert not happened(store, op)
         no_leftovers(store, local_spec)
         verify_sound(store, local_spec)
@@ -283,7 +324,7 @@ def test_upload_many_syncfs_error_is_not_swallowed(local_spec, monkeypatch):
             do(store, "upload_many")
         monkeypatch.undo()
         assert libc.calls == 1 and raised.value.errno == errno.EIO
-        assert (Path(local_spec["root"]) / "metadata.json").read_bytes() == before
+        assert metadata_bytes(local_spec) == before
         assert not happened(store, "upload_many")
         no_leftovers(store, local_spec)
 
@@ -297,7 +338,7 @@ def test_file_size_limit_reached_partway(zygote, tmp_path, local_spec, op):
     code, out, err = zygote.run(["fsize", json.dumps(local_spec), op, str(limit)], tmp_path)
     assert code == 0, err
     assert out.split() == ["OSError", str(errno.EFBIG)]
-    assert (Path(local_spec["root"]) / "metadata.json").read_bytes() == before
+    assert metadata_bytes(local_spec) == before
     with open_spec(local_spec) as store:
         assert store.count() == 1
         no_leftovers(store, local_spec)
@@ -309,12 +350,12 @@ def test_s3_tinydb_metadata_disk_full(s3_tinydb_spec, monkeypatch):
     """The S3 object is removed again; no multipart upload is left pending."""
     before = prepare(s3_tinydb_spec)
     with open_spec(s3_tinydb_spec) as store:
-        fault = fail_metadata(monkeypatch, "write-partial", errno.ENOSPC)
+        fault = fail_journal(monkeypatch, "write-partial", errno.ENOSPC)
         with pytest.raises(OSError, match="injected") as raised:
             do(store, "publish")
         monkeypatch.undo()
         assert fault.injected == 1 and raised.value.errno == errno.ENOSPC
-        assert metadata_file(s3_tinydb_spec).read_bytes() == before
+        assert metadata_bytes(s3_tinydb_spec) == before
         assert not happened(store, "publish")
         no_leftovers(store, s3_tinydb_spec)
         verify_sound(store, s3_tinydb_spec)

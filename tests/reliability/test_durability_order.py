@@ -10,9 +10,11 @@ checks what the publish protocol needs:
   (and every directory created for it) is fsynced before the metadata commit, so no
   committed metadata can point to a file that a power cut loses; ``upload_many`` instead
   syncs the whole file system once (``syncfs``), after the last file and before the commit;
-* the metadata temp file is fsynced before it replaces the old file (the file is old or new
-  after a power cut, never empty or torn), and the directory is fsynced after the rename,
-  before the call returns (a returned call survives a power cut);
+* a change is committed by the fsync of its journal append, the last fsync before the call
+  returns (a returned call survives a power cut);
+* a checkpoint makes the new TinyDB file durable (temp file fsynced before it replaces the
+  old one, then the directory fsynced) before it resets the journal the same way: after a
+  power cut the changes are in the file or still in the journal, never in neither;
 * a delete's metadata commit is durable before its file is unlinked.
 
 What this cannot show: a disk or file system that lies about fsync.
@@ -85,11 +87,15 @@ class Trace:
                 return i
         raise AssertionError(f"no {name} {first} {second} after {after} in {self.events}")
 
-    def metadata_commit(self, *, after: int = -1) -> tuple[int, int, int]:
-        """(temp fsync, rename over metadata.json, directory fsync) of one metadata write."""
-        tmp = r"\.metadata\.json\.[0-9a-f]{32}\.tmp"
+    def metadata_commit(self, *, after: int = -1) -> int:
+        """The fsync of the journal append that commits one change."""
+        return self.index("fsync", r"metadata\.json\.journal", after=after)
+
+    def replace_durably(self, target: str, *, after: int = -1) -> tuple[int, int, int]:
+        """(temp fsync, rename over ``target``, directory fsync) of an atomic replacement."""
+        tmp = rf"\.{re.escape(target)}\.[0-9a-f]{{32}}\.tmp"
         fsync = self.index("fsync", tmp, after=after)
-        rename = self.index("replace", tmp, "metadata.json", after=fsync)
+        rename = self.index("replace", tmp, re.escape(target), after=fsync)
         directory = self.index("fsync", ".", after=rename)
         return fsync, rename, directory
 
@@ -109,14 +115,13 @@ def test_publish(store, local_spec, monkeypatch):
     blob_tmp = trace.events[link][1]
     assert trace.index("fsync", re.escape(blob_tmp)) < link
     blob_dir = trace.index("fsync", re.escape(os.path.dirname(key)), after=link)
-    fsync, rename, directory = trace.metadata_commit(after=link)
-    assert blob_dir < rename
-    assert fsync < rename < directory == max(i for i, e in enumerate(trace.events)
-                                             if e[0] == "fsync")
+    commit = trace.metadata_commit(after=link)
+    assert blob_dir < commit
+    assert commit == max(i for i, e in enumerate(trace.events) if e[0] == "fsync")
     created = [i for i, e in enumerate(trace.events) if e[0] == "mkdir"]
     for i in created:  # every directory created on the way is durable in its parent
         parent = os.path.dirname(trace.events[i][1]) or "."
-        assert trace.index("fsync", re.escape(parent), after=i) < rename
+        assert trace.index("fsync", re.escape(parent), after=i) < commit
 
 
 def test_upload_many(store, local_spec, monkeypatch):
@@ -127,8 +132,7 @@ def test_upload_many(store, local_spec, monkeypatch):
                          f"objects/{a.asset_id[:2]}/{a.asset_id}") for a in assets]
     synced = min(i for i, e in enumerate(trace.events) if e[0] in ("syncfs", "sync"))
     assert max(links) < synced
-    _, rename, _ = trace.metadata_commit(after=synced)
-    assert synced < rename
+    assert synced < trace.metadata_commit(after=synced)
 
 
 def test_update(store, local_spec, monkeypatch):
@@ -141,7 +145,19 @@ def test_delete(store, local_spec, monkeypatch):
     asset = store.get("old:1-a")
     trace = Trace(monkeypatch, local_spec["root"])
     store.delete("old:1-a")
-    _, _, directory = trace.metadata_commit()
+    commit = trace.metadata_commit()
     unlink = trace.index("unlink", f"objects/{asset.asset_id[:2]}/{asset.asset_id}")
-    assert directory < unlink
+    assert commit < unlink
+
+
+def test_checkpoint(local_spec, monkeypatch):
+    monkeypatch.setenv("ASSETSTORE_CHECKPOINT_BYTES", "0")  # fold after every change
+    with open_spec(local_spec) as store:
+        store.upload(b"old", name="old", version="1", tag="a")
+        trace = Trace(monkeypatch, local_spec["root"])
+        store.update("old:1-a", {"asset_tags": ["x"]})
+    commit = trace.metadata_commit()
+    fsync, rename, directory = trace.replace_durably("metadata.json", after=commit)
+    journal = trace.replace_durably("metadata.json.journal", after=directory)
+    assert commit < fsync < rename < directory < journal[0] < journal[1] < journal[2]
 
