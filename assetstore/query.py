@@ -186,7 +186,10 @@ class _Fast(NamedTuple):
     guard: str
     expr: str
     rhs: Any
-    strings: bool = False  # RHS is a set of strings: a list is first tested with isdisjoint
+    # How a list value is shortcut: "disjoint" (RHS is a set of strings: no common element,
+    # no match), "member" (RHS is a string: MongoDB's "an element equals it" is exactly
+    # Python's `RHS in w`, a str being equal only to a str), or "" (no shortcut).
+    lists: str = ""
 
 
 _FAST_OPERATORS: Final = {"$eq": "==", "$gt": ">", "$gte": ">=", "$lt": "<", "$lte": "<="}
@@ -197,7 +200,7 @@ def _fast_compare(name: str, rhs: Any) -> _Fast | None:
     symbol = _FAST_OPERATORS[name]
     cls = rhs.__class__
     if cls is str:
-        return _Fast("str", f"w {symbol} RHS", rhs)
+        return _Fast("str", f"w {symbol} RHS", rhs, lists="member" if name == "$eq" else "")
     if cls is int or (cls is float and rhs == rhs):
         return _Fast("num", f"w {symbol} RHS", rhs)
     return None
@@ -205,7 +208,7 @@ def _fast_compare(name: str, rhs: Any) -> _Fast | None:
 
 def _fast_in(values: Any) -> _Fast | None:
     if values and all(v.__class__ is str for v in values):
-        return _Fast("str", "w in RHS", frozenset(values), strings=True)
+        return _Fast("str", "w in RHS", frozenset(values), lists="disjoint")
     return None
 
 
@@ -606,10 +609,10 @@ class _Leaf(NamedTuple):
     missing: bool  # the answer when the path runs into a scalar or a missing field
     general: Predicate  # MongoDB's full traversal, for anything but plain dicts
     leaf: ValuePredicate  # the test of the value found, arrays included
-    strings: bool  # rhs is a set of strings (an all-strings $in)
+    lists: str  # the shortcut for a list value (see _Fast.lists)
 
 
-def _leaf_block(j: int, depth: int, guard: str, expr: str, strings: bool) -> list[str]:
+def _leaf_block(j: int, depth: int, guard: str, expr: str, lists: str) -> list[str]:
     """Lines that ``return False`` unless conjunct ``j`` holds, and fall through if it does."""
     indent = " " * 8
     lines = [f"{indent}{'w' if depth == 1 else 'v'} = doc.get(K{j}_0, MISSING)"]
@@ -628,7 +631,13 @@ def _leaf_block(j: int, depth: int, guard: str, expr: str, strings: bool) -> lis
             f"{indent}    if not ({expr.replace('RHS', f'RHS{j}')}):",
             f"{indent}        return False",
         ]
-        if strings:  # an array of strings: no common element means no match
+        if lists == "member":  # a string operand: an element equals it, or no match
+            lines += [
+                f"{indent}elif w.__class__ is list:",
+                f"{indent}    if RHS{j} not in w:",
+                f"{indent}        return False",
+            ]
+        if lists == "disjoint":  # an array of strings: no common element means no match
             lines += [
                 f"{indent}elif w.__class__ is list:",
                 f"{indent}    try:",
@@ -647,16 +656,16 @@ def _leaf_block(j: int, depth: int, guard: str, expr: str, strings: bool) -> lis
 
 @functools.lru_cache(maxsize=256)
 def _conjunction_factory(
-    shapes: tuple[tuple[int, str, str, bool], ...],
+    shapes: tuple[tuple[int, str, str, str], ...],
 ) -> Callable[..., Predicate]:
     """A compiled factory for the conjunction of leaves of the given (depth, guard, expr,
-    strings) shapes. Only fixed text from this module goes into the source; keys and operands are
+    lists) shapes. Only fixed text from this module goes into the source; keys and operands are
     passed to the factory and become closure variables."""
     names = ["MISSING", "SCALAR"]
     body: list[str] = []
-    for j, (depth, guard, expr, strings) in enumerate(shapes):
+    for j, (depth, guard, expr, lists) in enumerate(shapes):
         names += [f"K{j}_{i}" for i in range(depth)] + [f"RHS{j}", f"MR{j}", f"G{j}", f"L{j}"]
-        body += _leaf_block(j, depth, guard, expr, strings)
+        body += _leaf_block(j, depth, guard, expr, lists)
     header = [f"def factory({', '.join(names)}):", "    def predicate(doc):"]
     source = "\n".join([*header, *body, "        return True", "    return predicate"])
     namespace: dict[str, Any] = {}
@@ -667,7 +676,7 @@ def _conjunction_factory(
 
 def _compile_leaves(leaves: list[_Leaf]) -> Predicate:
     """One generated function testing all the leaves (a conjunction)."""
-    shapes = tuple((len(leaf.parts), leaf.guard, leaf.expr, leaf.strings) for leaf in leaves)
+    shapes = tuple((len(leaf.parts), leaf.guard, leaf.expr, leaf.lists) for leaf in leaves)
     args: list[Any] = [MISSING, _SCALAR]
     for leaf in leaves:
         args += [*leaf.parts, leaf.rhs, leaf.missing, leaf.general, leaf.leaf]
@@ -701,9 +710,9 @@ def _path_predicate(
     if len(parts) > _MAX_GENERATED_DEPTH:
         return general
     guard, expr, rhs = (fast.guard, fast.expr, fast.rhs) if fast else ("", "", None)
-    strings = bool(fast and fast.strings)
+    lists = fast.lists if fast and expand else ""
     missing = bool(vp(MISSING))
-    return _compile_leaves([_Leaf(parts, guard, expr, rhs, missing, general, leaf, strings)])
+    return _compile_leaves([_Leaf(parts, guard, expr, rhs, missing, general, leaf, lists)])
 
 
 # --------------------------------------------------------------------------- public API
