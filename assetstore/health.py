@@ -31,15 +31,22 @@ from assetstore.models import HealthReport
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 _SIX_TO_FOUR = ipaddress.ip_network("2002::/16")
+#: The last 32 bits are an IPv4 address: IPv4-compatible (``::127.0.0.1``, deprecated by
+#: RFC 4291 but still routed by some stacks) and IPv4-translated (RFC 2765, ``::ffff:0:a.b.c.d``).
+_LOW_32_BITS_IPV4 = (ipaddress.ip_network("::/96"), ipaddress.ip_network("::ffff:0:0:0/96"))
+#: Not globally reachable (IANA), though Python before 3.13 calls it global: local-use NAT64
+#: (RFC 8215), a way into the operator's own IPv4 network.
+_NOT_GLOBAL_V6 = (ipaddress.ip_network("64:ff9b:1::/48"),)
 
 
 def embedded_ipv4(address: IPAddress) -> ipaddress.IPv4Address | None:
-    """The IPv4 address hidden in an IPv4-mapped, NAT64 or 6to4 IPv6 address, if any."""
+    """The IPv4 address hidden in an IPv4-mapped, IPv4-compatible, IPv4-translated, NAT64 or
+    6to4 IPv6 address, if any."""
     if isinstance(address, ipaddress.IPv4Address):
         return None
     if address.ipv4_mapped is not None:
         return address.ipv4_mapped
-    if address in _NAT64:
+    if address in _NAT64 or any(address in network for network in _LOW_32_BITS_IPV4):
         return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
     if address in _SIX_TO_FOUR:
         return address.sixtofour
@@ -50,6 +57,10 @@ def is_public(address: IPAddress) -> bool:
     """True if ``address`` (and any IPv4 address embedded in it) is globally routable."""
     inner = embedded_ipv4(address)
     if inner is not None and not is_public(inner):
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and any(
+        address in network for network in _NOT_GLOBAL_V6
+    ):
         return False
     return address.is_global and not address.is_multicast
 

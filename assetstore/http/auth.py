@@ -19,9 +19,12 @@ def check_token(settings: ServiceSettings, authorization: str | None) -> None:
         return
     scheme, _, given = (authorization or "").partition(" ")
     expected = settings.token.get_secret_value().encode()
-    if scheme.lower() != "bearer" or not given.strip():
+    # Only the blanks of HTTP (RFC 6750: "Bearer" 1*SP token) separate scheme and token:
+    # str.strip() would also drop "\xa0", "\x85"... and accept a token that differs.
+    given = given.strip(" \t")
+    if scheme.lower() != "bearer" or not given:
         raise AuthenticationError("this endpoint needs an 'Authorization: Bearer <token>' header")
-    if not hmac.compare_digest(given.strip().encode(), expected):
+    if not hmac.compare_digest(given.encode(), expected):
         raise AuthenticationError("wrong bearer token")
 
 
