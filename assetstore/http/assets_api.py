@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from assetstore.errors import InvalidInputError
+from assetstore.errors import InvalidInputError, InvalidQueryError
 from assetstore.http.auth import require_read, require_write
 from assetstore.http.bodies import (
     Paging,
@@ -155,7 +155,8 @@ async def query_assets(
 ) -> Response:
     """The body is the filter itself (empty: everything). ``skip``/``limit``/``sort`` are
     query parameters; the answer gives ``total`` and the ``next_skip`` to continue with."""
-    filter = await read_json_object(request, "the filter", empty={})
+    filter = await read_json_object(request, "the filter", empty={},
+                                    too_deep=InvalidQueryError)
     store = store_of(request)
 
     def run() -> tuple[list[AssetObject], int]:

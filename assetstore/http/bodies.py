@@ -40,9 +40,16 @@ async def read_body(request: Request, limit: int) -> bytes:
     return bytes(body)
 
 
-def parse_json_object(raw: bytes, what: str, *, empty: dict[str, Any] | None = None) -> Any:
+def parse_json_object(
+    raw: bytes,
+    what: str,
+    *,
+    empty: dict[str, Any] | None = None,
+    too_deep: type[InvalidInputError] = InvalidInputError,
+) -> Any:
     """``raw`` as a JSON object (422 if it is not JSON or not an object). An empty body is
-    ``empty`` if given, else a 422."""
+    ``empty`` if given, else a 422. JSON nested deeper than the parser goes (1024 levels) is
+    valid JSON but too deep for any of our limits: ``too_deep`` (400)."""
     if not raw.strip():
         if empty is not None:
             return dict(empty)
@@ -50,6 +57,8 @@ def parse_json_object(raw: bytes, what: str, *, empty: dict[str, Any] | None = N
     try:
         value = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
+        if "depth limit" in str(exc) or "recursion" in str(exc).lower():
+            raise too_deep(f"{what} is nested too deeply ({exc})") from None
         raise UnprocessableBodyError(f"{what} is not valid JSON: {exc}") from None
     if not isinstance(value, dict):
         kind = "null" if value is None else type(value).__name__
@@ -58,11 +67,15 @@ def parse_json_object(raw: bytes, what: str, *, empty: dict[str, Any] | None = N
 
 
 async def read_json_object(
-    request: Request, what: str = "request body", *, empty: dict[str, Any] | None = None
+    request: Request,
+    what: str = "request body",
+    *,
+    empty: dict[str, Any] | None = None,
+    too_deep: type[InvalidInputError] = InvalidInputError,
 ) -> dict[str, Any]:
     """Read, cap and parse a JSON object body."""
     raw = await read_body(request, request.app.state.settings.max_query_bytes)
-    return parse_json_object(raw, what, empty=empty)
+    return parse_json_object(raw, what, empty=empty, too_deep=too_deep)
 
 
 def json_body_doc(description: str) -> dict[str, Any]:
@@ -155,7 +168,8 @@ def if_match_revision(request: Request) -> int | None:
     if text.startswith("W/"):
         text = text[2:]
     text = text.strip('"')
-    if not text.isdigit() or len(text) > 18:
+    # isascii: str.isdigit() also accepts digits int() refuses ("²" arrives as latin-1).
+    if not (text.isascii() and text.isdigit()) or len(text) > 18:
         raise InvalidInputError(
             f"If-Match must be the revision to update, e.g. '\"3\"' (GET returns it as ETag), "
             f"not {raw[:40]!r}"

@@ -50,6 +50,9 @@ FLUSH_BYTES = 1 << 20
 QUEUE_DEPTH = 4
 #: Allowance for boundaries and part headers when checking Content-Length up front.
 FORM_OVERHEAD = 64 * 1024
+#: Most parts a form may have (the upload needs two; Starlette's own forms stop at 1000):
+#: thousands of tiny parts would cost parser callbacks on the event loop for nothing.
+MAX_PARTS = 1000
 _MIME = re.compile(r"[A-Za-z0-9][\w.+-]*/[A-Za-z0-9][\w.+-]*")
 _EOF = object()
 _ABORT = object()
@@ -165,7 +168,7 @@ def _clean_filename(raw: bytes | None) -> str:
     text = raw.decode("utf-8", errors="replace")
     text = re.split(r"[/\\]", text)[-1]
     text = "".join(char for char in text if char.isprintable()).strip()
-    return text[:255]
+    return "" if text in (".", "..") else text[:255]
 
 
 def _clean_content_type(raw: str) -> str | None:
@@ -194,6 +197,7 @@ class _Form:
     filename: str = ""
     content_type: str | None = None
     metadata_raw: bytes | None = None
+    parts: int = 0
     ended: bool = False
 
     def callbacks(self) -> dict[str, Any]:
@@ -209,6 +213,9 @@ class _Form:
         }
 
     def _part_begin(self) -> None:
+        self.parts += 1
+        if self.parts > MAX_PARTS:
+            raise PayloadTooLargeError(f"the form has more than {MAX_PARTS} parts")
         self.kind = ""
         self.headers = {}
 
@@ -387,8 +394,17 @@ async def receive_upload(
     except FormParserError as exc:
         raise UnprocessableBodyError(f"malformed multipart boundary: {exc}") from None
     staged: StagedFile | None = None
+    received = 0
     try:
         async for chunk in request.stream():
+            # The parts have their own limits, but not what lies around them (a preamble,
+            # an epilogue): a chunked body gets the same allowance as a declared one.
+            received += len(chunk)
+            if received > allowance:
+                raise PayloadTooLargeError(
+                    f"the upload body exceeds {allowance} bytes (the "
+                    f"{settings.max_upload_bytes}-byte upload limit and the form around it)"
+                )
             if form.ended:
                 continue  # an epilogue after the closing boundary is ignored
             try:

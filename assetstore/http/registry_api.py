@@ -9,7 +9,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from assetstore import federation
-from assetstore.errors import InvalidInputError, RevisionMismatchError
+from assetstore.errors import InvalidInputError, InvalidQueryError, RevisionMismatchError
 from assetstore.http.auth import require_read, require_write
 from assetstore.http.bodies import (
     Paging,
@@ -128,7 +128,8 @@ def delete_entry(registry_id: str, request: Request) -> Response:
 )
 async def query_entries(request: Request, page: Annotated[Paging, Depends(paging)]) -> Response:
     """The body is the filter itself; paging as for ``POST /assets``."""
-    filter = await read_json_object(request, "the filter", empty={})
+    filter = await read_json_object(request, "the filter", empty={},
+                                    too_deep=InvalidQueryError)
     registry = registry_of(request)
 
     def run() -> tuple[list[Any], int]:
