@@ -274,6 +274,8 @@ class AssetStore(ABC):
         target = Path(dest)
         if target.is_dir():
             name = os.path.basename(str(asset.asset_file_info.get("filename") or ""))
+            if name in (".", "..") or "\x00" in name:  # the directory itself, or no path
+                name = ""
             target = target / (name or asset.asset_id)
         fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.",
                                         suffix=".part")

@@ -153,10 +153,12 @@ def _check_id(registry_id: str) -> str:
         not registry_id
         or len(registry_id) > MAX_ID_LENGTH
         or not all(char.isalnum() or char in "-_." for char in registry_id)
+        # "." and ".." are dot segments: URL normalisation turns /asset_registry/.. into /
+        or registry_id in (".", "..")
     ):
         raise InvalidInputError(
             f"asset_registry_id {registry_id!r} must be 1-{MAX_ID_LENGTH} letters, digits, "
-            "'-', '_' or '.'"
+            "'-', '_' or '.' (and not '.' or '..')"
         )
     return registry_id
 
