@@ -24,6 +24,7 @@ from pymongo.errors import (
     BulkWriteError,
     ConnectionFailure,
     DuplicateKeyError,
+    ExecutionTimeout,
     OperationFailure,
     PyMongoError,
     ServerSelectionTimeoutError,
@@ -39,6 +40,9 @@ from assetstore.interfaces import DocumentStore, Filter, Sort
 from assetstore.query import compile_sort, validate_filter
 
 DEFAULT_DATABASE = "assetstore"
+#: Longest a query may run on the server: MongoDB evaluates $regex with its own backtracking
+#: engine, so the linear-time guarantee of the in-process engine does not reach it.
+MAX_TIME_MS = int(os.environ.get("ASSETSTORE_MONGO_MAX_TIME_MS", 10_000))
 _NO_ID = {"_id": False}
 _BAD_QUERY_CODES = frozenset({2, 9, 17287, 51091})  # BadValue, FailedToParse, ...
 
@@ -50,6 +54,10 @@ def mongo_errors(what: str) -> Iterator[None]:
         yield
     except DuplicateKeyError:
         raise AlreadyExistsError(f"{what} already exists") from None
+    except ExecutionTimeout:
+        raise InvalidQueryError(
+            f"the {what} ran longer than the server-side limit (ASSETSTORE_MONGO_MAX_TIME_MS); "
+            "narrow the filter") from None
     except (ServerSelectionTimeoutError, ConnectionFailure) as exc:
         raise BackendUnavailableError(f"MongoDB is unreachable: {exc}") from None
     except OperationFailure as exc:
@@ -152,7 +160,8 @@ class MongoDocumentStore(DocumentStore):
         if skip < 0 or (limit is not None and limit < 0):
             raise InvalidQueryError("skip and limit must not be negative")
         with mongo_errors("query"):
-            cursor = self._collection.find(self._where(filter, all_scopes=all_scopes), _NO_ID)
+            cursor = self._collection.find(self._where(filter, all_scopes=all_scopes), _NO_ID,
+                                           max_time_ms=MAX_TIME_MS)
             spec = _sort_spec(sort)
             if spec:
                 cursor = cursor.sort(spec)
@@ -165,7 +174,8 @@ class MongoDocumentStore(DocumentStore):
     def count(self, filter: Filter | None = None, *, all_scopes: bool = False) -> int:
         validate_filter(filter)
         with mongo_errors("count"):
-            return self._collection.count_documents(self._where(filter, all_scopes=all_scopes))
+            return self._collection.count_documents(self._where(filter, all_scopes=all_scopes),
+                                                    maxTimeMS=MAX_TIME_MS)
 
     def replace(self, key: str, doc: Mapping[str, Any], *, expected_revision: int) -> bool:
         with mongo_errors(self._what(key)):

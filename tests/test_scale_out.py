@@ -192,3 +192,34 @@ def test_environment_of_the_original_service(monkeypatch, s3_endpoint, mongo):
                                    "asset_registry_public_url": "https://r.example.com"})
     assert client[url.rsplit("/", 1)[1]]["registries"].count_documents(
         {"asset_registry_id": entry.asset_registry_id}) == 1
+
+
+def test_a_query_past_the_server_time_limit_is_a_query_error(mongo, monkeypatch):
+    """MongoDB evaluates $regex with a backtracking engine: queries carry maxTimeMS, and the
+    server's ExecutionTimeout becomes InvalidQueryError (HTTP 400), not a hung request."""
+    from pymongo.errors import ExecutionTimeout
+
+    from assetstore import InvalidQueryError
+
+    client, url = mongo
+    docs = open_mongo_documents(url, collection="assets", key_field="asset_uri", client=client)
+    sent = {}
+
+    class TimingOut:
+        def __init__(self, real):
+            self.real = real
+
+        def find(self, *args, max_time_ms=None, **kwargs):
+            sent["find"] = max_time_ms
+            raise ExecutionTimeout("operation exceeded time limit", 50)
+
+        def count_documents(self, *args, maxTimeMS=None, **kwargs):
+            sent["count"] = maxTimeMS
+            raise ExecutionTimeout("operation exceeded time limit", 50)
+
+    docs._collection = TimingOut(docs._collection)
+    with pytest.raises(InvalidQueryError, match="limit"):
+        docs.find({"asset_name": {"$regex": "(a+)+$"}})
+    with pytest.raises(InvalidQueryError, match="limit"):
+        docs.count({"asset_name": {"$regex": "(a+)+$"}})
+    assert sent == {"find": 10_000, "count": 10_000}
