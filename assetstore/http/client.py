@@ -206,15 +206,14 @@ class HttpAssetStore(AssetStore):
         headers = {"Accept-Encoding": "identity", "Accept": "*/*"}
         if not whole:
             headers["Range"] = f"bytes={start}-{end - 1}"
-        response = self._http.send("GET", f"/asset-object/{url_segment(asset.asset_id)}",
-                                   headers=headers, stream=True,
-                                   not_found=AssetNotFoundError)
-        if response.status_code != (200 if whole else 206):
-            response.close()
+        status, body = self._http.download(f"/asset-object/{url_segment(asset.asset_id)}",
+                                           headers, not_found=AssetNotFoundError)
+        if status != (200 if whole else 206):
+            body.close()
             raise AssetStoreError(
-                f"{self.base_url} answered HTTP {response.status_code} to a download of {uri}"
+                f"{self.base_url} answered HTTP {status} to a download of {uri}"
             )
-        raw = ResponseReader(response, uri, end - start)
+        raw = ResponseReader(body, uri, end - start)
         if whole:
             return VerifyingReader(raw, size=size, sha256=asset.sha256 or "",  # type: ignore[return-value]
                                    label=uri)

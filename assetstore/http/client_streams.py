@@ -5,6 +5,7 @@ multipart upload bodies generated chunk by chunk from the source."""
 from __future__ import annotations
 
 import contextlib
+import http.client
 import io
 import os
 import secrets
@@ -20,52 +21,42 @@ from assetstore.interfaces import Progress
 
 
 class ResponseReader(io.RawIOBase):
-    """A file object over a streamed response body; closing it closes the response.
+    """A file object over a streamed response body (anything with ``readinto`` and
+    ``close``); closing it closes the response. ``readinto`` fills the caller's buffer, so a
+    reader with a 1 MiB buffer makes one call per MiB, not one per network read."""
 
-    ``readinto`` fills the caller's buffer from as many received pieces as fit, so a reader
-    with a 1 MiB buffer makes one call per MiB, not one per network read."""
-
-    def __init__(self, response: httpx.Response, label: str, expected: int) -> None:
+    def __init__(self, body: Any, label: str, expected: int) -> None:
         super().__init__()
-        self._response = response
-        self._pieces = response.iter_raw()
+        self._body = body
         self._label = label
         self._expected = expected
-        self._piece = memoryview(b"")
         self._seen = 0
 
     def readable(self) -> bool:
         return True
 
-    def _next_piece(self) -> bool:
-        try:
-            piece = next(self._pieces, b"")
-        except httpx.HTTPError as exc:
-            raise BackendUnavailableError(
-                f"the download of {self._label} was cut off after {self._seen} of "
-                f"{self._expected} bytes ({type(exc).__name__}); if it happens again the "
-                "stored file may be corrupt: the server stops sending when its "
-                "verification fails"
-            ) from exc
-        self._piece = memoryview(piece)
-        return bool(piece)
-
     def readinto(self, buffer: Any) -> int:
         view = memoryview(buffer).cast("B")
         filled = 0
         while filled < len(view):
-            if not self._piece and not self._next_piece():
+            try:
+                count = self._body.readinto(view[filled:])
+            except (OSError, http.client.HTTPException, httpx.HTTPError) as exc:
+                raise BackendUnavailableError(
+                    f"the download of {self._label} was cut off after "
+                    f"{self._seen + filled} of {self._expected} bytes ({type(exc).__name__}); "
+                    "if it happens again the stored file may be corrupt: the server stops "
+                    "sending when its verification fails"
+                ) from exc
+            if not count:
                 break
-            count = min(len(view) - filled, len(self._piece))
-            view[filled : filled + count] = self._piece[:count]
-            self._piece = self._piece[count:]
             filled += count
         self._seen += filled
         return filled
 
     def close(self) -> None:
         if not self.closed:
-            self._response.close()
+            self._body.close()
         super().close()
 
 
