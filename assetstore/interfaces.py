@@ -491,10 +491,13 @@ class DocumentStore(ABC):
         skip: int = 0,
         limit: int | None = None,
         all_scopes: bool = False,
+        shared: bool = False,
     ) -> list[dict[str, Any]]:
         """Documents matching a filter (``InvalidQueryError`` if it is malformed).
 
-        ``all_scopes`` searches every store sharing the collection (see global mode)."""
+        ``all_scopes`` searches every store sharing the collection (see global mode). With
+        ``shared`` the caller promises not to mutate the documents, and a backend may return
+        its own instead of copies."""
 
     @abstractmethod
     def count(self, filter: Filter | None = None, *, all_scopes: bool = False) -> int:

@@ -183,9 +183,10 @@ class InProcessDocumentStore(DocumentStore):
         skip: int = 0,
         limit: int | None = None,
         all_scopes: bool = False,
+        shared: bool = False,
     ) -> list[Document]:
         docs = run_query(self._current().table.values(), filter, sort, skip, limit)
-        return [copy_document(doc) for doc in docs]
+        return list(docs) if shared else [copy_document(doc) for doc in docs]
 
     def count(self, filter: Filter | None = None, *, all_scopes: bool = False) -> int:
         table = self._current().table

@@ -155,6 +155,7 @@ class MongoDocumentStore(DocumentStore):
         skip: int = 0,
         limit: int | None = None,
         all_scopes: bool = False,
+        shared: bool = False,
     ) -> list[dict[str, Any]]:
         validate_filter(filter)
         if skip < 0 or (limit is not None and limit < 0):

@@ -394,6 +394,20 @@ class AssetStoreConformance:
         assert store.count({"asset_source": "upload"}) == 3
         assert store.query({"asset_name": "none"}) == []
 
+    def test_returned_assets_belong_to_the_caller(self, store: AssetStore) -> None:
+        metadata = {"author": {"name": "A"}, "langs": ["en"]}
+        _upload(store, metadata=metadata, tags=["t"])
+        for asset in (store.get("org/model:1.0-stable"), store.query({"asset_tags": "t"})[0],
+                      store.resolve("org/model")):
+            asset.asset_metadata["author"]["name"] = "changed"
+            asset.asset_metadata["langs"].append("fr")
+            asset.asset_tags.append("changed")
+            asset.asset_version["tag"] = "changed"
+        again = store.query({"asset_tags": "t"})[0]
+        assert again.asset_metadata == metadata
+        assert again.asset_tags == ["t"]
+        assert store.get("org/model:1.0-stable") == again
+
     @pytest.mark.parametrize(
         "bad",
         [
