@@ -80,7 +80,10 @@ with open_store(location) as store:
         store.upload(arg, name="big", version=dst, tag="bench")
     else:
         store.download(arg, dst)
-print(json.dumps({"seconds": time.perf_counter() - started}))
+elapsed = time.perf_counter() - started
+with open("/proc/self/status") as status:
+    peak_kb = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
+print(json.dumps({"seconds": elapsed, "peak_mb": peak_kb / 1024}))
 """
 
 
@@ -166,10 +169,15 @@ def run_load(url: str, kind: str, uris: list[str], connections: int,
     }
 
 
-def run_child(*args: str) -> float:
+def run_child_stats(*args: str) -> dict[str, float]:
+    """A transfer in a fresh process: its seconds and its own peak RSS (``peak_mb``)."""
     done = subprocess.run([sys.executable, "-c", TRANSFER, *args], capture_output=True,
                           text=True, check=True)
-    return float(json.loads(done.stdout)["seconds"])
+    return json.loads(done.stdout)
+
+
+def run_child(*args: str) -> float:
+    return float(run_child_stats(*args)["seconds"])
 
 
 class RssSampler:
@@ -217,32 +225,38 @@ def bench_requests(count: int, connections: int, seconds: float) -> dict[str, An
                     for kind in ("get", "query")}
 
 
-def bench_transfers(size_mb: int, repeat: int, workdir: Path) -> dict[str, Any]:
-    src = workdir / "source.bin"
-    make_file(src, size_mb)
+def bench_transfers(size_mb: int, repeat: int, workdir: Path, src: Path | None = None
+                    ) -> dict[str, Any]:
+    """Upload and download of a ``size_mb`` file through the service and directly; ``src``
+    (a file of that size) is made when not given. Each op also gives the client process's
+    own peak RSS (``peak_mb``, the highest of the rounds)."""
+    if src is None:
+        src = workdir / "source.bin"
+        make_file(src, size_mb)
     root = workdir / "store"
     open_store(root).close()
-    times: dict[str, list[float]] = {}
+    runs: dict[str, list[dict[str, float]]] = {}
     peak_rss = idle_rss = 0
     with server(root) as (url, process):
         idle_rss = process.memory_info().rss
         for round_ in range(repeat):
-            times.setdefault("upload direct", []).append(
-                run_child("upload", str(root), str(src), f"d{round_}"))
+            runs.setdefault("upload direct", []).append(
+                run_child_stats("upload", str(root), str(src), f"d{round_}"))
             with RssSampler(process) as sampler:
-                times.setdefault("upload via service", []).append(
-                    run_child("upload", url, str(src), f"s{round_}"))
+                runs.setdefault("upload via service", []).append(
+                    run_child_stats("upload", url, str(src), f"s{round_}"))
             peak_rss = max(peak_rss, sampler.peak)
             for label, location, uri in (("download direct", str(root), f"big:d{round_}-bench"),
                                          ("download via service", url, f"big:s{round_}-bench")):
                 dst = workdir / f"out-{round_}"
-                times.setdefault(label, []).append(run_child("download", location, uri,
-                                                             str(dst)))
+                runs.setdefault(label, []).append(run_child_stats("download", location, uri,
+                                                                  str(dst)))
                 dst.unlink()
-    result: dict[str, Any] = {
-        op: {"seconds": statistics.median(values), "mb_per_s": size_mb / statistics.median(values)}
-        for op, values in times.items()
-    }
+    result: dict[str, Any] = {}
+    for op, values in runs.items():
+        seconds = statistics.median(run["seconds"] for run in values)
+        result[op] = {"seconds": seconds, "mb_per_s": size_mb / seconds,
+                      "peak_mb": max(run["peak_mb"] for run in values)}
     result["server_rss"] = {"idle_mb": idle_rss / MiB, "peak_during_upload_mb": peak_rss / MiB,
                             "growth_mb": (peak_rss - idle_rss) / MiB}
     return result

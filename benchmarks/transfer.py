@@ -48,9 +48,13 @@ PAIRS = {"store upload": "boto3 upload_file", "store download": "boto3 download_
          "upload": "copy+fsync", "download": "copy"}
 
 
-def bench_s3(size_mb: int, repeat: int, workdir: Path) -> dict[str, dict[str, float]]:
-    src = workdir / "source.bin"
-    make_file(src, size_mb)
+def bench_s3(size_mb: int, repeat: int, workdir: Path, src: Path | None = None
+             ) -> dict[str, dict[str, float]]:
+    """The store against boto3 on one moto server; ``src`` (a file of ``size_mb``) is made
+    when not given."""
+    if src is None:
+        src = workdir / "source.bin"
+        make_file(src, size_mb)
     metadata = str(workdir / "s3-metadata.json")
     runs: dict[str, list[dict[str, float]]] = {}
     with moto_server() as endpoint:

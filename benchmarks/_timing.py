@@ -1,0 +1,73 @@
+"""Timing helpers shared by the report's benchmarks: interleaved, time-budgeted repeats of
+several operations, and their medians and percentiles.
+
+Deliberately free of assetstore imports: ``mlflow_peer.py`` runs it in another virtualenv.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The ``q`` quantile (0..1) of ``values``, interpolated linearly between ranks."""
+    if not values:
+        return math.nan
+    ordered = sorted(values)
+    position = (len(ordered) - 1) * q
+    low = math.floor(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def summarize(seconds: list[float]) -> dict[str, Any]:
+    """Count, median, p90, min and max of a list of durations, in milliseconds."""
+    return {
+        "n": len(seconds),
+        "median_ms": statistics.median(seconds) * 1000 if seconds else math.nan,
+        "p90_ms": percentile(seconds, 0.9) * 1000,
+        "min_ms": min(seconds) * 1000 if seconds else math.nan,
+        "max_ms": max(seconds) * 1000 if seconds else math.nan,
+    }
+
+
+def run_interleaved(
+    ops: Mapping[str, Callable[[int], Any]],
+    *,
+    max_reps: int,
+    budget: float,
+    min_reps: int = 3,
+) -> dict[str, dict[str, Any]]:
+    """Time every operation repeatedly, one call of each in turn (round robin), so a change in
+    machine load or store state touches all of them alike.
+
+    An operation stops after ``max_reps`` calls, or once it has used ``budget`` seconds and has
+    at least ``min_reps`` calls; a very slow one stops at ``3 * budget`` whatever its count
+    (at least one call is always made). Each call gets its repeat index. The summary adds
+    ``results``: the length of what the first call returned, when it has one (query hits).
+    """
+    samples: dict[str, list[float]] = {name: [] for name in ops}
+    spent: dict[str, float] = dict.fromkeys(ops, 0.0)
+    results: dict[str, int | None] = dict.fromkeys(ops)
+    active = list(ops)
+    rep = 0
+    while active:
+        for name in list(active):
+            started = time.perf_counter()
+            value = ops[name](rep)
+            elapsed = time.perf_counter() - started
+            samples[name].append(elapsed)
+            spent[name] += elapsed
+            if rep == 0 and hasattr(value, "__len__"):
+                results[name] = len(value)
+            count = len(samples[name])
+            if (count >= max_reps or (spent[name] >= budget and count >= min_reps)
+                    or spent[name] >= 3 * budget):
+                active.remove(name)
+        rep += 1
+    return {name: {**summarize(samples[name]), "results": results[name],
+                   "spent_s": spent[name]} for name in ops}
