@@ -6,6 +6,8 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import queue
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,8 +16,9 @@ from typing import IO, Any, BinaryIO
 from assetstore.errors import IntegrityError, InvalidInputError
 
 #: Bytes read or written per step. Large enough that per-call overhead vanishes next to
-#: hashing and I/O, small enough that memory stays flat.
-CHUNK_SIZE = 1 << 20
+#: hashing and I/O (on ext4, 1 GiB written in 1 MiB calls took 1-2.3 s, in 2-8 MiB calls
+#: 0.4 s), small enough that memory stays flat.
+CHUNK_SIZE = 4 << 20
 
 
 @contextmanager
@@ -77,6 +80,62 @@ class Digest:
         return self._sha256.hexdigest()
 
 
+class BackgroundHash:
+    """sha256 computed beside the reader: past ``threshold`` bytes, the chunks are copied
+    into a few reused buffers and hashed by a helper thread (hashlib releases the GIL), so
+    hashing overlaps with reading and writing instead of adding to them. Small streams are
+    hashed inline and never start the thread."""
+
+    def __init__(self, threshold: int = 8 << 20, depth: int = 3) -> None:
+        self._sha256 = hashlib.sha256()
+        self._threshold = threshold
+        self._inline = 0
+        self._depth = depth
+        self._work: queue.Queue[tuple[bytearray, int] | None] | None = None
+        # Reused: a fresh multi-MiB buffer per chunk costs page faults on every allocation.
+        self._free: queue.Queue[bytearray] = queue.Queue()
+        self._thread: threading.Thread | None = None
+
+    def update(self, data: memoryview) -> None:
+        """Add ``data`` (copied if it is hashed later: the caller may reuse its buffer)."""
+        if self._work is None:
+            self._sha256.update(data)
+            self._inline += len(data)
+            if self._inline >= self._threshold:
+                self._work = queue.Queue()
+                for _ in range(self._depth):
+                    self._free.put(bytearray())
+                self._thread = threading.Thread(target=self._run, daemon=True,
+                                                name="assetstore-verify")
+                self._thread.start()
+            return
+        buffer = self._free.get()
+        if len(buffer) < len(data):
+            buffer = bytearray(len(data))
+        buffer[: len(data)] = data
+        self._work.put((buffer, len(data)))
+
+    def _run(self) -> None:
+        assert self._work is not None
+        while (item := self._work.get()) is not None:
+            buffer, count = item
+            self._sha256.update(memoryview(buffer)[:count])
+            self._free.put(buffer)
+
+    def hexdigest(self) -> str:
+        """The sha256 of everything added (waits for the helper thread)."""
+        self.stop()
+        return self._sha256.hexdigest()
+
+    def stop(self) -> None:
+        """End the helper thread (idempotent)."""
+        if self._thread is not None:
+            assert self._work is not None
+            self._work.put(None)
+            self._thread.join()
+            self._thread = None
+
+
 class VerifyingReader(io.RawIOBase):
     """Reads a whole stored file and raises :class:`IntegrityError` at the end if its size
     or sha256 differ from what was recorded when it was published."""
@@ -87,7 +146,7 @@ class VerifyingReader(io.RawIOBase):
         self._expected_size = size
         self._expected_sha256 = sha256
         self._label = label
-        self._sha256 = hashlib.sha256()
+        self._sha256 = BackgroundHash()
         self._seen = 0
         self._verified = False
 
@@ -128,6 +187,7 @@ class VerifyingReader(io.RawIOBase):
 
     def close(self) -> None:
         if not self.closed:
+            self._sha256.stop()
             self._raw.close()
         super().close()
 

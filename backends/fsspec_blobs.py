@@ -31,6 +31,27 @@ from assetstore.interfaces import BlobInfo, BlobStore
 TMP_PREFIX = ".tmp/"
 #: Bytes between two background flushes of a large file being written.
 WRITEBACK_EVERY = 32 << 20
+#: Smallest write to a local file: below about 2 MiB per call, writing costs several times
+#: more per byte (measured on ext4), so smaller incoming chunks are joined first.
+WRITE_SIZE = 4 << 20
+
+
+def _coalesced(chunks: Iterable[bytes], size: int) -> Iterator[bytes]:
+    """The chunks, with runs of small ones joined into blocks of at least ``size`` bytes."""
+    pending: list[bytes] = []
+    pending_size = 0
+    for chunk in chunks:
+        if not pending and len(chunk) >= size:
+            yield chunk
+            continue
+        pending.append(chunk)
+        pending_size += len(chunk)
+        if pending_size >= size:
+            yield b"".join(pending)
+            pending.clear()
+            pending_size = 0
+    if pending:
+        yield b"".join(pending)
 
 
 class RangeReader(io.RawIOBase):
@@ -267,13 +288,13 @@ class LocalBlobStore(FsspecBlobStore):
             with open(tmp, "xb", buffering=0) as file, EarlyWriteback(
                 file.fileno(), durable=sync
             ) as flusher:
-                for chunk in chunks:
-                    view = memoryview(chunk)
+                for block in _coalesced(chunks, WRITE_SIZE):
+                    view = memoryview(block)
                     while view:
                         written = file.write(view)
                         view = view[written:]
-                    size += len(chunk)
-                    flusher.wrote(len(chunk))
+                    size += len(block)
+                    flusher.wrote(len(block))
             if overwrite:
                 os.replace(tmp, target)
             else:

@@ -4,6 +4,7 @@ peak memory, and start servers in their own processes."""
 from __future__ import annotations
 
 import json
+import os
 import socket
 import statistics
 import subprocess
@@ -30,7 +31,10 @@ def measure(setup: str, timed: str, *args: str) -> dict[str, float]:
     """Run ``setup`` then time ``timed`` in a new Python process (``args`` in ``args``).
 
     The peak is the child's own VmHWM: ru_maxrss would carry the parent's peak across exec.
+    Dirty pages left by the previous contender are flushed first (``os.sync``), so no
+    contender pays for another's writeback.
     """
+    os.sync()
     done = subprocess.run([sys.executable, "-c", _CHILD, setup, timed, *args],
                           capture_output=True, text=True)
     if done.returncode:
