@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import socket
 import statistics
 import subprocess
@@ -12,6 +13,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 _CHILD = r"""
 import json, sys, time
@@ -40,6 +42,22 @@ def measure(setup: str, timed: str, *args: str) -> dict[str, float]:
     if done.returncode:
         raise RuntimeError(f"benchmark child failed:\n{done.stderr[-2000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def asset_records(count: int, *, tags: int = 30, seed: int = 0) -> list[dict[str, Any]]:
+    """``count`` realistic external-asset records for ``register_many``: 50 namespaces, 20
+    versions per name, a tag ``group<i % tags>`` on each, a framework shared by a third."""
+    rng = random.Random(seed)
+    return [{
+        "asset_name": f"org{i % 50}/model{i}",
+        "asset_version": {"version": f"1.{i % 20}.0", "tag": "stable"},
+        "asset_metadata": {"framework": rng.choice(["pytorch", "tensorflow", "onnx"]),
+                           "params": i * 1000, "description": "a benchmark asset"},
+        "asset_public_url": f"https://models.example.com/m{i}.pt",
+        "asset_file_info": {"file_size": 1234, "file_type": "application/octet-stream",
+                            "filename": "m.pt"},
+        "asset_tags": ["bench", f"group{i % tags}"],
+    } for i in range(count)]
 
 
 def medians(runs: dict[str, list[dict[str, float]]]) -> dict[str, dict[str, float]]:

@@ -23,29 +23,26 @@ import contextlib
 import json
 import os
 import platform
-import random
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import httpx
 import psutil
+from _harness import asset_records, free_port
 
 from assetstore import open_store
-from assetstore.models import AssetObject, utc_now
 
 MiB = 1 << 20
-TAGS = 1000  # distinct "t<n>" tags: a tag query matches count / TAGS assets
+TAGS = 1000  # distinct "group<n>" tags: a tag query matches count / TAGS assets
 
 LOAD = r"""
 import json, random, sys, time
@@ -62,7 +59,7 @@ while time.perf_counter() < stop:
         response = client.get("/asset/" + rng.choice(uris))
     else:
         response = client.post("/assets", content=json.dumps(
-            {"asset_tags": f"t{rng.randrange(1000)}"}).encode(),
+            {"asset_tags": f"group{rng.randrange(1000)}"}).encode(),
             headers={"Content-Type": "application/json"})
     latencies.append(time.perf_counter() - started)
     if response.status_code != 200:
@@ -85,12 +82,6 @@ with open("/proc/self/status") as status:
     peak_kb = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
 print(json.dumps({"seconds": elapsed, "peak_mb": peak_kb / 1024}))
 """
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @contextlib.contextmanager
@@ -122,28 +113,9 @@ def server(root: Path) -> Iterator[tuple[str, psutil.Process]]:
 
 
 def populate(root: Path, count: int) -> list[str]:
-    """``count`` realistic asset records written in one metadata write (as
-    benchmarks/local_store.py does); returns their URIs."""
+    """``count`` realistic asset records registered in one call; returns their URIs."""
     with open_store(root) as store:
-        now = utc_now()
-        docs = []
-        for i in range(count):
-            asset_id = uuid.uuid4().hex
-            docs.append(AssetObject(
-                asset_uri=f"org{i % 50}/model{i}:1.{i % 20}.0-stable",
-                asset_name=f"org{i % 50}/model{i}",
-                asset_id=asset_id, assets_db_id=store.assets_db_id,
-                asset_version={"version": f"1.{i % 20}.0", "tag": "stable"},
-                asset_metadata={"framework": random.choice(["pytorch", "tensorflow", "onnx"]),
-                                "params": i * 1000, "description": "a benchmark asset"},
-                asset_public_url=f"http://localhost:8000/asset-object/{asset_id}",
-                asset_file_info={"file_size": 1234, "sha256": "0" * 64,
-                                 "file_type": "application/octet-stream", "filename": "m.pt"},
-                asset_tags=["bench", f"t{i % TAGS}"], asset_source="external",
-                created_at=now, updated_at=now, revision=1,
-            ).to_document())
-        store._documents.insert_many(docs)  # type: ignore[attr-defined]
-    return [d["asset_uri"] for d in docs]
+        return [a.asset_uri for a in store.register_many(asset_records(count, tags=TAGS))]
 
 
 def run_load(url: str, kind: str, uris: list[str], connections: int,

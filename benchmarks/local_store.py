@@ -19,13 +19,11 @@ import random
 import statistics
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
-from _harness import measure, medians
+from _harness import asset_records, measure, medians
 
 from assetstore import open_store
-from assetstore.models import AssetObject, utc_now
 
 LOCAL_TRANSFERS = {
     "copy+fsync": ("import os, shutil",
@@ -40,27 +38,9 @@ LOCAL_TRANSFERS = {
 
 
 def populated_store(root: Path, count: int):
-    """A local store with ``count`` asset records, written in one metadata write."""
+    """A local store with ``count`` asset records, registered in one call."""
     store = open_store(root)
-    now = utc_now()
-    docs = []
-    for i in range(count):
-        asset_id = uuid.uuid4().hex
-        docs.append(AssetObject(
-            asset_uri=f"org{i % 50}/model{i}:1.{i % 20}.0-stable",
-            asset_name=f"org{i % 50}/model{i}",
-            asset_id=asset_id, assets_db_id=store.assets_db_id,
-            asset_version={"version": f"1.{i % 20}.0", "tag": "stable"},
-            asset_metadata={"framework": random.choice(["pytorch", "tensorflow", "onnx"]),
-                            "params": i * 1000, "description": "a benchmark asset"},
-            asset_public_url=f"http://localhost:8000/asset-object/{asset_id}",
-            asset_file_info={"file_size": 1234, "sha256": "0" * 64,
-                             "file_type": "application/octet-stream", "filename": "m.pt"},
-            asset_tags=["bench", f"group{i % 30}"], asset_source="external",
-            created_at=now, updated_at=now, revision=1,
-        ).to_document())
-    store._documents.insert_many(docs)  # type: ignore[attr-defined]
-    return store, [d["asset_uri"] for d in docs]
+    return store, [a.asset_uri for a in store.register_many(asset_records(count))]
 
 
 def bench_get(counts: list[int], lookups: int) -> list[dict[str, float]]:

@@ -54,8 +54,8 @@ from assetstore.streams import VerifyingReader, check_range, open_source
 from assetstore.uri import build_uri
 
 
-class HttpAssetStore(AssetStore):
-    """An asset store served by ``assetstore serve`` at ``base_url``."""
+class _Remote:
+    """What both clients hold: one connection to the service."""
 
     def __init__(
         self,
@@ -68,7 +68,15 @@ class HttpAssetStore(AssetStore):
     ) -> None:
         self._http = Connection(base_url, token=token, timeout=timeout, transport=transport,
                                  verify=verify)
-        self._assets_db_id: str | None = None
+
+    def close(self) -> None:
+        self._http.close()
+
+
+class HttpAssetStore(_Remote, AssetStore):
+    """An asset store served by ``assetstore serve`` at ``base_url``."""
+
+    _assets_db_id: str | None = None
 
     def __repr__(self) -> str:
         return f"HttpAssetStore({self._http.base_url!r})"
@@ -254,24 +262,9 @@ class HttpAssetStore(AssetStore):
         response = self._http.json("POST", "/admin/gc", params={"older_than": older_than})
         return GcReport.model_validate(response["data"])
 
-    def close(self) -> None:
-        self._http.close()
 
-
-class HttpRegistry(Registry):
+class HttpRegistry(_Remote, Registry):
     """A registry of asset stores served by ``assetstore serve`` at ``base_url``."""
-
-    def __init__(
-        self,
-        base_url: str,
-        *,
-        token: str | None = None,
-        timeout: float = DEFAULT_TIMEOUT,
-        transport: httpx.BaseTransport | None = None,
-        verify: bool = True,
-    ) -> None:
-        self._http = Connection(base_url, token=token, timeout=timeout, transport=transport,
-                                 verify=verify)
 
     def __repr__(self) -> str:
         return f"HttpRegistry({self._http.base_url!r})"
@@ -354,9 +347,6 @@ class HttpRegistry(Registry):
         response = self._http.json("POST", "/asset_registries/search", body=body,
                                    what="the search")
         return SearchResult.model_validate(response["data"])
-
-    def close(self) -> None:
-        self._http.close()
 
 
 def _policy_transport(policy: HealthCheckPolicy | None) -> httpx.BaseTransport | None:

@@ -7,13 +7,12 @@ import hashlib
 import io
 import json
 import socket
-import threading
 import time
 from pathlib import Path
 
 import httpx
-import psutil
 import pytest
+from live_server import PeakRss
 
 from assetstore import open_store
 from assetstore.errors import AlreadyExistsError, PayloadTooLargeError
@@ -54,37 +53,21 @@ def files_under(path: Path) -> list[Path]:
 
 def test_large_upload_keeps_server_memory_flat(cli_server):
     size = 200 * MiB
-    server = psutil.Process(cli_server.process.pid)
-    baseline = server.memory_info().rss
-    peak = baseline
-    done = threading.Event()
-
-    def sample() -> None:
-        nonlocal peak
-        while not done.is_set():
-            peak = max(peak, server.memory_info().rss)
-            time.sleep(0.02)
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
     source = Generated(size)
-    try:
-        with open_store(cli_server.url) as client:
-            asset = client.upload(source, name="big", version="1", tag="stream",
-                                  filename="big.bin")
-            assert asset.file_size == size
-            assert asset.sha256 == source.sha256.hexdigest()
-            # and back, streamed and verified on the way
-            digest, total = hashlib.sha256(), 0
-            with client.open(asset.asset_uri) as reader:
-                while chunk := reader.read(MiB):
-                    digest.update(chunk)
-                    total += len(chunk)
-            assert (total, digest.hexdigest()) == (size, asset.sha256)
-    finally:
-        done.set()
-        sampler.join()
-    growth = peak - baseline
+    with PeakRss(cli_server.process.pid, interval=0.02) as rss, \
+            open_store(cli_server.url) as client:
+        asset = client.upload(source, name="big", version="1", tag="stream",
+                              filename="big.bin")
+        assert asset.file_size == size
+        assert asset.sha256 == source.sha256.hexdigest()
+        # and back, streamed and verified on the way
+        digest, total = hashlib.sha256(), 0
+        with client.open(asset.asset_uri) as reader:
+            while chunk := reader.read(MiB):
+                digest.update(chunk)
+                total += len(chunk)
+        assert (total, digest.hexdigest()) == (size, asset.sha256)
+    growth = rss.growth
     assert growth < 60 * MiB, f"server RSS grew by {growth / MiB:.0f} MiB for a 200 MiB upload"
 
 

@@ -5,12 +5,10 @@ for ``gc`` to find). The memory check runs on the real ``assetstore serve`` proc
 from __future__ import annotations
 
 import json
-import threading
-import time
 from collections.abc import Iterator
 
-import psutil
 import pytest
+from live_server import PeakRss
 from seckit import (
     BOUNDARY,
     TOKEN,
@@ -199,24 +197,11 @@ def test_big_hostile_bodies_keep_server_memory_flat(secure_server, http):
     auth = {"Authorization": f"Bearer {TOKEN}"}
     total_before = http.post(f"{url}/assets?limit=0", json={}).json()["total"]
     keys_before = blob_keys(data)
-    server = psutil.Process(secure_server.process.pid)
-    baseline = server.memory_info().rss
-    peak = baseline
-    done = threading.Event()
-
-    def sample() -> None:
-        nonlocal peak
-        while not done.is_set():
-            peak = max(peak, server.memory_info().rss)
-            time.sleep(0.01)
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
     file_head = (f"--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"asset\"; "
                  'filename="big.bin"\r\n\r\n').encode()
     bad_meta = json.dumps({"asset_name": "../../escape", "asset_version": {
         "version": "1", "tag": "a"}}).encode()
-    try:
+    with PeakRss(secure_server.process.pid) as rss:
         grown = raw_request(url, upload_head(url, chunked=True, token=TOKEN), chunked(
             [part("asset_metadata", META.replace(b'"m"', b'"rss-grow"')), file_head,
              *megabytes(512)]))
@@ -227,9 +212,6 @@ def test_big_hostile_bodies_keep_server_memory_flat(secure_server, http):
              part("asset_metadata", META.replace(b'"m"', b'"rss-twice"')), end()]))
         declared = raw_request(url, upload_head(url, length=100 << 30, token=TOKEN),
                                timeout=10)
-    finally:
-        done.set()
-        sampler.join()
     assert grown.status == 413, grown.body
     assert 128 * MiB <= grown.sent < 512 * MiB
     assert drained.status == 400, drained.body
@@ -237,7 +219,7 @@ def test_big_hostile_bodies_keep_server_memory_flat(secure_server, http):
     assert drained.sent >= 100 * MiB  # read to the end (a clean answer), never kept
     assert doubled.status == 422, doubled.body
     assert declared.status == 413
-    growth = peak - baseline
+    growth = rss.growth
     assert growth < 48 * MiB, f"server RSS grew by {growth / MiB:.0f} MiB"
 
     assert wait_until(lambda: staging(data) == [])
