@@ -263,8 +263,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
                 "reach it can write (set ASSETSTORE_TOKEN or --token)\n"
             )
         app = create_app(store, registry, settings)
+        # h11, not httptools: uvicorn limits request heads (16 KiB) only with h11.
         config = uvicorn.Config(app, host=host, port=args.port, log_level=args.log_level,
-                                server_header=False, proxy_headers=False)
+                                server_header=False, proxy_headers=False, http="h11")
         uvicorn.Server(config).run()
     return EXIT_OK
 
