@@ -667,7 +667,7 @@ def readme_markdown(results: dict[str, Any], images: dict[str, Path | None],
     took = (f"this full run took {meta.get('duration_s', 0) / 60:.0f} minutes"
             if meta["profile"] == "full" else "the full run takes tens of minutes")
     lines += [f"Reproduce ({took}; `--quick` about one):", "",
-              "```sh", "pip install -e '.[dev]' matplotlib", "python -m benchmarks            "
+              "```sh", "pip install -e '.[bench]'", "python -m benchmarks            "
               "# writes benchmarks/results/: report.md, results.json, *.png",
               "python -m benchmarks --quick    # a smoke run into benchmarks/results/quick/",
               "python -m benchmarks --only metadata,bulk --sizes 1000,10000", "```", "",
