@@ -12,11 +12,7 @@ from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
-from live_server import CliServer, Live, run_cli_server, serve_app
-
-from assetstore import open_registry, open_store
-from assetstore.http.app import create_app
-from assetstore.http.settings import ServiceSettings
+from live_server import CliServer, Live, fresh_live, run_cli_server, serve_both
 
 
 @pytest.fixture(scope="session")
@@ -32,24 +28,15 @@ def cli_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CliServer]:
 @pytest.fixture(scope="module")
 def live_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[FastAPI, str]]:
     """One server per test module, serving both services."""
-    root = tmp_path_factory.mktemp("placeholder")
-    with open_store(root / "store") as store, open_registry(root / "registry") as registry:
-        app = create_app(store, registry, ServiceSettings())
-        with serve_app(app) as url:
-            yield app, url
+    with serve_both(tmp_path_factory.mktemp("placeholder")) as served:
+        yield served
 
 
 @pytest.fixture
 def live(live_app: tuple[FastAPI, str], tmp_path: Path) -> Iterator[Live]:
     """The module's server, swapped onto a fresh local store and registry for this test."""
-    app, url = live_app
-    with (
-        open_store(tmp_path / "store") as store,
-        open_registry(tmp_path / "registry") as registry,
-    ):
-        app.state.store, app.state.registry = store, registry
-        app.state.settings = ServiceSettings()
-        yield Live(url, app, store, registry, tmp_path)
+    with fresh_live(*live_app, tmp_path) as live:
+        yield live
 
 
 def pytest_configure(config: pytest.Config) -> None:

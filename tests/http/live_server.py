@@ -3,6 +3,8 @@
 * ``serve(store, registry, settings)`` runs the app under uvicorn on 127.0.0.1 (a free port)
   in a background thread and yields its base URL; ``serve_app(app)`` does so for an app.
 * ``run_cli_server(workdir, *args)`` runs ``assetstore serve`` as a real subprocess.
+* ``serve_both(root)`` serves both services on a local store and registry under ``root``;
+  ``fresh_live(app, url, root)`` swaps such a server onto a new store and registry.
 
 To run the HTTP conformance suites on another backing store (S3 + MongoDB...), serve it::
 
@@ -26,6 +28,7 @@ import httpx
 import uvicorn
 from fastapi import FastAPI
 
+from assetstore import open_registry, open_store
 from assetstore.http.app import create_app
 from assetstore.http.settings import ServiceSettings
 from assetstore.interfaces import AssetStore, Registry
@@ -140,6 +143,25 @@ class Live:
         settings = ServiceSettings(**values)  # type: ignore[arg-type]
         self.app.state.settings = settings
         return settings
+
+
+@contextlib.contextmanager
+def serve_both(root: Path) -> Iterator[tuple[FastAPI, str]]:
+    """Both services, in a thread, on a local store and registry under ``root``."""
+    with open_store(root / "store") as store, open_registry(root / "registry") as registry:
+        app = create_app(store, registry, ServiceSettings())
+        with serve_app(app) as url:
+            yield app, url
+
+
+@contextlib.contextmanager
+def fresh_live(app: FastAPI, url: str, root: Path) -> Iterator[Live]:
+    """The server of ``app`` swapped onto a new store and registry under ``root``, with
+    default settings."""
+    with open_store(root / "store") as store, open_registry(root / "registry") as registry:
+        app.state.store, app.state.registry = store, registry
+        app.state.settings = ServiceSettings()
+        yield Live(url, app, store, registry, root)
 
 
 class PeakRss:

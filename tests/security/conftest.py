@@ -27,12 +27,8 @@ for helper_dir in (HERE.parent / "http", HERE):
     if str(helper_dir) not in sys.path:
         sys.path.insert(0, str(helper_dir))
 
-from live_server import CliServer, Live, run_cli_server, serve_app  # noqa: E402
+from live_server import CliServer, Live, fresh_live, run_cli_server, serve_both  # noqa: E402
 from seckit import TOKEN, Canary, http_server  # noqa: E402
-
-from assetstore import open_registry, open_store  # noqa: E402
-from assetstore.http.app import create_app  # noqa: E402
-from assetstore.http.settings import ServiceSettings  # noqa: E402
 
 SENTINELS = {"etc/passwd": b"root:x:0:0:sentinel\n", "secret.txt": b"sentinel secret\n",
              "store-sibling/x": b"sibling\n"}
@@ -40,11 +36,8 @@ SENTINELS = {"etc/passwd": b"root:x:0:0:sentinel\n", "secret.txt": b"sentinel se
 
 @pytest.fixture(scope="module")
 def live_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[FastAPI, str]]:
-    root = tmp_path_factory.mktemp("security-placeholder")
-    with open_store(root / "store") as store, open_registry(root / "registry") as registry:
-        app = create_app(store, registry, ServiceSettings())
-        with serve_app(app) as url:
-            yield app, url
+    with serve_both(tmp_path_factory.mktemp("security-placeholder")) as served:
+        yield served
 
 
 @pytest.fixture
@@ -55,14 +48,8 @@ def live(live_app: tuple[FastAPI, str], tmp_path: Path) -> Iterator[Live]:
         path = tmp_path / relative
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(content)
-    app, url = live_app
-    with (
-        open_store(tmp_path / "store") as store,
-        open_registry(tmp_path / "registry") as registry,
-    ):
-        app.state.store, app.state.registry = store, registry
-        app.state.settings = ServiceSettings()
-        yield Live(url, app, store, registry, tmp_path)
+    with fresh_live(*live_app, tmp_path) as live:
+        yield live
 
 
 @pytest.fixture(scope="session")
