@@ -219,11 +219,12 @@ class Store(AssetStore):
         """All or nothing: every file is checked and staged, the blobs are made durable
         with one flush, and the metadata of all of them is committed in one write."""
         requests = [Upload.fields_of(item) for item in items]
+        uris = []
         for fields in requests:
-            build_uri(fields["name"], fields["version"], fields["tag"])
+            uris.append(build_uri(fields["name"], fields["version"], fields["tag"]))
             check_json_object(fields.get("metadata"), "asset_metadata")
             check_tags(fields.get("tags"), "asset_tags")
-        self._refuse_taken(build_uri(f["name"], f["version"], f["tag"]) for f in requests)
+        self._refuse_taken(uris)
         staged: list[StagedFile] = []
         try:
             for fields in requests:
@@ -416,6 +417,7 @@ class Store(AssetStore):
                     _, digest = sha256_of(reader, self._chunk_size)
                 if digest != asset.sha256:
                     report.corrupt.append(asset.asset_uri)
+        # Read again: an asset published while the checksums were verified is no orphan.
         referenced = self._referenced_blobs()
         report.orphans = sorted(
             info.key for info in self._blobs.list(OBJECTS_PREFIX) if info.key not in referenced
