@@ -3,6 +3,7 @@
 * ``serve(store, registry, settings)`` runs the app under uvicorn on 127.0.0.1 (a free port)
   in a background thread and yields its base URL; ``serve_app(app)`` does so for an app.
 * ``run_cli_server(workdir, *args)`` runs ``assetstore serve`` as a real subprocess.
+* ``http_server(host)`` is a canary: an HTTP server that records every request it gets.
 * ``serve_both(root)`` serves both services on a local store and registry under ``root``;
   ``fresh_live(app, url, root)`` swaps such a server onto a new store and registry.
 
@@ -21,7 +22,8 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
@@ -162,6 +164,61 @@ def fresh_live(app: FastAPI, url: str, root: Path) -> Iterator[Live]:
         app.state.store, app.state.registry = store, registry
         app.state.settings = ServiceSettings()
         yield Live(url, app, store, registry, root)
+
+
+class _Recorder(BaseHTTPRequestHandler):
+    hits: list[str]
+    location: str | None = None
+    body: bytes = b""
+
+    def do_GET(self) -> None:
+        self.hits.append(self.path)
+        if self.location:
+            self.send_response(302)
+            self.send_header("Location", self.location)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(self.body)))
+        self.end_headers()
+        self.wfile.write(self.body)
+
+    do_POST = do_GET  # a federated search POSTs its query
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@dataclass
+class Canary:
+    """An HTTP server that records every request it gets."""
+
+    host: str
+    port: int
+    hits: list[str] = field(default_factory=list)
+
+
+@contextlib.contextmanager
+def http_server(host: str = "127.0.0.1", location: str | None = None, port: int = 0, *,
+                body: bytes = b'{"success": true}') -> Iterator[Canary]:
+    """A canary on ``host``: it answers ``body`` (200), or redirects to ``location``."""
+    hits: list[str] = []
+    handler = type("Handler", (_Recorder,), {"hits": hits, "location": location, "body": body})
+    server_class = ThreadingHTTPServer
+    if ":" in host:
+        server_class = type("V6Server", (ThreadingHTTPServer,), {"address_family":
+                                                                 socket.AF_INET6})
+    server = server_class((host, port), handler)
+    thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
+    thread.start()
+    try:
+        yield Canary(host, server.server_address[1], hits)
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
 
 
 class PeakRss:

@@ -4,56 +4,19 @@ a canary server on loopback proves that no request reached it."""
 
 from __future__ import annotations
 
-import contextlib
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
+from live_server import http_server
 
 from assetstore.registry import StoreRegistry
-
-
-class _Recorder(BaseHTTPRequestHandler):
-    hits: list[str]
-    location: str | None = None
-
-    def do_GET(self) -> None:
-        self.hits.append(self.path)
-        if self.location:
-            self.send_response(302)
-            self.send_header("Location", self.location)
-            self.end_headers()
-            return
-        body = b'{"success": true}'
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
-@contextlib.contextmanager
-def http_server(host: str, location: str | None = None) -> Iterator[tuple[int, list[str]]]:
-    hits: list[str] = []
-    handler = type("Handler", (_Recorder,), {"hits": hits, "location": location})
-    server = ThreadingHTTPServer((host, 0), handler)
-    thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
-    thread.start()
-    try:
-        yield server.server_address[1], hits
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 @pytest.fixture
 def canary() -> Iterator[tuple[int, list[str]]]:
     with http_server("127.0.0.1") as running:
-        yield running
+        yield running.port, running.hits
 
 
 def register(live, url: str, **params: str) -> httpx.Response:
@@ -110,7 +73,8 @@ def test_redirect_to_loopback_is_not_followed(live, canary):
     policy = live.set_settings(health_allowed_networks=["127.0.0.2/32"]).health_policy()
     registry = StoreRegistry(live.registry._documents, health_policy=policy)
     live.app.state.registry = registry
-    with http_server("127.0.0.2", location=f"http://127.0.0.1:{port}/health") as (rport, rhits):
+    with http_server("127.0.0.2", location=f"http://127.0.0.1:{port}/health") as redirector:
+        rport, rhits = redirector.port, redirector.hits
         entry = registry.register({"asset_registry_name": "redirector",
                                    "asset_registry_public_url": f"http://127.0.0.2:{rport}"})
         report = httpx.get(f"{live.url}/check_health/{entry.asset_registry_id}").json()["data"]

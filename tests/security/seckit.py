@@ -11,9 +11,11 @@ import socket
 import threading
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from dataclasses import dataclass
 from pathlib import Path
+
+import live_server
+from live_server import Canary
 
 MiB = 1 << 20
 TOKEN = "s3cr3t-security-token"
@@ -238,55 +240,10 @@ def wait_until(condition: object, timeout: float = 10.0) -> bool:
 
 
 # --------------------------------------------------------------------------- canary
-class _Recorder(BaseHTTPRequestHandler):
-    hits: list[str]
-    location: str | None = None
-
-    def do_GET(self) -> None:
-        self.hits.append(self.path)
-        if self.location:
-            self.send_response(302)
-            self.send_header("Location", self.location)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-            return
-        body = b'{"success": true, "data": [], "total": 0, "next_skip": null}'
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    do_POST = do_GET  # a federated search POSTs its query
-
-    def log_message(self, *args: object) -> None:
-        pass
+#: What the canary answers: a success that a health check and a federated search both accept.
+CANARY_ANSWER = b'{"success": true, "data": [], "total": 0, "next_skip": null}'
 
 
-@dataclass
-class Canary:
-    """An HTTP server that records every request it gets."""
-
-    host: str
-    port: int
-    hits: list[str] = field(default_factory=list)
-
-
-@contextlib.contextmanager
 def http_server(host: str = "127.0.0.1", location: str | None = None, port: int = 0
-                ) -> Iterator[Canary]:
-    hits: list[str] = []
-    handler = type("Handler", (_Recorder,), {"hits": hits, "location": location})
-    server_class = ThreadingHTTPServer
-    if ":" in host:
-        server_class = type("V6Server", (ThreadingHTTPServer,), {"address_family":
-                                                                 socket.AF_INET6})
-    server = server_class((host, port), handler)
-    thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
-    thread.start()
-    try:
-        yield Canary(host, server.server_address[1], hits)
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
+                ) -> contextlib.AbstractContextManager[Canary]:
+    return live_server.http_server(host, location, port, body=CANARY_ANSWER)
