@@ -197,19 +197,24 @@ class Injector:
             self.around(os, "replace", when="after",
                         match=lambda src, dst, *a, **k: is_metadata(dst))
         elif step == "after-dir-fsync":  # fully durable, the call has not returned yet
-            replaced = [None]
-            real_replace = os.replace
-
-            def replace(src: Any, dst: Any, *args: Any, **kwargs: Any) -> None:
-                real_replace(src, dst, *args, **kwargs)
-                if is_metadata(dst):
-                    replaced[0] = os.path.dirname(os.path.realpath(dst))
-
-            self.patch(os, "replace", replace)
-            self.around(os, "fsync", when="after",
-                        match=lambda fd: replaced[0] is not None and fd_path(fd) == replaced[0])
+            self._after_dir_fsync("replace", lambda src, dst: is_metadata(dst))
         else:
             raise ValueError(step)
+
+    def _after_dir_fsync(self, name: str, moves: Callable[[Any, Any], bool]) -> None:
+        """Fire after the fsync of the directory into which ``os.<name>(src, dst)`` (replace
+        or link) put a file for which ``moves(src, dst)`` holds."""
+        directory: list[str | None] = [None]
+        real = getattr(os, name)
+
+        def call(src: Any, dst: Any, *args: Any, **kwargs: Any) -> None:
+            real(src, dst, *args, **kwargs)
+            if moves(src, dst):
+                directory[0] = os.path.dirname(os.path.realpath(dst))
+
+        self.patch(os, name, call)
+        self.around(os, "fsync", when="after",
+                    match=lambda fd: directory[0] is not None and fd_path(fd) == directory[0])
 
     def _source(self, step: str) -> None:
         """The upload's own source dies while the blob is being written (see run_op)."""
@@ -254,17 +259,7 @@ class Injector:
         elif step == "before-link":
             self.around(os, "link", match=lambda src, dst, *a, **k: in_tmp(src))
         elif step == "after-dir-fsync":  # the blob is durable, no metadata yet
-            linked = [None]
-            real_link = os.link
-
-            def link(src: Any, dst: Any, *args: Any, **kwargs: Any) -> None:
-                real_link(src, dst, *args, **kwargs)
-                if in_tmp(src):
-                    linked[0] = os.path.dirname(os.path.realpath(dst))
-
-            self.patch(os, "link", link)
-            self.around(os, "fsync", when="after",
-                        match=lambda fd: linked[0] is not None and fd_path(fd) == linked[0])
+            self._after_dir_fsync("link", lambda src, dst: in_tmp(src))
         elif step == "before-delete":  # metadata deleted, blob not yet
             from assetstore.backends.fsspec_blobs import LocalBlobStore
 
