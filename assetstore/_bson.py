@@ -57,7 +57,6 @@ __all__ = [
     "is_array",
     "is_document",
     "is_nan",
-    "is_number",
     "membership_test",
     "mod_dividend",
     "mod_operand",
@@ -199,14 +198,6 @@ def as_mapping(value: Any) -> Mapping[str, Any]:
     if isinstance(value, DBRef):
         return value.as_doc()
     return value
-
-
-def is_number(value: Any) -> bool:
-    """True for BSON numbers: int, float, Decimal, Int64, Decimal128 (never bool)."""
-    cls = value.__class__
-    if cls is int or cls is float:
-        return True
-    return rank(value) == RANK_NUMBER
 
 
 def to_number(value: Any) -> int | float | decimal.Decimal:

@@ -61,6 +61,8 @@ _HSPACE_CHARS: Final = (
     "\\t\\x20\\xa0\\x{1680}\\x{180e}\\x{2000}-\\x{200a}\\x{202f}\\x{205f}\\x{3000}"
 )
 _VSPACE_CHARS: Final = "\\n\\x0b\\f\\r\\x{85}\\x{2028}\\x{2029}"
+# \s, \h and \v as RE2 class contents (their upper-case forms are the complements).
+_SPACE_CLASSES: Final = {"s": _SPACE_CHARS, "h": _HSPACE_CHARS, "v": _VSPACE_CHARS}
 _EXTENDED_SPACE: Final = frozenset(" \t\n\x0b\f\r\x85\u200e\u200f\u2028\u2029")
 _POSIX_CLASSES: Final = frozenset(
     {
@@ -247,18 +249,10 @@ class _Translator:
         self.i += 2
         if ch in "dDwW":
             return "\\" + ch, _Node("atom")
-        if ch == "s":
-            return f"[{_SPACE_CHARS}]", _Node("atom")
-        if ch == "S":
-            return f"[^{_SPACE_CHARS}]", _Node("atom")
-        if ch == "h":
-            return f"[{_HSPACE_CHARS}]", _Node("atom")
-        if ch == "H":
-            return f"[^{_HSPACE_CHARS}]", _Node("atom")
-        if ch == "v":
-            return f"[{_VSPACE_CHARS}]", _Node("atom")
-        if ch == "V":
-            return f"[^{_VSPACE_CHARS}]", _Node("atom")
+        if ch in _SPACE_CLASSES:
+            return f"[{_SPACE_CLASSES[ch]}]", _Node("atom")
+        if ch.lower() in _SPACE_CLASSES:
+            return f"[^{_SPACE_CLASSES[ch.lower()]}]", _Node("atom")
         if ch == "N":
             if self.i < len(p) and p[self.i] == "{":
                 raise self.error("\\N{...} is not supported")
@@ -272,10 +266,7 @@ class _Translator:
         if ch == "Z":
             return "(?:\\n?\\z)", _Node("dollar")
         if ch == "Q":
-            end = p.find("\\E", self.i)
-            end = len(p) if end < 0 else end
-            text = "".join(_literal(c) for c in p[self.i : end])
-            self.i = min(len(p), end + 2)
+            text = "".join(_literal(c) for c in self.quoted())
             if not text:
                 return "", None
             return f"(?:{text})", _Node("atom")
@@ -320,6 +311,15 @@ class _Translator:
         if ch.isascii() and ch.isalnum():
             raise self.error(f"unrecognized escape \\{ch}")
         return ord(ch)
+
+    def quoted(self) -> str:
+        """The literal text of ``\\Q...\\E`` (after ``\\Q``; an unclosed one runs to the end)."""
+        p = self.p
+        end = p.find("\\E", self.i)
+        end = len(p) if end < 0 else end
+        text = p[self.i : end]
+        self.i = min(len(p), end + 2)
+        return text
 
     def braced_number(self, base: int, name: str) -> int:
         p = self.p
@@ -419,14 +419,10 @@ class _Translator:
         self.i += 2
         if esc in "dDwW":
             return None, "\\" + esc
-        if esc == "s":
-            return None, _SPACE_CHARS
+        if esc in _SPACE_CLASSES:
+            return None, _SPACE_CLASSES[esc]
         if esc == "S":
             return None, "[:^space:]"
-        if esc == "h":
-            return None, _HSPACE_CHARS
-        if esc == "v":
-            return None, _VSPACE_CHARS
         if esc in "HVNRXKC":
             raise self.error(f"\\{esc} is not supported inside a character class")
         if esc == "b":
@@ -434,11 +430,7 @@ class _Translator:
         if esc in "pP":
             return None, self.property(esc)
         if esc == "Q":
-            end = p.find("\\E", self.i)
-            end = len(p) if end < 0 else end
-            text = "".join(_char(ord(c)) for c in p[self.i : end])
-            self.i = min(len(p), end + 2)
-            return None, text
+            return None, "".join(_char(ord(c)) for c in self.quoted())
         if esc == "E":
             return None, ""
         if esc in "123456789":
@@ -674,7 +666,6 @@ class BoundedRegex:
 
     __slots__ = (
         "_empty_at_end",
-        "_has_caret",
         "_prefixes",
         "_regexp",
         "_required",
@@ -692,7 +683,7 @@ class BoundedRegex:
         _check_anchors(pattern, branches)
         prefix = "".join(f for f in "is" if f in flags)
         prefix = f"(?{prefix})" if prefix else ""
-        self._has_caret = _has_kind(branches, "caret_m")
+        has_caret = _has_kind(branches, "caret_m")
         main = prefix + body.replace(_CARET_M, "(?m:^)")
         self._regexp = _re2_compile(main, pattern)
         caseless = "i" in flags or translator.caseless
@@ -700,7 +691,7 @@ class BoundedRegex:
             ((), "", ()) if caseless else _prefilter(branches)
         )
         self._empty_at_end = False
-        if self._has_caret:
+        if has_caret:
             # Can the pattern match right after a final newline without using a '^' there?
             nocaret = "\\n(?:" + prefix + body.replace(_CARET_M, "(?:\\b\\B)") + ")"
             probe = _re2_compile(nocaret, pattern)
