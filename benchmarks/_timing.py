@@ -1,5 +1,5 @@
 """Timing helpers shared by the report's benchmarks: interleaved, time-budgeted repeats of
-several operations, and their medians and percentiles.
+several operations, their medians and percentiles, and the process's own peak memory.
 
 Deliberately free of assetstore imports: ``mlflow_peer.py`` runs it in another virtualenv.
 """
@@ -11,6 +11,12 @@ import statistics
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
+
+
+def peak_rss_mb() -> float:
+    """This process's own peak RSS (VmHWM) in MiB."""
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith("VmHWM:")) / 1024
 
 
 def percentile(values: list[float], q: float) -> float:

@@ -118,7 +118,6 @@ def bench_bulk(backends: list[str], sizes: list[int], repeat: int, *, mongomock_
                 log(f"  bulk {backend} {method} {size:,}: {seconds:.2f}s "
                     f"({row['per_asset_ms']:.3f} ms/asset, peak {row['peak_mb']:.0f} MB)")
                 rows.append(row)
-    extrapolate(rows)
     return rows
 
 
@@ -196,6 +195,7 @@ def main(argv: list[str] | None = None) -> int:
                       [int(s) for s in args.sizes.split(",") if s], args.repeat,
                       mongomock_cap=args.mongomock_cap, http_cap=args.http_cap,
                       log=lambda text: print(text, file=sys.stderr))
+    extrapolate(rows)
     print(markdown(rows))
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=2))

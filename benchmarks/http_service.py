@@ -27,7 +27,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -37,7 +36,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import httpx
 import psutil
-from _harness import asset_records, free_port
+from _harness import asset_records, free_port, measure, medians
+from local_store import make_file
 
 from assetstore import open_store
 
@@ -67,21 +67,12 @@ while time.perf_counter() < stop:
 print(json.dumps({"latencies": latencies, "seconds": seconds}))
 """
 
-TRANSFER = r"""
-import json, sys, time
-from assetstore import open_store
-op, location, arg, dst = sys.argv[1:5]
-started = time.perf_counter()
-with open_store(location) as store:
-    if op == "upload":
-        store.upload(arg, name="big", version=dst, tag="bench")
-    else:
-        store.download(arg, dst)
-elapsed = time.perf_counter() - started
-with open("/proc/self/status") as status:
-    peak_kb = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
-print(json.dumps({"seconds": elapsed, "peak_mb": peak_kb / 1024}))
-"""
+#: The timed part of a transfer (``args``: the store's location, the source, the target).
+TRANSFER = {
+    "upload": "with open_store(args[0]) as store:\n"
+              "    store.upload(args[1], name='big', version=args[2], tag='bench')",
+    "download": "with open_store(args[0]) as store:\n    store.download(args[1], args[2])",
+}
 
 
 @contextlib.contextmanager
@@ -141,49 +132,9 @@ def run_load(url: str, kind: str, uris: list[str], connections: int,
     }
 
 
-def run_child_stats(*args: str) -> dict[str, float]:
+def run_transfer(op: str, location: str, source: str, target: str) -> dict[str, float]:
     """A transfer in a fresh process: its seconds and its own peak RSS (``peak_mb``)."""
-    done = subprocess.run([sys.executable, "-c", TRANSFER, *args], capture_output=True,
-                          text=True, check=True)
-    return json.loads(done.stdout)
-
-
-def run_child(*args: str) -> float:
-    return float(run_child_stats(*args)["seconds"])
-
-
-class RssSampler:
-    """Peak RSS of a process, sampled every 20 ms while active."""
-
-    def __init__(self, process: psutil.Process) -> None:
-        self.process = process
-        self.peak = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            with contextlib.suppress(psutil.Error):
-                self.peak = max(self.peak, self.process.memory_info().rss)
-            time.sleep(0.02)
-
-    def __enter__(self) -> RssSampler:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
-
-def make_file(path: Path, size_mb: int) -> None:
-    block = os.urandom(64 * MiB)
-    with open(path, "wb") as file:
-        left = size_mb * MiB
-        while left:
-            part = block[: min(left, len(block))]
-            file.write(part)
-            left -= len(part)
+    return measure("from assetstore import open_store", TRANSFER[op], location, source, target)
 
 
 def bench_requests(count: int, connections: int, seconds: float) -> dict[str, Any]:
@@ -202,6 +153,8 @@ def bench_transfers(size_mb: int, repeat: int, workdir: Path, src: Path | None =
     """Upload and download of a ``size_mb`` file through the service and directly; ``src``
     (a file of that size) is made when not given. Each op also gives the client process's
     own peak RSS (``peak_mb``, the highest of the rounds)."""
+    from assetstore.testing.rss import PeakRss
+
     if src is None:
         src = workdir / "source.bin"
         make_file(src, size_mb)
@@ -213,22 +166,20 @@ def bench_transfers(size_mb: int, repeat: int, workdir: Path, src: Path | None =
         idle_rss = process.memory_info().rss
         for round_ in range(repeat):
             runs.setdefault("upload direct", []).append(
-                run_child_stats("upload", str(root), str(src), f"d{round_}"))
-            with RssSampler(process) as sampler:
+                run_transfer("upload", str(root), str(src), f"d{round_}"))
+            with PeakRss(process.pid, interval=0.02) as sampler:
                 runs.setdefault("upload via service", []).append(
-                    run_child_stats("upload", url, str(src), f"s{round_}"))
+                    run_transfer("upload", url, str(src), f"s{round_}"))
             peak_rss = max(peak_rss, sampler.peak)
             for label, location, uri in (("download direct", str(root), f"big:d{round_}-bench"),
                                          ("download via service", url, f"big:s{round_}-bench")):
                 dst = workdir / f"out-{round_}"
-                runs.setdefault(label, []).append(run_child_stats("download", location, uri,
-                                                                  str(dst)))
+                runs.setdefault(label, []).append(
+                    run_transfer("download", location, uri, str(dst)))
                 dst.unlink()
-    result: dict[str, Any] = {}
-    for op, values in runs.items():
-        seconds = statistics.median(run["seconds"] for run in values)
-        result[op] = {"seconds": seconds, "mb_per_s": size_mb / seconds,
-                      "peak_mb": max(run["peak_mb"] for run in values)}
+    result: dict[str, Any] = {
+        op: {"seconds": row["seconds"], "mb_per_s": size_mb / row["seconds"],
+             "peak_mb": row["peak_mb"]} for op, row in medians(runs).items()}
     result["server_rss"] = {"idle_mb": idle_rss / MiB, "peak_during_upload_mb": peak_rss / MiB,
                             "growth_mb": (peak_rss - idle_rss) / MiB}
     return result

@@ -90,9 +90,7 @@ def bench_transfer(size_mb: int, repeat: int, workdir: Path, src: Path | None = 
             runs.setdefault(op, []).append(measure(setup, timed, str(src), str(dst), root,
                                                    str(round_)))
             dst.unlink(missing_ok=True)
-    summary = medians(runs)
-    summary["python+assetstore import"] = measure("import assetstore", "pass")
-    return summary
+    return medians(runs)
 
 
 def main() -> None:
@@ -119,6 +117,7 @@ def main() -> None:
     if args.size_mb:
         with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
             summary = bench_transfer(args.size_mb, args.repeat, Path(tmp))
+        summary["python+assetstore import"] = measure("import assetstore", "pass")
         results["transfer"] = summary
         mb = args.size_mb
         print(f"\n| {mb} MiB | seconds (median of {args.repeat}) | MB/s | peak RSS | vs plain |")

@@ -48,7 +48,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _timing import run_interleaved
+from _timing import peak_rss_mb, run_interleaved
 
 BACKENDS: dict[str, str] = {
     "local": "local (TinyDB)",
@@ -105,11 +105,6 @@ def asset_record(i: int, size: int) -> dict[str, Any]:
     }
 
 
-def _peak_rss_mb() -> float:
-    with open("/proc/self/status") as status:
-        return next(int(line.split()[1]) for line in status if line.startswith("VmHWM:")) / 1024
-
-
 @contextlib.contextmanager
 def populated(backend: str, size: int, workdir: Path) -> Iterator[tuple[Any, dict[str, Any]]]:
     """A store of ``backend`` holding ``size`` assets, and facts about how it was filled."""
@@ -118,64 +113,52 @@ def populated(backend: str, size: int, workdir: Path) -> Iterator[tuple[Any, dic
     root = workdir / "store"
     records = [asset_record(i, size) for i in range(size)]
     info: dict[str, Any] = {}
-    if backend in ("local", "http"):
-        started = time.perf_counter()
-        with open_store(root) as store:
-            store.register_many(records)
-        info["populate_s"] = time.perf_counter() - started
-        info["populate_method"] = "register_many (one call)"
-        if backend == "local":
+    server_process = None
+    with contextlib.ExitStack() as stack:  # holds the HTTP server, if any
+        if backend in ("local", "http"):
             started = time.perf_counter()
-            store = open_store(root)
-            store.get(asset_uri(0))
-            info["open_and_first_get_s"] = time.perf_counter() - started
-            try:
-                yield store, info
-            finally:
-                store.close()
-            return
-        from http_service import server
+            with open_store(root) as store:
+                store.register_many(records)
+            info["populate_s"] = time.perf_counter() - started
+            info["populate_method"] = "register_many (one call)"
+            location: str | Path = root
+            if backend == "http":
+                from http_service import server
 
-        with server(root) as (url, process):
+                location, server_process = stack.enter_context(server(root))
+            started = time.perf_counter()  # open and first get: the opening counts
+            store = open_store(location)
+        elif backend == "mongomock":
+            import mongomock
+
+            client = mongomock.MongoClient()
+            options = {"metadata": "mongodb://localhost/bench", "mongo_client": client,
+                       "assets_db_id": "bench"}
             started = time.perf_counter()
-            store = open_store(url)
-            store.get(asset_uri(0))  # the server parses the metadata file on its first call
-            info["open_and_first_get_s"] = time.perf_counter() - started
-            try:
-                yield store, info
-            finally:
-                info["server_rss_mb"] = process.memory_info().rss / (1 << 20)
-                store.close()
-        return
-    if backend == "mongomock":
-        import mongomock
-
-        client = mongomock.MongoClient()
-        options = {"metadata": "mongodb://localhost/bench", "mongo_client": client,
-                   "assets_db_id": "bench"}
-        started = time.perf_counter()
-        store = open_store(root, **options)
-        docs = [store._external_record(r).to_document() for r in records]  # type: ignore[attr-defined]
-        collection = client["bench"]["assets"]
-        # mongomock checks a unique index by scanning the collection on every insert, which
-        # makes the store's register_many O(n^2) (10,000 assets: 5+ minutes). Insert first,
-        # then let the store build its indexes when it is opened again.
-        collection.drop_indexes()
-        collection.insert_many(docs)
-        store.close()
-        store = open_store(root, **options)
-        info["populate_s"] = time.perf_counter() - started
-        info["populate_method"] = ("records validated by the store, inserted into the "
-                                   "collection before its indexes (insert_many)")
-        started = time.perf_counter()
-        store.get(asset_uri(0))
-        info["open_and_first_get_s"] = time.perf_counter() - started
+            store = open_store(root, **options)
+            docs = [store._external_record(r).to_document() for r in records]  # type: ignore[attr-defined]
+            collection = client["bench"]["assets"]
+            # mongomock checks a unique index by scanning the collection on every insert, which
+            # makes the store's register_many O(n^2) (10,000 assets: 5+ minutes). Insert first,
+            # then let the store build its indexes when it is opened again.
+            collection.drop_indexes()
+            collection.insert_many(docs)
+            store.close()
+            store = open_store(root, **options)
+            info["populate_s"] = time.perf_counter() - started
+            info["populate_method"] = ("records validated by the store, inserted into the "
+                                       "collection before its indexes (insert_many)")
+            started = time.perf_counter()  # opening it again was part of the filling
+        else:
+            raise ValueError(f"unknown backend {backend!r}")
         try:
+            store.get(asset_uri(0))  # the first call parses the metadata (the server's, for HTTP)
+            info["open_and_first_get_s"] = time.perf_counter() - started
             yield store, info
         finally:
+            if server_process is not None:
+                info["server_rss_mb"] = server_process.memory_info().rss / (1 << 20)
             store.close()
-        return
-    raise ValueError(f"unknown backend {backend!r}")
 
 
 def operations(store: Any, size: int, seed: int = 7) -> dict[str, Callable[[int], Any]]:
@@ -222,7 +205,7 @@ def run_cell(backend: str, size: int, reps: int, budget: float) -> dict[str, Any
         with populated(backend, size, Path(tmp)) as (store, info):
             ops = run_interleaved(operations(store, size), max_reps=reps, budget=budget)
         return {"backend": backend, "size": size, **info, "ops": ops,
-                "client_peak_rss_mb": _peak_rss_mb()}
+                "client_peak_rss_mb": peak_rss_mb()}
 
 
 def measure_cell(backend: str, size: int, reps: int, budget: float) -> dict[str, Any]:

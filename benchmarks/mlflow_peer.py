@@ -48,7 +48,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _timing import run_interleaved
+from _timing import peak_rss_mb, run_interleaved
 
 DEFAULT_VENV = Path(os.environ.get("ASSETSTORE_BENCH_MLFLOW_VENV")
                     or Path.home() / ".cache" / "assetstore-benchmarks" / "mlflow-venv")
@@ -81,11 +81,6 @@ def _tags(i: int, size: int) -> dict[str, str]:
     return {"stage": f"group{i % TAG_GROUPS}",
             "dataset": f"ds{i % max(1, size // SMALL_HITS)}",
             "framework": FRAMEWORKS[i % len(FRAMEWORKS)]}
-
-
-def _peak_rss_mb() -> float:
-    with open("/proc/self/status") as status:
-        return next(int(line.split()[1]) for line in status if line.startswith("VmHWM:")) / 1024
 
 
 def run_cell(size: int, reps: int, budget: float) -> dict[str, Any]:
@@ -185,7 +180,7 @@ def run_cell(size: int, reps: int, budget: float) -> dict[str, Any]:
     return {"size": size, "mlflow": mlflow.__version__, "sqlalchemy": sa.__version__,
             "import_s": import_s, "init_s": init_s, "populate_s": populate_s,
             "populate_method": "one SQLAlchemy transaction into MLflow's tables",
-            "db_mb": db_mb, "ops": ops, "peak_rss_mb": _peak_rss_mb()}
+            "db_mb": db_mb, "ops": ops, "peak_rss_mb": peak_rss_mb()}
 
 
 # -------------------------------------------------------------------------- the driver

@@ -246,6 +246,13 @@ def _log_axes(ax: Any, sizes: Iterable[int] | None = None) -> None:
         ax.set_xlim(ticks[0] / 1.6, ticks[-1] * 1.6)
 
 
+def _target_line(ax: Any, value: float, text: str, x: float) -> None:
+    """A dotted horizontal line at a target, labelled at ``x`` (a fraction of the axes)."""
+    ax.axhline(value, color="grey", linestyle=":", linewidth=1)
+    ax.annotate(text, (x, value), xycoords=("axes fraction", "data"), fontsize=7,
+                color="dimgrey", va="bottom")
+
+
 def _save(fig: Any, path: Path) -> Path:
     fig.savefig(path, dpi=110, bbox_inches="tight")
     plt.close(fig)
@@ -272,10 +279,8 @@ def plot_metadata(results: dict[str, Any], path: Path) -> Path | None:
             ax.plot(*zip(*points, strict=True), marker="s", linestyle="--",
                     color=COLORS["mlflow"], label="MLflow registry (SQLite)")
         if op in limits:
-            ax.axhline(limits[op], color="grey", linestyle=":", linewidth=1)
-            ax.annotate(f"target {limits[op]:g} ms (local, {TARGET_SIZE:,})",
-                        (0.02, limits[op]), xycoords=("axes fraction", "data"),
-                        fontsize=7, color="dimgrey", va="bottom")
+            _target_line(ax, limits[op], f"target {limits[op]:g} ms (local, {TARGET_SIZE:,})",
+                         0.02)
         _log_axes(ax, [c["size"] for c in cells])
         ax.set_title(label, fontsize=10)
         ax.grid(True, which="both", alpha=0.3)
@@ -307,9 +312,7 @@ def plot_local(results: dict[str, Any], path: Path) -> Path | None:
         ax.plot(*zip(*points, strict=True), marker=marker, label=label)
     for limit, text in ((1, "get target 1 ms"), (15, "upload target 15 ms"),
                         (20, "query target 20 ms")):
-        ax.axhline(limit, color="grey", linestyle=":", linewidth=1)
-        ax.annotate(text, (0.22, limit), xycoords=("axes fraction", "data"), fontsize=7,
-                    color="dimgrey", va="bottom")
+        _target_line(ax, limit, text, 0.22)
     _log_axes(ax, [c["size"] for c in cells])
     ax.set_xlabel("assets in the store")
     ax.set_ylabel("median latency (ms)")
@@ -394,9 +397,7 @@ def plot_bulk(results: dict[str, Any], path: Path) -> Path | None:
                 ax.plot(*zip(*guesses, strict=True), linestyle="none", marker="o",
                         markerfacecolor="none", color=COLORS[backend],
                         label=f"{label} (estimate)")
-    ax.axhline(60, color="grey", linestyle=":", linewidth=1)
-    ax.annotate(f"target 60 s at {BULK_TARGET_SIZE:,} (local)", (0.01, 60),
-                xycoords=("axes fraction", "data"), fontsize=7, color="dimgrey", va="bottom")
+    _target_line(ax, 60, f"target 60 s at {BULK_TARGET_SIZE:,} (local)", 0.01)
     _log_axes(ax, [r["size"] for r in rows])
     ax.set_xlabel("assets imported in one call")
     ax.set_ylabel("seconds")

@@ -91,7 +91,6 @@ def main() -> None:
         workdir = Path(tmp)
         s3 = bench_s3(args.size_mb, args.repeat, workdir)
         local = bench_transfer(args.size_mb, args.repeat, workdir, src=workdir / "source.bin")
-        local.pop("python+assetstore import")
     baseline = measure("import assetstore, s3fs", "pass")
     print(table("S3 (moto)", args.size_mb, s3))
     print()

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from live_server import PeakRss
 
 from assetstore import open_store
 from assetstore.errors import AlreadyExistsError, PayloadTooLargeError
+from assetstore.testing.rss import PeakRss
 
 MiB = 1 << 20
 

@@ -8,7 +8,6 @@ import json
 from collections.abc import Iterator
 
 import pytest
-from live_server import PeakRss
 from seckit import (
     BOUNDARY,
     TOKEN,
@@ -25,6 +24,8 @@ from seckit import (
     wait_until,
 )
 from seckit import blobs as blob_keys
+
+from assetstore.testing.rss import PeakRss
 
 META = json.dumps({"asset_name": "m", "asset_version": {"version": "1", "tag": "a"}}).encode()
 BLOCK = bytes(range(256)) * 4096  # 1 MiB
