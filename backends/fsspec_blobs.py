@@ -245,12 +245,50 @@ def _load_libc() -> ctypes.CDLL | None:
 _LIBC = _load_libc()
 
 
-def _fsync_dir(path: str | Path) -> None:
+def fsync_dir(path: str | Path) -> None:
+    """Make the entries of directory ``path`` (new, renamed or removed files) durable."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def replace_durably(path: Path, payload: bytes) -> tuple[int, os.stat_result]:
+    """Replace the file ``path`` with ``payload``, atomically and durably: a temp file beside
+    it (``.<name>.<hex>.tmp``, given the old file's mode), fsynced, renamed over ``path``,
+    then the directory fsynced.
+
+    Returns the new file's descriptor, left open (it keeps the inode alive, so its number
+    cannot be reused), and its stat. Before the rename an error removes the temp file;
+    after it, the file is in place and only the directory fsync can fail."""
+    directory = path.parent
+    try:
+        mode: int | None = os.stat(path).st_mode & 0o7777
+    except FileNotFoundError:
+        mode = None
+    tmp = directory / f".{path.name}.{uuid.uuid4().hex}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        view = memoryview(payload)
+        while view:
+            view = view[os.write(fd, view):]
+        if mode is not None:
+            os.fchmod(fd, mode)
+        os.fsync(fd)
+        stat = os.fstat(fd)
+        os.replace(tmp, path)
+    except BaseException:
+        os.close(fd)
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    try:
+        fsync_dir(directory)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd, stat
 
 
 def ensure_dir(path: Path) -> None:
@@ -262,7 +300,7 @@ def ensure_dir(path: Path) -> None:
     for directory in reversed(missing):
         with contextlib.suppress(FileExistsError):
             directory.mkdir()
-        _fsync_dir(directory.parent)
+        fsync_dir(directory.parent)
 
 
 class LocalBlobStore(FsspecBlobStore):
@@ -304,7 +342,7 @@ class LocalBlobStore(FsspecBlobStore):
                     raise AlreadyExistsError(f"blob {key!r} already exists") from None
                 os.unlink(tmp)
             if sync:
-                _fsync_dir(target.parent)
+                fsync_dir(target.parent)
         except BaseException:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)

@@ -18,7 +18,6 @@ import contextlib
 import errno
 import os
 import threading
-import uuid
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +25,7 @@ from typing import Any
 
 import orjson
 
+from assetstore.backends.fsspec_blobs import replace_durably
 from assetstore.errors import IntegrityError
 
 FileId = tuple[int, int]
@@ -150,27 +150,10 @@ class Journal:
     def reset(self, base: int) -> JournalRead:
         """Replace the journal with an empty one continuing the file at ``base``."""
         header = encode({"base": base})
-        directory = self.path.parent
-        tmp = directory / f".{self.path.name}.{uuid.uuid4().hex}.tmp"
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-        try:
-            os.write(fd, header)
-            with contextlib.suppress(FileNotFoundError):
-                os.fchmod(fd, os.stat(self.path).st_mode & 0o7777)
-            os.fsync(fd)
-            os.replace(tmp, self.path)
-        except BaseException:
-            os.close(fd)
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
-        os.close(fd)
-        dir_fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-        return self.read()
+        fd, stat = replace_durably(self.path, header)
+        file_id = (stat.st_dev, stat.st_ino)
+        self._hold(file_id, fd)  # what a read of the new journal would hold and return
+        return JournalRead(file_id, base, [], len(header), stat.st_size)
 
     def close(self) -> None:
         with self._lock:

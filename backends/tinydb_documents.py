@@ -30,7 +30,6 @@ import logging
 import os
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -39,7 +38,7 @@ import filelock
 import orjson
 from tinydb.storages import Storage
 
-from assetstore.backends.fsspec_blobs import ensure_dir
+from assetstore.backends.fsspec_blobs import ensure_dir, replace_durably
 from assetstore.backends.in_process import InProcessDocumentStore, Snapshot, copy_document
 from assetstore.backends.journal import FileId, Journal
 from assetstore.errors import BackendUnavailableError, IntegrityError
@@ -132,38 +131,10 @@ class AtomicJSONStorage(Storage):
         """Replace the file with ``data`` atomically and durably (callers hold the lock).
 
         ``data`` becomes the cached content: the caller must not mutate it afterwards."""
-        directory = self.path.parent
-        ensure_dir(directory)
+        ensure_dir(self.path.parent)
         try:
-            mode = os.stat(self.path).st_mode & 0o7777
-        except FileNotFoundError:
-            mode = None
-        tmp = directory / f".{self.path.name}.{uuid.uuid4().hex}.tmp"
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-        try:
-            payload = orjson.dumps(data)
-            view = memoryview(payload)
-            while view:
-                view = view[os.write(fd, view):]
-            if mode is not None:
-                os.fchmod(fd, mode)
-            os.fsync(fd)
-            stat = os.fstat(fd)
-            os.replace(tmp, self.path)
+            fd, stat = replace_durably(self.path, orjson.dumps(data))
         except BaseException:
-            os.close(fd)
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            self._forget()
-            raise
-        try:
-            dir_fd = os.open(directory, os.O_RDONLY)
-            try:
-                os.fsync(dir_fd)
-            finally:
-                os.close(dir_fd)
-        except BaseException:
-            os.close(fd)  # the file is in place; only its durability is in doubt
             self._forget()
             raise
         self._remember((stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns), data, fd)
