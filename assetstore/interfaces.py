@@ -361,6 +361,11 @@ class Registry(ABC):
     ) -> list[AssetsDBRegistry]:
         """Entries matching a MongoDB-style filter."""
 
+    def count(self, filter: Filter | None = None) -> int:
+        """How many entries match ``filter`` (a registry that can count without listing
+        them overrides this)."""
+        return len(self.query(filter))
+
     @abstractmethod
     def check_health(self, registry_id: str) -> HealthReport:
         """Call the entry's ``{public_url}/health`` with short timeouts and report."""

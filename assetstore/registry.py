@@ -138,6 +138,9 @@ class StoreRegistry(Registry):
         docs = self._documents.find(filter, sort=sort, skip=skip, limit=limit)
         return [AssetsDBRegistry.model_validate(doc) for doc in docs]
 
+    def count(self, filter: Filter | None = None) -> int:
+        return self._documents.count(filter)
+
     def check_health(self, registry_id: str) -> HealthReport:
         entry = self.get(registry_id)
         return check_url(

@@ -16,6 +16,7 @@ from assetstore.http.bodies import (
     if_match_revision,
     json_body_doc,
     ok_page,
+    page_and_total,
     paging,
     read_json_object,
 )
@@ -61,14 +62,21 @@ def base_url(request: Request) -> str:
     return configured or str(request.base_url).rstrip("/")
 
 
-def present(request: Request, asset: AssetObject) -> dict[str, Any]:
-    """An asset as JSON. An uploaded file whose store has no http(s) public URL is shown with
-    this service's download URL, never the blob's internal location (``file://...``)."""
-    doc = asset.model_dump(mode="json")
+def shown_url(request: Request, asset: AssetObject) -> str:
+    """The ``asset_public_url`` clients see: an uploaded file whose store has no http(s)
+    public URL gets this service's download URL, never the blob's internal location
+    (``file://...``)."""
     if asset.asset_source == "upload" and not asset.asset_public_url.startswith(
         ("http://", "https://")
     ):
-        doc["asset_public_url"] = f"{base_url(request)}/asset-object/{asset.asset_id}"
+        return f"{base_url(request)}/asset-object/{asset.asset_id}"
+    return asset.asset_public_url
+
+
+def present(request: Request, asset: AssetObject) -> dict[str, Any]:
+    """An asset as JSON, with its :func:`shown_url`."""
+    doc = asset.model_dump(mode="json")
+    doc["asset_public_url"] = shown_url(request, asset)
     return doc
 
 
@@ -123,7 +131,7 @@ async def update_asset(asset_uri: str, request: Request) -> Response:
         given = changes
         if "asset_public_url" in changes:  # the URL this service showed counts as unchanged
             current = store.get(asset_uri)
-            if changes["asset_public_url"] == present(request, current)["asset_public_url"]:
+            if changes["asset_public_url"] == shown_url(request, current):
                 given = {**changes, "asset_public_url": current.asset_public_url}
         return store.update(asset_uri, given, expected_revision=expected)
 
@@ -159,16 +167,13 @@ async def query_assets(
                                     too_deep=InvalidQueryError)
     store = store_of(request)
 
-    def run() -> tuple[list[AssetObject], int]:
-        if page.limit == 0:
-            return [], store.count(filter, all_stores=all_stores)
-        assets = store.query(filter, sort=page.sort, skip=page.skip, limit=page.limit,
-                             all_stores=all_stores)
-        if 0 < len(assets) < page.limit:  # the last page: the total is known, no count
-            return assets, page.skip + len(assets)
-        return assets, store.count(filter, all_stores=all_stores)
-
-    assets, total = await run_in_threadpool(run)
+    assets, total = await run_in_threadpool(
+        page_and_total,
+        page,
+        lambda: store.query(filter, sort=page.sort, skip=page.skip, limit=page.limit,
+                            all_stores=all_stores),
+        lambda: store.count(filter, all_stores=all_stores),
+    )
     return ok_page([present(request, a) for a in assets], total, page)
 
 
@@ -198,18 +203,14 @@ async def download_asset(asset_id: str, request: Request) -> Response:
     if if_range is not None and if_range.strip() != headers["ETag"]:
         wanted = None
     byte_range = parse_range(wanted, size)
-    head = request.method == "HEAD"
-    if byte_range is None:
-        reader = None if head else await run_in_threadpool(store.open, asset.asset_uri)
-        return FileResponse(reader, status_code=200, length=size, headers=headers,
-                            label=asset.asset_uri)
-    start, end = byte_range
-    reader = None if head else await run_in_threadpool(
+    start, end = byte_range or (0, size)  # the whole file: verified as it is read
+    if byte_range is not None:
+        headers["Content-Range"] = f"bytes {start}-{end - 1}/{size}"
+    reader = None if request.method == "HEAD" else await run_in_threadpool(
         lambda: store.open(asset.asset_uri, start=start, end=end)
     )
-    headers["Content-Range"] = f"bytes {start}-{end - 1}/{size}"
-    return FileResponse(reader, status_code=206, length=end - start, headers=headers,
-                        label=asset.asset_uri)
+    return FileResponse(reader, status_code=200 if byte_range is None else 206,
+                        length=end - start, headers=headers, label=asset.asset_uri)
 
 
 @router.post(

@@ -3,7 +3,8 @@ parameters, ``If-Match`` revisions and the success envelope."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from collections.abc import Callable, Sequence
+from typing import Annotated, Any, TypeVar
 
 import orjson
 from fastapi import Query, Request
@@ -13,8 +14,10 @@ from assetstore.errors import InvalidInputError, InvalidQueryError, PayloadTooLa
 from assetstore.http.errors import UnprocessableBodyError
 from assetstore.http.responses import JSONResponse
 
-#: Paging query parameters shared by ``POST /assets`` and ``POST /asset_registries``.
+#: The largest ``skip`` and ``limit`` of ``POST /assets`` and ``POST /asset_registries``.
 MAX_SKIP = 1 << 31
+
+T = TypeVar("T")
 
 
 def declared_length(request: Request) -> int | None:
@@ -138,11 +141,22 @@ def paging(
                   sort=parse_sort(sort))
 
 
-def page_envelope(items: list[Any], total: int, page: Paging) -> dict[str, Any]:
-    """The envelope of one page of results: ``total`` and the ``next_skip`` to continue
-    with (None on the last page)."""
+def page_and_total(
+    page: Paging, fetch: Callable[[], Sequence[T]], count: Callable[[], int]
+) -> tuple[Sequence[T], int]:
+    """The page ``fetch`` returns (nothing is fetched for ``limit=0``) and the total: a short
+    last page gives it away, so ``count`` runs only when it does not."""
+    items = fetch() if page.limit else []
+    if 0 < len(items) < page.limit:
+        return items, page.skip + len(items)
+    return items, count()
+
+
+def ok_page(items: list[Any], total: int, page: Paging) -> JSONResponse:
+    """One page of results in the success envelope, with ``total`` and the ``next_skip`` to
+    continue with (None on the last page)."""
     end = page.skip + len(items)
-    return {
+    return JSONResponse({
         "success": True,
         "data": items,
         "count": len(items),
@@ -150,12 +164,7 @@ def page_envelope(items: list[Any], total: int, page: Paging) -> dict[str, Any]:
         "skip": page.skip,
         "limit": page.limit,
         "next_skip": end if page.limit and end < total else None,
-    }
-
-
-def ok_page(items: list[Any], total: int, page: Paging) -> JSONResponse:
-    """One page of results in the success envelope."""
-    return JSONResponse(page_envelope(items, total, page))
+    })
 
 
 def if_match_revision(request: Request) -> int | None:

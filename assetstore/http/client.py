@@ -28,14 +28,12 @@ import httpx
 from assetstore.errors import (
     AssetNotFoundError,
     AssetStoreError,
-    BackendUnavailableError,
     InvalidInputError,
     RegistryNotFoundError,
 )
 from assetstore.federation import SearchResult
 from assetstore.health import HealthCheckPolicy
 from assetstore.http.client_streams import (
-    LengthChecked,
     ResponseReader,
     multipart_body,
     source_size,
@@ -43,6 +41,7 @@ from assetstore.http.client_streams import (
 from assetstore.http.connection import (
     DEFAULT_TIMEOUT,
     Connection,
+    if_match,
     json_body,
     pages,
     url_path,
@@ -136,8 +135,6 @@ class HttpAssetStore(_Remote, AssetStore):
             try:
                 response = self._http.json("POST", "/upload_asset", content=body,
                                            headers=headers)
-            except BackendUnavailableError:
-                raise
             except httpx.HTTPError as exc:  # e.g. the source changed size while it was sent
                 raise InvalidInputError(f"the upload failed: {exc}") from exc
         return AssetObject.model_validate(response["data"])
@@ -150,10 +147,14 @@ class HttpAssetStore(_Remote, AssetStore):
         return AssetObject.model_validate(response["data"])
 
     # ------------------------------------------------------------------- read
-    def get(self, uri: str) -> AssetObject:
+    @staticmethod
+    def _asset_path(uri: str) -> str:
         if not isinstance(uri, str) or not uri:
             raise AssetNotFoundError(f"no asset {uri!r}")
-        response = self._http.json("GET", f"/asset/{url_path(uri)}", not_found=AssetNotFoundError)
+        return f"/asset/{url_path(uri)}"
+
+    def get(self, uri: str) -> AssetObject:
+        response = self._http.json("GET", self._asset_path(uri), not_found=AssetNotFoundError)
         return AssetObject.model_validate(response["data"])
 
     def get_by_id(self, asset_id: str) -> AssetObject:
@@ -221,11 +222,10 @@ class HttpAssetStore(_Remote, AssetStore):
             raise AssetStoreError(
                 f"{self.base_url} answered HTTP {status} to a download of {uri}"
             )
-        raw = ResponseReader(body, uri, end - start)
         if whole:
-            return VerifyingReader(raw, size=size, sha256=asset.sha256 or "",  # type: ignore[return-value]
-                                   label=uri)
-        return LengthChecked(raw, end - start, uri)  # type: ignore[return-value]
+            return VerifyingReader(ResponseReader(body, uri, size),  # type: ignore[return-value]
+                                   size=size, sha256=asset.sha256 or "", label=uri)
+        return ResponseReader(body, uri, end - start, exact=True)  # type: ignore[return-value]
 
     # ---------------------------------------------------------------- changes
     def update(
@@ -237,19 +237,13 @@ class HttpAssetStore(_Remote, AssetStore):
     ) -> AssetObject:
         if not isinstance(changes, Mapping):
             raise InvalidInputError("changes must be a JSON object of fields to set")
-        if not isinstance(uri, str) or not uri:
-            raise AssetNotFoundError(f"no asset {uri!r}")
-        headers = {} if expected_revision is None else {"If-Match": f'"{expected_revision}"'}
-        response = self._http.json("PUT", f"/asset/{url_path(uri)}", body=dict(changes),
-                                   what="the changes", headers=headers,
+        response = self._http.json("PUT", self._asset_path(uri), body=dict(changes),
+                                   what="the changes", headers=if_match(expected_revision),
                                    not_found=AssetNotFoundError)
         return AssetObject.model_validate(response["data"])
 
     def delete(self, uri: str, *, expected_revision: int | None = None) -> None:
-        if not isinstance(uri, str) or not uri:
-            raise AssetNotFoundError(f"no asset {uri!r}")
-        headers = {} if expected_revision is None else {"If-Match": f'"{expected_revision}"'}
-        self._http.json("DELETE", f"/asset/{url_path(uri)}", headers=headers,
+        self._http.json("DELETE", self._asset_path(uri), headers=if_match(expected_revision),
                         not_found=AssetNotFoundError)
 
     # ------------------------------------------------------------ maintenance
@@ -281,10 +275,11 @@ class HttpRegistry(_Remote, Registry):
         )
         return AssetsDBRegistry.model_validate(response["data"])
 
-    def _entry_path(self, registry_id: str) -> str:
+    @staticmethod
+    def _entry_path(registry_id: str, route: str = "/asset_registry") -> str:
         if not isinstance(registry_id, str) or not registry_id:
             raise RegistryNotFoundError(f"no registry entry {registry_id!r}")
-        return f"/asset_registry/{url_segment(registry_id)}"
+        return f"{route}/{url_segment(registry_id)}"
 
     def get(self, registry_id: str) -> AssetsDBRegistry:
         response = self._http.json("GET", self._entry_path(registry_id),
@@ -300,9 +295,8 @@ class HttpRegistry(_Remote, Registry):
     ) -> AssetsDBRegistry:
         if not isinstance(changes, Mapping):
             raise InvalidInputError("changes must be a JSON object of fields to set")
-        headers = {} if expected_revision is None else {"If-Match": f'"{expected_revision}"'}
         response = self._http.json("PUT", self._entry_path(registry_id), body=dict(changes),
-                                   what="the changes", headers=headers,
+                                   what="the changes", headers=if_match(expected_revision),
                                    not_found=RegistryNotFoundError)
         return AssetsDBRegistry.model_validate(response["data"])
 
@@ -323,10 +317,13 @@ class HttpRegistry(_Remote, Registry):
                               limit=limit)
         ]
 
+    def count(self, filter: Filter | None = None) -> int:
+        page = self._http.json("POST", "/asset_registries", body={} if filter is None else filter,
+                               what="the filter", params={"limit": 0})
+        return int(page["total"])
+
     def check_health(self, registry_id: str) -> HealthReport:
-        if not isinstance(registry_id, str) or not registry_id:
-            raise RegistryNotFoundError(f"no registry entry {registry_id!r}")
-        response = self._http.json("GET", f"/check_health/{url_segment(registry_id)}",
+        response = self._http.json("GET", self._entry_path(registry_id, "/check_health"),
                                    not_found=RegistryNotFoundError)
         return HealthReport.model_validate(response["data"])
 

@@ -14,22 +14,23 @@ from typing import Any
 
 import httpx
 
-from assetstore.errors import (
-    BackendUnavailableError,
-)
+from assetstore.errors import BackendUnavailableError
 from assetstore.interfaces import Progress
 
 
 class ResponseReader(io.RawIOBase):
     """A file object over a streamed response body (anything with ``readinto`` and
     ``close``); closing it closes the response. ``readinto`` fills the caller's buffer, so a
-    reader with a 1 MiB buffer makes one call per MiB, not one per network read."""
+    reader with a 1 MiB buffer makes one call per MiB, not one per network read. With
+    ``exact`` (a range, which nothing else verifies), a body that ends before ``expected``
+    bytes raises."""
 
-    def __init__(self, body: Any, label: str, expected: int) -> None:
+    def __init__(self, body: Any, label: str, expected: int, *, exact: bool = False) -> None:
         super().__init__()
         self._body = body
         self._label = label
         self._expected = expected
+        self._exact = exact
         self._seen = 0
 
     def readable(self) -> bool:
@@ -49,6 +50,8 @@ class ResponseReader(io.RawIOBase):
                     "sending when its verification fails"
                 ) from exc
             if not count:
+                if self._exact and not filled and self._seen < self._expected:
+                    raise BackendUnavailableError(f"the range of {self._label} ended early")
                 break
             filled += count
         self._seen += filled
@@ -57,31 +60,6 @@ class ResponseReader(io.RawIOBase):
     def close(self) -> None:
         if not self.closed:
             self._body.close()
-        super().close()
-
-
-class LengthChecked(io.RawIOBase):
-    """Raises if a ranged body ends before its declared length."""
-
-    def __init__(self, raw: ResponseReader, length: int, label: str) -> None:
-        super().__init__()
-        self._raw = raw
-        self._left = length
-        self._label = label
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        count = self._raw.readinto(buffer)
-        self._left -= count
-        if count == 0 and self._left > 0 and len(memoryview(buffer)):
-            raise BackendUnavailableError(f"the range of {self._label} ended early")
-        return count
-
-    def close(self) -> None:
-        if not self.closed:
-            self._raw.close()
         super().close()
 
 

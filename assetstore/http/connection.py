@@ -72,6 +72,11 @@ def url_segment(value: str) -> str:
     return quote(value, safe="") if value not in (".", "..") else value.replace(".", "%2E")
 
 
+def if_match(expected_revision: int | None) -> dict[str, str]:
+    """The ``If-Match`` header naming ``expected_revision`` (none for None)."""
+    return {} if expected_revision is None else {"If-Match": f'"{expected_revision}"'}
+
+
 def json_body(value: Any, what: str) -> bytes:
     try:
         return orjson.dumps(value)
@@ -112,6 +117,8 @@ class Connection:
         self._headers = headers
         self._timeout = timeout
         self._verify = verify
+        self._parts = urlsplit(self.base_url)
+        self._tls: ssl.SSLContext | None = None  # made on the first https download
         # Bodies are streamed over the standard library's HTTP client where nothing stands in
         # between (it reads into the caller's buffer: 1.5-1.8x httpx's download rate here);
         # a custom transport (the address policy) or a proxy keeps them on httpx.
@@ -160,14 +167,11 @@ class Connection:
             response = self.send("GET", path, headers=dict(headers), stream=True,
                                  not_found=not_found)
             return response.status_code, HttpxBody(response)
-        parts = urlsplit(self.base_url)
+        parts = self._parts
         if parts.scheme == "https":
-            context = ssl.create_default_context()
-            if not self._verify:
-                context.check_hostname = False
-                context.verify_mode = ssl.CERT_NONE
             connection: http.client.HTTPConnection = http.client.HTTPSConnection(
-                parts.hostname or "", parts.port, timeout=self._timeout, context=context)
+                parts.hostname or "", parts.port, timeout=self._timeout,
+                context=self._tls_context())
         else:
             connection = http.client.HTTPConnection(parts.hostname or "", parts.port,
                                                     timeout=self._timeout)
@@ -189,6 +193,16 @@ class Connection:
             connection.close()
         raise error_for(response.status, content, "GET", url, response.getheader("location"),
                         not_found)
+
+    def _tls_context(self) -> ssl.SSLContext:
+        """One TLS context for every download (making one loads the CA store: ~50 ms)."""
+        if self._tls is None:
+            context = ssl.create_default_context()
+            if not self._verify:
+                context.check_hostname = False
+                context.verify_mode = ssl.CERT_NONE
+            self._tls = context
+        return self._tls
 
     def json(self, method: str, path: str, *, body: Any = None, what: str = "request body",
              **kwargs: Any) -> dict[str, Any]:

@@ -116,7 +116,7 @@ def response_for(error: BaseException) -> Response:
     return failure(status, message, error_type, headers)
 
 
-async def _assetstore_error(request: Request, error: Exception) -> Response:
+async def _mapped(request: Request, error: Exception) -> Response:
     return response_for(error)
 
 
@@ -145,14 +145,12 @@ async def _client_disconnect(request: Request, error: Exception) -> Response:
     return Response(status_code=400)
 
 
-async def _unexpected(request: Request, error: Exception) -> Response:
-    return response_for(error)
-
-
 def install_error_handlers(app: FastAPI) -> None:
     """Register the one mapping above on ``app``."""
-    app.add_exception_handler(AssetStoreError, _assetstore_error)
+    # Starlette answers Exception (500) from its outermost middleware and re-raises it;
+    # our own errors get the same mapping without being re-raised.
+    app.add_exception_handler(AssetStoreError, _mapped)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(ClientDisconnect, _client_disconnect)
-    app.add_exception_handler(Exception, _unexpected)
+    app.add_exception_handler(Exception, _mapped)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 from starlette.concurrency import run_in_threadpool
@@ -17,6 +17,7 @@ from assetstore.http.bodies import (
     if_match_revision,
     json_body_doc,
     ok_page,
+    page_and_total,
     paging,
     read_json_object,
 )
@@ -132,16 +133,12 @@ async def query_entries(request: Request, page: Annotated[Paging, Depends(paging
                                     too_deep=InvalidQueryError)
     registry = registry_of(request)
 
-    def run() -> tuple[list[Any], int]:
-        entries = [] if page.limit == 0 else registry.query(
-            filter, sort=page.sort, skip=page.skip, limit=page.limit)
-        if 0 < len(entries) < page.limit:  # the last page: the total is known
-            return entries, page.skip + len(entries)
-        count = getattr(registry, "count", None)  # the Registry ABC has no count()
-        total = int(count(filter)) if callable(count) else len(registry.query(filter))
-        return entries, total
-
-    entries, total = await run_in_threadpool(run)
+    entries, total = await run_in_threadpool(
+        page_and_total,
+        page,
+        lambda: registry.query(filter, sort=page.sort, skip=page.skip, limit=page.limit),
+        lambda: registry.count(filter),
+    )
     return ok_page([e.model_dump(mode="json") for e in entries], total, page)
 
 

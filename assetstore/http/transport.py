@@ -10,7 +10,9 @@ environment is used (it would connect on our behalf) and redirects are not follo
 
 from __future__ import annotations
 
+import functools
 import socket
+import ssl
 from collections.abc import Iterable
 from typing import Any
 
@@ -54,16 +56,24 @@ class _PolicyBackend(httpcore.SyncBackend):
         return SyncStream(sock)
 
 
+@functools.cache
+def _ssl_context(verify: bool) -> ssl.SSLContext:
+    """One TLS context per ``verify`` for every transport: making one loads the CA bundle
+    (~40 ms), and a federated search makes a transport per store."""
+    return httpx.create_ssl_context(verify=verify, trust_env=False)
+
+
 class PolicyTransport(httpx.HTTPTransport):
     """``httpx.HTTPTransport`` whose connections obey ``policy``."""
 
     def __init__(self, policy: HealthCheckPolicy, *, verify: bool = True,
                  limits: httpx.Limits | None = None) -> None:
         limits = limits or httpx.Limits(max_connections=10, max_keepalive_connections=5)
-        super().__init__(verify=verify, trust_env=False, limits=limits)
+        context = _ssl_context(verify)
+        super().__init__(verify=context, trust_env=False, limits=limits)
         self._pool.close()
         self._pool = httpcore.ConnectionPool(
-            ssl_context=httpx.create_ssl_context(verify=verify, trust_env=False),
+            ssl_context=context,
             max_connections=limits.max_connections,
             max_keepalive_connections=limits.max_keepalive_connections,
             keepalive_expiry=limits.keepalive_expiry,

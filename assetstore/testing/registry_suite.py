@@ -145,6 +145,10 @@ class RegistryConformance:
         assert names == ["Policies", "ResNet Models registry"]
         with pytest.raises(InvalidQueryError):
             registry.query({"$where": "1"})
+        assert registry.count() == 3
+        assert registry.count({"asset_registry_tags": "deep-learning"}) == 2
+        with pytest.raises(InvalidQueryError):
+            registry.count({"$where": "1"})
 
     def test_health_check_refuses_loopback_by_default(self, registry: Registry) -> None:
         entry = registry.register({**RESNET, "asset_registry_public_url": "http://127.0.0.1:9"})
