@@ -116,7 +116,7 @@ def cmd_put(args: argparse.Namespace, store: AssetStore) -> Any:
 def cmd_get(args: argparse.Namespace, store: AssetStore) -> Any:
     asset = store.get(args.uri)
     if args.output == "-":
-        with store.open(args.uri) as reader:
+        with store.open_asset(asset) as reader:
             while chunk := reader.read(1 << 20):
                 sys.stdout.buffer.write(chunk)
         sys.stdout.buffer.flush()

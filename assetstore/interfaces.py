@@ -81,6 +81,15 @@ class StagedFile:
     filename: str
 
 
+def require_stored_file(asset: AssetObject) -> None:
+    """``InvalidInputError`` unless the store holds the asset's file (not an external one)."""
+    if asset.asset_source != "upload":
+        raise InvalidInputError(
+            f"asset {asset.asset_uri!r} is external: its file is at "
+            f"{asset.asset_public_url or '(no URL)'}"
+        )
+
+
 class AssetStore(ABC):
     """A store of versioned assets: files (or external URLs) with metadata, tags and versions.
 
@@ -256,6 +265,11 @@ class AssetStore(ABC):
         ``InvalidInputError`` for an external asset (it has no stored file).
         """
 
+    def open_asset(self, asset: AssetObject, *, start: int = 0,
+                   end: int | None = None) -> BinaryIO:
+        """:meth:`open` for an asset already read (a store may then skip reading it again)."""
+        return self.open(asset.asset_uri, start=start, end=end)
+
     def read_bytes(self, uri: str) -> bytes:
         """The whole file, verified before it is returned (for small files)."""
         with self.open(uri) as reader:
@@ -281,7 +295,7 @@ class AssetStore(ABC):
                                         suffix=".part")
         try:
             buffer = memoryview(bytearray(CHUNK_SIZE))
-            with os.fdopen(fd, "wb") as out, self.open(uri) as reader:
+            with os.fdopen(fd, "wb") as out, self.open_asset(asset) as reader:
                 while count := reader.readinto(buffer):
                     out.write(buffer[:count])
                     if progress is not None:

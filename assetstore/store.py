@@ -44,6 +44,7 @@ from assetstore.interfaces import (
     Sort,
     StagedFile,
     Upload,
+    require_stored_file,
 )
 from assetstore.models import (
     ASSET_EXTERNAL_MUTABLE_FIELDS,
@@ -343,12 +344,13 @@ class Store(AssetStore):
         return AssetObject.model_validate(max(candidates, key=lambda d: d.get("created_at", "")))
 
     # ------------------------------------------------------------------ files
-    def _stored(self, uri: str) -> tuple[AssetObject, str, int]:
-        asset = self.get(uri)
-        if asset.asset_source != "upload":
-            raise InvalidInputError(
-                f"asset {uri!r} is external: its file is at {asset.asset_public_url or '(no URL)'}"
-            )
+    def open(self, uri: str, *, start: int = 0, end: int | None = None) -> BinaryIO:
+        return self.open_asset(self.get(uri), start=start, end=end)
+
+    def open_asset(self, asset: AssetObject, *, start: int = 0,
+                   end: int | None = None) -> BinaryIO:
+        require_stored_file(asset)
+        uri = asset.asset_uri
         key = blob_key(asset.asset_id)
         size = self._blobs.size(key)
         if size is None:
@@ -357,10 +359,6 @@ class Store(AssetStore):
             raise IntegrityError(
                 f"{uri}: stored file has {size} bytes, {asset.file_size} were published"
             )
-        return asset, key, size
-
-    def open(self, uri: str, *, start: int = 0, end: int | None = None) -> BinaryIO:
-        asset, key, size = self._stored(uri)
         end = check_range(start, end, size)
         if start == 0 and end == size:
             raw = self._blobs.open(key)

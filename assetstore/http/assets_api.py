@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from assetstore.errors import InvalidInputError, InvalidQueryError
+from assetstore.errors import InvalidQueryError
 from assetstore.http.auth import require_read, require_write
 from assetstore.http.bodies import (
     Paging,
@@ -23,7 +23,7 @@ from assetstore.http.bodies import (
 from assetstore.http.downloads import FileResponse, file_headers, parse_range
 from assetstore.http.multipart import receive_upload, upload_executor
 from assetstore.http.responses import ok
-from assetstore.interfaces import AssetStore
+from assetstore.interfaces import AssetStore, require_stored_file
 from assetstore.models import AssetObject
 
 router = APIRouter(tags=["assets"])
@@ -191,11 +191,7 @@ async def download_asset(asset_id: str, request: Request) -> Response:
     """The stored file, streamed; one ``Range`` gives 206, ``ETag`` is its sha256."""
     store = store_of(request)
     asset = await run_in_threadpool(store.get_by_id, asset_id)
-    if asset.asset_source != "upload":
-        raise InvalidInputError(
-            f"asset {asset.asset_uri!r} is external: its file is at "
-            f"{asset.asset_public_url or '(no URL)'}"
-        )
+    require_stored_file(asset)
     size = int(asset.file_size or 0)
     headers = file_headers(asset)
     wanted = request.headers.get("range")
@@ -207,7 +203,7 @@ async def download_asset(asset_id: str, request: Request) -> Response:
     if byte_range is not None:
         headers["Content-Range"] = f"bytes {start}-{end - 1}/{size}"
     reader = None if request.method == "HEAD" else await run_in_threadpool(
-        lambda: store.open(asset.asset_uri, start=start, end=end)
+        lambda: store.open_asset(asset, start=start, end=end)
     )
     return FileResponse(reader, status_code=200 if byte_range is None else 206,
                         length=end - start, headers=headers, label=asset.asset_uri)

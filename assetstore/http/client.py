@@ -47,7 +47,14 @@ from assetstore.http.connection import (
     url_path,
     url_segment,
 )
-from assetstore.interfaces import AssetStore, Filter, Progress, Registry, Sort
+from assetstore.interfaces import (
+    AssetStore,
+    Filter,
+    Progress,
+    Registry,
+    Sort,
+    require_stored_file,
+)
 from assetstore.models import AssetObject, AssetsDBRegistry, FsckReport, GcReport, HealthReport
 from assetstore.streams import VerifyingReader, check_range, open_source
 from assetstore.uri import build_uri
@@ -197,16 +204,13 @@ class HttpAssetStore(_Remote, AssetStore):
         return AssetObject.model_validate(response["data"])
 
     # ------------------------------------------------------------------ files
-    def _file(self, uri: str) -> AssetObject:
-        asset = self.get(uri)
-        if asset.asset_source != "upload":
-            raise InvalidInputError(
-                f"asset {uri!r} is external: its file is at {asset.asset_public_url or '(no URL)'}"
-            )
-        return asset
-
     def open(self, uri: str, *, start: int = 0, end: int | None = None) -> BinaryIO:
-        asset = self._file(uri)
+        return self.open_asset(self.get(uri), start=start, end=end)
+
+    def open_asset(self, asset: AssetObject, *, start: int = 0,
+                   end: int | None = None) -> BinaryIO:
+        require_stored_file(asset)
+        uri = asset.asset_uri
         size = int(asset.file_size or 0)
         end = check_range(start, end, size)
         whole = start == 0 and end == size

@@ -313,6 +313,10 @@ class AssetStoreConformance:
             store.open(asset.asset_uri, start=10, end=len(data) + 1)
         with pytest.raises(InvalidInputError):
             store.open(asset.asset_uri, start=20, end=10)
+        with store.open_asset(asset, start=100, end=300) as reader:
+            assert reader.read() == data[100:300]
+        with store.open_asset(asset) as reader:
+            assert reader.read() == data
 
     def test_download_to_directory_and_path(self, store: AssetStore, tmp_path: Path) -> None:
         asset = _upload(store, filename="weights.bin")
