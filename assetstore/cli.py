@@ -264,8 +264,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
             )
         app = create_app(store, registry, settings)
         # h11, not httptools: uvicorn limits request heads (16 KiB) only with h11.
-        config = uvicorn.Config(app, host=host, port=args.port, log_level=args.log_level,
-                                server_header=False, proxy_headers=False, http="h11")
+        config = uvicorn.Config(
+            app,
+            host=host,
+            port=args.port,
+            log_level=args.log_level,
+            server_header=False,
+            proxy_headers=False,
+            http="h11",
+        )
         uvicorn.Server(config).run()
     return EXIT_OK
 
@@ -418,31 +425,58 @@ def build_parser() -> argparse.ArgumentParser:
         "Settings not given here come from ASSETSTORE_* variables (ASSETSTORE_TOKEN...).",
     )
     # SUPPRESS: do not overwrite the same options given before the subcommand.
-    serve.add_argument("--store", default=argparse.SUPPRESS,
-                       help=f"asset store location (default $ASSETSTORE_URL or {DEFAULT_LOCATION})")
-    serve.add_argument("--metadata", default=argparse.SUPPRESS,
-                       help="where the store's metadata lives, if not beside it")
-    serve.add_argument("--registry", default=argparse.SUPPRESS,
-                       help="registry location (default: the store's)")
-    serve.add_argument("--only", choices=("assets", "registry"),
-                       help="serve one of the two services (default: both)")
-    serve.add_argument("--host", default="127.0.0.1",
-                       help="address to bind (default 127.0.0.1: this machine only)")
+    serve.add_argument(
+        "--store",
+        default=argparse.SUPPRESS,
+        help=f"asset store location (default $ASSETSTORE_URL or {DEFAULT_LOCATION})",
+    )
+    serve.add_argument(
+        "--metadata",
+        default=argparse.SUPPRESS,
+        help="where the store's metadata lives, if not beside it",
+    )
+    serve.add_argument(
+        "--registry", default=argparse.SUPPRESS, help="registry location (default: the store's)"
+    )
+    serve.add_argument(
+        "--only",
+        choices=("assets", "registry"),
+        help="serve one of the two services (default: both)",
+    )
+    serve.add_argument(
+        "--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)"
+    )
     serve.add_argument("--port", type=int, default=8000, help="port (default 8000)")
-    serve.add_argument("--token", help="bearer token required for writes (prefer "
-                       "$ASSETSTORE_TOKEN: command lines are visible to other users)")
-    serve.add_argument("--public-url", help="the URL clients use to reach this service "
-                       "(default http://HOST:PORT), used in asset_public_url")
+    serve.add_argument(
+        "--token",
+        help="bearer token required for writes (prefer "
+        "$ASSETSTORE_TOKEN: command lines are visible to other users)",
+    )
+    serve.add_argument(
+        "--public-url",
+        help="the URL clients use to reach this service "
+        "(default http://HOST:PORT), used in asset_public_url",
+    )
     serve.add_argument("--max-upload-mb", type=float, help="largest upload (default 10240)")
-    serve.add_argument("--allow-private-health-checks", action="store_true",
-                       help="let health checks and federated searches reach loopback and "
-                       "private addresses")
-    serve.add_argument("--no-register-health-check", action="store_true",
-                       help="register stores without checking their /health first")
-    serve.add_argument("--cors-origin", action="append", metavar="ORIGIN",
-                       help="a browser origin allowed by CORS (repeatable; default: no CORS)")
-    serve.add_argument("--log-level", default="info",
-                       choices=("critical", "error", "warning", "info", "debug"))
+    serve.add_argument(
+        "--allow-private-health-checks",
+        action="store_true",
+        help="let health checks and federated searches reach loopback and private addresses",
+    )
+    serve.add_argument(
+        "--no-register-health-check",
+        action="store_true",
+        help="register stores without checking their /health first",
+    )
+    serve.add_argument(
+        "--cors-origin",
+        action="append",
+        metavar="ORIGIN",
+        help="a browser origin allowed by CORS (repeatable; default: no CORS)",
+    )
+    serve.add_argument(
+        "--log-level", default="info", choices=("critical", "error", "warning", "info", "debug")
+    )
     serve.set_defaults(handler=None)
     return parser
 

@@ -84,8 +84,9 @@ def _entries(
         try:
             found.append(registry.get(registry_id))
         except RegistryNotFoundError as exc:
-            missing.append(SourceStatus(asset_registry_id=registry_id, status="error",
-                                        error=str(exc)))
+            missing.append(
+                SourceStatus(asset_registry_id=registry_id, status="error", error=str(exc))
+            )
     return found, missing
 
 
@@ -102,8 +103,9 @@ def _query_one(
     url = entry.asset_registry_public_url
     status: dict[str, Any] = {"asset_registry_id": entry.asset_registry_id, "url": url}
     if not url.startswith(("http://", "https://")):
-        return SourceStatus(**status, status="refused",
-                            error="only http:// and https:// stores can be searched"), []
+        return SourceStatus(
+            **status, status="refused", error="only http:// and https:// stores can be searched"
+        ), []
     started = time.perf_counter()
     try:
         with open_store(url, address_policy=policy, timeout=timeout) as store:
@@ -112,15 +114,24 @@ def _query_one(
         return SourceStatus(**status, status="refused", error=str(exc)), []
     except AssetStoreError as exc:
         latency = (time.perf_counter() - started) * 1000
-        return SourceStatus(**status, status="error", latency_ms=round(latency, 3),
-                            error=f"{type(exc).__name__}: {exc}"), []
+        return SourceStatus(
+            **status,
+            status="error",
+            latency_ms=round(latency, 3),
+            error=f"{type(exc).__name__}: {exc}",
+        ), []
     except Exception as exc:  # a misbehaving remote must not fail the whole search
         latency = (time.perf_counter() - started) * 1000
-        return SourceStatus(**status, status="error", latency_ms=round(latency, 3),
-                            error=f"{type(exc).__name__}: {exc}"), []
+        return SourceStatus(
+            **status,
+            status="error",
+            latency_ms=round(latency, 3),
+            error=f"{type(exc).__name__}: {exc}",
+        ), []
     latency = (time.perf_counter() - started) * 1000
-    return SourceStatus(**status, status="ok", latency_ms=round(latency, 3),
-                        count=len(assets)), assets
+    return SourceStatus(
+        **status, status="ok", latency_ms=round(latency, 3), count=len(assets)
+    ), assets
 
 
 def search_assets(
@@ -152,8 +163,9 @@ def search_assets(
     entries, sources = _entries(registry, registries)
     found: list[tuple[str, AssetObject]] = []
     if entries:
-        pool = ThreadPoolExecutor(min(max_workers, len(entries)),
-                                  thread_name_prefix="assetstore-federation")
+        pool = ThreadPoolExecutor(
+            min(max_workers, len(entries)), thread_name_prefix="assetstore-federation"
+        )
         futures: dict[Future[tuple[SourceStatus, list[AssetObject]]], AssetsDBRegistry] = {
             pool.submit(_query_one, entry, filter, sort, limit, timeout, policy): entry
             for entry in entries
@@ -163,11 +175,14 @@ def search_assets(
         pool.shutdown(wait=False, cancel_futures=True)
         for future, entry in futures.items():
             if future not in done:
-                sources.append(SourceStatus(
-                    asset_registry_id=entry.asset_registry_id,
-                    url=entry.asset_registry_public_url, status="error",
-                    error=f"no answer within {timeout * 2 + 1:g} s",
-                ))
+                sources.append(
+                    SourceStatus(
+                        asset_registry_id=entry.asset_registry_id,
+                        url=entry.asset_registry_public_url,
+                        status="error",
+                        error=f"no answer within {timeout * 2 + 1:g} s",
+                    )
+                )
                 continue
             source, assets = future.result()
             sources.append(source)
@@ -177,8 +192,9 @@ def search_assets(
         docs.sort(key=sort_key)
     if limit is not None:
         docs = docs[:limit]
-    return SearchResult(results=[FederatedAsset.model_validate(doc) for doc in docs],
-                        sources=sources)
+    return SearchResult(
+        results=[FederatedAsset.model_validate(doc) for doc in docs], sources=sources
+    )
 
 
 __all__ = ["FederatedAsset", "SearchResult", "SourceStatus", "search_assets"]

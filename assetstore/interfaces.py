@@ -135,8 +135,9 @@ class AssetStore(ABC):
         is not a JSON object or tags that are not strings.
         """
 
-    def stage(self, source: Source, *, filename: str | None = None,
-              progress: Progress | None = None) -> StagedFile:
+    def stage(
+        self, source: Source, *, filename: str | None = None, progress: Progress | None = None
+    ) -> StagedFile:
         """First half of an upload whose name is not known yet (an HTTP form may send the
         file before its metadata): stream the file in and hash it. Finish with
         :meth:`publish` or :meth:`discard`.
@@ -144,17 +145,22 @@ class AssetStore(ABC):
         This default spools to a temporary file; stores override it to write straight to
         their blob storage."""
         digest = Digest(progress)
-        with open_source(source) as (chunks, source_name), tempfile.NamedTemporaryFile(
-            prefix="assetstore-stage-", delete=False
-        ) as spool:
+        with (
+            open_source(source) as (chunks, source_name),
+            tempfile.NamedTemporaryFile(prefix="assetstore-stage-", delete=False) as spool,
+        ):
             try:
                 for chunk in digest.wrap(chunks):
                     spool.write(chunk)
             except BaseException:
                 os.unlink(spool.name)
                 raise
-        return StagedFile(spool.name, digest.size, digest.hexdigest(),
-                          os.path.basename(filename or source_name or ""))
+        return StagedFile(
+            spool.name,
+            digest.size,
+            digest.hexdigest(),
+            os.path.basename(filename or source_name or ""),
+        )
 
     def publish(
         self,
@@ -170,9 +176,16 @@ class AssetStore(ABC):
         """Second half: make a staged file the asset ``name:version-tag``, with the same
         checks and errors as :meth:`upload`. On any error the staged file is discarded."""
         try:
-            return self.upload(staged.staging_id, name=name, version=version, tag=tag,
-                               metadata=metadata, tags=tags,
-                               filename=staged.filename or None, content_type=content_type)
+            return self.upload(
+                staged.staging_id,
+                name=name,
+                version=version,
+                tag=tag,
+                metadata=metadata,
+                tags=tags,
+                filename=staged.filename or None,
+                content_type=content_type,
+            )
         finally:
             self.discard(staged)
 
@@ -181,8 +194,9 @@ class AssetStore(ABC):
         with contextlib.suppress(FileNotFoundError):
             os.unlink(staged.staging_id)
 
-    def upload_many(self, items: Iterable[Upload | Mapping[str, Any]], *,
-                     progress: Progress | None = None) -> list[AssetObject]:
+    def upload_many(
+        self, items: Iterable[Upload | Mapping[str, Any]], *, progress: Progress | None = None
+    ) -> list[AssetObject]:
         """Upload many files; each item gives ``source``, ``name``, ``version``, ``tag`` and
         optionally ``metadata``, ``tags``, ``filename``, ``content_type``.
 
@@ -190,8 +204,7 @@ class AssetStore(ABC):
         one metadata commit; this default uploads one by one and stops at the first error."""
         return [self.upload(**Upload.fields_of(item), progress=progress) for item in items]
 
-    def register_many(self, assets: Iterable[AssetObject | Mapping[str, Any]]
-                      ) -> list[AssetObject]:
+    def register_many(self, assets: Iterable[AssetObject | Mapping[str, Any]]) -> list[AssetObject]:
         """Register many external assets (all or nothing where the store can; see
         :meth:`upload_many`)."""
         return [self.register(asset) for asset in assets]
@@ -265,8 +278,7 @@ class AssetStore(ABC):
         ``InvalidInputError`` for an external asset (it has no stored file).
         """
 
-    def open_asset(self, asset: AssetObject, *, start: int = 0,
-                   end: int | None = None) -> BinaryIO:
+    def open_asset(self, asset: AssetObject, *, start: int = 0, end: int | None = None) -> BinaryIO:
         """:meth:`open` for an asset already read (a store may then skip reading it again)."""
         return self.open(asset.asset_uri, start=start, end=end)
 
@@ -291,8 +303,9 @@ class AssetStore(ABC):
             if name in (".", "..") or "\x00" in name:  # the directory itself, or no path
                 name = ""
             target = target / (name or asset.asset_id)
-        fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.",
-                                        suffix=".part")
+        fd, tmp_name = tempfile.mkstemp(
+            dir=target.parent, prefix=f".{target.name}.", suffix=".part"
+        )
         try:
             buffer = memoryview(bytearray(CHUNK_SIZE))
             with os.fdopen(fd, "wb") as out, self.open_asset(asset) as reader:
@@ -431,8 +444,9 @@ class BlobStore(ABC):
     url: str
 
     @abstractmethod
-    def write(self, key: str, chunks: Iterable[bytes], *, overwrite: bool = True,
-              sync: bool = True) -> int:
+    def write(
+        self, key: str, chunks: Iterable[bytes], *, overwrite: bool = True, sync: bool = True
+    ) -> int:
         """Store the concatenated chunks under ``key`` and return the size.
 
         Atomic: the blob under ``key`` is absent or whole, never partial, whatever happens

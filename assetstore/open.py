@@ -185,8 +185,9 @@ def open_documents(
         return MemoryDocumentStore.named(text[len("memory://") :], key_field)
     if scheme in ("mongodb", "mongodb+srv"):
         factory = _load("assetstore.backends.mongo:open_mongo_documents", scheme)
-        return factory(text, collection=table, key_field=key_field, scope=scope,
-                       client=mongo_client)
+        return factory(
+            text, collection=table, key_field=key_field, scope=scope, client=mongo_client
+        )
     raise InvalidInputError(
         f"metadata location {text!r} is not a TinyDB file, memory:// or mongodb:// URL"
     )
@@ -208,9 +209,14 @@ def assemble_store(
     from assetstore.store import Store, store_identity
 
     identity = store_identity(blobs, assets_db_id)
-    documents = open_documents(metadata, table=ASSETS_TABLE, key_field="asset_uri",
-                               default_file=METADATA_FILE, scope={"assets_db_id": identity},
-                               mongo_client=mongo_client)
+    documents = open_documents(
+        metadata,
+        table=ASSETS_TABLE,
+        key_field="asset_uri",
+        default_file=METADATA_FILE,
+        scope={"assets_db_id": identity},
+        mongo_client=mongo_client,
+    )
     return Store(blobs, documents, assets_db_id=identity, public_url=public_url, **options)
 
 
@@ -229,10 +235,14 @@ def _open_memory_store(location: str, *, metadata: str | None, **options: Any) -
     return assemble_store(FsspecBlobStore(location), metadata or location, **options)
 
 
-def _open_document_registry(location: str, *, mongo_client: Any = None,
-                            **options: Any) -> Registry:
+def _open_document_registry(location: str, *, mongo_client: Any = None, **options: Any) -> Registry:
     from assetstore.registry import StoreRegistry
 
-    documents = open_documents(location, table=REGISTRY_TABLE, key_field="asset_registry_id",
-                               default_file=REGISTRY_FILE, mongo_client=mongo_client)
+    documents = open_documents(
+        location,
+        table=REGISTRY_TABLE,
+        key_field="asset_registry_id",
+        default_file=REGISTRY_FILE,
+        mongo_client=mongo_client,
+    )
     return StoreRegistry(documents, **options)

@@ -139,22 +139,34 @@ class Store(AssetStore):
         if self._documents.get(uri) is not None:
             raise AlreadyExistsError(f"asset {uri!r} already exists")
         staged = self.stage(source, filename=filename, progress=progress)
-        return self.publish(staged, name=name, version=version, tag=tag, metadata=metadata,
-                            tags=tags, content_type=content_type)
+        return self.publish(
+            staged,
+            name=name,
+            version=version,
+            tag=tag,
+            metadata=metadata,
+            tags=tags,
+            content_type=content_type,
+        )
 
-    def stage(self, source: Any, *, filename: str | None = None,
-              progress: Progress | None = None) -> StagedFile:
+    def stage(
+        self, source: Any, *, filename: str | None = None, progress: Progress | None = None
+    ) -> StagedFile:
         return self._stage(source, filename, progress, sync=True)
 
-    def _stage(self, source: Any, filename: str | None, progress: Progress | None, *,
-               sync: bool) -> StagedFile:
+    def _stage(
+        self, source: Any, filename: str | None, progress: Progress | None, *, sync: bool
+    ) -> StagedFile:
         asset_id = uuid.uuid4().hex
         digest = Digest(progress)
         with open_source(source, self._chunk_size) as (chunks, source_name):
-            self._blobs.write(blob_key(asset_id), digest.wrap(chunks), overwrite=False,
-                              sync=sync)
-        return StagedFile(asset_id, digest.size, digest.hexdigest(),
-                          os.path.basename(filename or source_name or ""))
+            self._blobs.write(blob_key(asset_id), digest.wrap(chunks), overwrite=False, sync=sync)
+        return StagedFile(
+            asset_id,
+            digest.size,
+            digest.hexdigest(),
+            os.path.basename(filename or source_name or ""),
+        )
 
     def publish(
         self,
@@ -168,8 +180,7 @@ class Store(AssetStore):
         content_type: str | None = None,
     ) -> AssetObject:
         try:
-            asset = self._uploaded_record(staged, name, version, tag, metadata, tags,
-                                          content_type)
+            asset = self._uploaded_record(staged, name, version, tag, metadata, tags, content_type)
             self._documents.insert(asset.to_document())
         except BaseException:
             self._discard_uncommitted(staged)
@@ -185,9 +196,16 @@ class Store(AssetStore):
             if self._documents.find_one("asset_id", staged.staging_id) is None:
                 self.discard(staged)
 
-    def _uploaded_record(self, staged: StagedFile, name: str, version: str, tag: str,
-                         metadata: Mapping[str, Any] | None, tags: Iterable[str] | None,
-                         content_type: str | None) -> AssetObject:
+    def _uploaded_record(
+        self,
+        staged: StagedFile,
+        name: str,
+        version: str,
+        tag: str,
+        metadata: Mapping[str, Any] | None,
+        tags: Iterable[str] | None,
+        content_type: str | None,
+    ) -> AssetObject:
         asset_id = staged.staging_id
         filename = staged.filename or asset_id
         now = utc_now()
@@ -215,8 +233,9 @@ class Store(AssetStore):
     def discard(self, staged: StagedFile) -> None:
         self._blobs.delete(blob_key(staged.staging_id))
 
-    def upload_many(self, items: Iterable[Upload | Mapping[str, Any]], *,
-                    progress: Progress | None = None) -> list[AssetObject]:
+    def upload_many(
+        self, items: Iterable[Upload | Mapping[str, Any]], *, progress: Progress | None = None
+    ) -> list[AssetObject]:
         """All or nothing: every file is checked and staged, the blobs are made durable
         with one flush, and the metadata of all of them is committed in one write."""
         requests = [Upload.fields_of(item) for item in items]
@@ -229,12 +248,20 @@ class Store(AssetStore):
         staged: list[StagedFile] = []
         try:
             for fields in requests:
-                staged.append(self._stage(fields["source"], fields.get("filename"), progress,
-                                          sync=False))
+                staged.append(
+                    self._stage(fields["source"], fields.get("filename"), progress, sync=False)
+                )
             self._blobs.sync_all()
             assets = [
-                self._uploaded_record(stage, f["name"], f["version"], f["tag"],
-                                      f.get("metadata"), f.get("tags"), f.get("content_type"))
+                self._uploaded_record(
+                    stage,
+                    f["name"],
+                    f["version"],
+                    f["tag"],
+                    f.get("metadata"),
+                    f.get("tags"),
+                    f.get("content_type"),
+                )
                 for stage, f in zip(staged, requests, strict=True)
             ]
             self._documents.insert_many([asset.to_document() for asset in assets])
@@ -249,8 +276,7 @@ class Store(AssetStore):
         self._documents.insert(record.to_document())
         return record
 
-    def register_many(self, assets: Iterable[AssetObject | Mapping[str, Any]]
-                      ) -> list[AssetObject]:
+    def register_many(self, assets: Iterable[AssetObject | Mapping[str, Any]]) -> list[AssetObject]:
         """All or nothing, in one metadata commit."""
         records = [self._external_record(asset) for asset in assets]
         self._refuse_taken(record.asset_uri for record in records)
@@ -324,8 +350,9 @@ class Store(AssetStore):
         limit: int | None = None,
         all_stores: bool = False,
     ) -> list[AssetObject]:
-        docs = self._documents.find(filter, sort=sort, skip=skip, limit=limit,
-                                    all_scopes=all_stores, shared=True)
+        docs = self._documents.find(
+            filter, sort=sort, skip=skip, limit=limit, all_scopes=all_stores, shared=True
+        )
         return [asset_from_document(doc) for doc in docs]
 
     def count(self, filter: Filter | None = None, *, all_stores: bool = False) -> int:
@@ -347,8 +374,7 @@ class Store(AssetStore):
     def open(self, uri: str, *, start: int = 0, end: int | None = None) -> BinaryIO:
         return self.open_asset(self.get(uri), start=start, end=end)
 
-    def open_asset(self, asset: AssetObject, *, start: int = 0,
-                   end: int | None = None) -> BinaryIO:
+    def open_asset(self, asset: AssetObject, *, start: int = 0, end: int | None = None) -> BinaryIO:
         require_stored_file(asset)
         uri = asset.asset_uri
         key = blob_key(asset.asset_id)

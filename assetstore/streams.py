@@ -105,8 +105,9 @@ class BackgroundHash:
                 self._work = queue.Queue()
                 for _ in range(self._depth):
                     self._free.put(bytearray())
-                self._thread = threading.Thread(target=self._run, daemon=True,
-                                                name="assetstore-verify")
+                self._thread = threading.Thread(
+                    target=self._run, daemon=True, name="assetstore-verify"
+                )
                 self._thread.start()
             return
         buffer = self._free.get()

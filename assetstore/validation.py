@@ -35,7 +35,8 @@ def check_json_object(value: Any, field: str) -> dict[str, Any]:
     except TypeError as exc:
         if "recursion limit" in str(exc).lower():  # orjson stops at 255 levels
             raise InvalidInputError(
-                f"{field} is nested deeper than {MAX_OBJECT_DEPTH} levels") from None
+                f"{field} is nested deeper than {MAX_OBJECT_DEPTH} levels"
+            ) from None
         raise InvalidInputError(f"{field} is not JSON-serializable: {exc}") from None
     if len(encoded) > MAX_OBJECT_BYTES:
         raise InvalidInputError(f"{field} is larger than {MAX_OBJECT_BYTES} bytes as JSON")

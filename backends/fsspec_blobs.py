@@ -100,8 +100,9 @@ def _timestamp(info: dict[str, Any]) -> float:
 class FsspecBlobStore(BlobStore):
     """Blobs under ``url`` on any fsspec file system."""
 
-    def __init__(self, url: str, *, fs: fsspec.AbstractFileSystem | None = None,
-                 **storage_options: Any) -> None:
+    def __init__(
+        self, url: str, *, fs: fsspec.AbstractFileSystem | None = None, **storage_options: Any
+    ) -> None:
         if fs is None:
             fs, root = fsspec.core.url_to_fs(url, **storage_options)
         else:
@@ -116,8 +117,9 @@ class FsspecBlobStore(BlobStore):
     def _path(self, key: str) -> str:
         return f"{self.root}/{key}"
 
-    def write(self, key: str, chunks: Iterable[bytes], *, overwrite: bool = True,
-              sync: bool = True) -> int:
+    def write(
+        self, key: str, chunks: Iterable[bytes], *, overwrite: bool = True, sync: bool = True
+    ) -> int:
         path = self._path(key)
         if not overwrite and self.fs.exists(path):
             raise AlreadyExistsError(f"blob {key!r} already exists")
@@ -166,7 +168,7 @@ class FsspecBlobStore(BlobStore):
         except FileNotFoundError:
             return
         for path, info in found.items():
-            key = path[len(self.root) + 1:] if path.startswith(self.root + "/") else path
+            key = path[len(self.root) + 1 :] if path.startswith(self.root + "/") else path
             yield BlobInfo(key=key, size=int(info.get("size") or 0), modified=_timestamp(info))
 
     def remove_incomplete(self, older_than: float) -> list[str]:
@@ -202,8 +204,9 @@ class EarlyWriteback:
         if self._pending >= self._every:
             self._pending = 0
             if self._thread is None:
-                self._thread = threading.Thread(target=self._run, daemon=True,
-                                                name="assetstore-writeback")
+                self._thread = threading.Thread(
+                    target=self._run, daemon=True, name="assetstore-writeback"
+                )
                 self._thread.start()
             self._wake.set()
 
@@ -272,7 +275,7 @@ def replace_durably(path: Path, payload: bytes) -> tuple[int, os.stat_result]:
     try:
         view = memoryview(payload)
         while view:
-            view = view[os.write(fd, view):]
+            view = view[os.write(fd, view) :]
         if mode is not None:
             os.fchmod(fd, mode)
         os.fsync(fd)
@@ -314,8 +317,9 @@ class LocalBlobStore(FsspecBlobStore):
         self.root = str(path)
         self._root = path
 
-    def write(self, key: str, chunks: Iterable[bytes], *, overwrite: bool = True,
-              sync: bool = True) -> int:
+    def write(
+        self, key: str, chunks: Iterable[bytes], *, overwrite: bool = True, sync: bool = True
+    ) -> int:
         target = self._root / key
         tmp_dir = self._root / TMP_PREFIX
         ensure_dir(tmp_dir)
@@ -323,9 +327,10 @@ class LocalBlobStore(FsspecBlobStore):
         tmp = tmp_dir / uuid.uuid4().hex
         size = 0
         try:
-            with open(tmp, "xb", buffering=0) as file, EarlyWriteback(
-                file.fileno(), durable=sync
-            ) as flusher:
+            with (
+                open(tmp, "xb", buffering=0) as file,
+                EarlyWriteback(file.fileno(), durable=sync) as flusher,
+            ):
                 for block in _coalesced(chunks, WRITE_SIZE):
                     view = memoryview(block)
                     while view:

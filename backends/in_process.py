@@ -32,13 +32,17 @@ class Snapshot:
 
     __slots__ = ("_secondary", "by_key", "key_field", "next_id", "ops", "table")
 
-    def __init__(self, table: dict[str, Document], key_field: str,
-                 by_key: dict[str, str] | None = None, next_id: int | None = None) -> None:
+    def __init__(
+        self,
+        table: dict[str, Document],
+        key_field: str,
+        by_key: dict[str, str] | None = None,
+        next_id: int | None = None,
+    ) -> None:
         self.table = table
         self.key_field = key_field
         if by_key is None:
-            by_key = {doc[key_field]: doc_id for doc_id, doc in table.items()
-                      if key_field in doc}
+            by_key = {doc[key_field]: doc_id for doc_id, doc in table.items() if key_field in doc}
         self.by_key = by_key
         if next_id is None:
             next_id = max((int(doc_id) for doc_id in table if doc_id.isdigit()), default=0) + 1
@@ -63,11 +67,9 @@ class Snapshot:
         doc_id = index.get(value)
         return None if doc_id is None else self.table[doc_id]
 
-    def with_changes(self, puts: Sequence[Document] = (), deletes: Sequence[str] = ()
-                     ) -> Snapshot:
+    def with_changes(self, puts: Sequence[Document] = (), deletes: Sequence[str] = ()) -> Snapshot:
         """A new snapshot with keys removed and documents added or replaced (by key)."""
-        return self.with_ops([*(("del", key) for key in deletes),
-                              *(("put", doc) for doc in puts)])
+        return self.with_ops([*(("del", key) for key in deletes), *(("put", doc) for doc in puts)])
 
     def with_ops(self, ops: Sequence[tuple[str, Any]]) -> Snapshot:
         """A new snapshot after ``("put", document)`` and ``("del", key)`` operations, in
@@ -148,8 +150,9 @@ class InProcessDocumentStore(DocumentStore):
     def delete(self, key: str, *, expected_revision: int | None = None) -> bool:
         def change(snapshot: Snapshot) -> Snapshot:
             current = snapshot.get(key)
-            if current is None or (expected_revision is not None
-                                   and current.get("revision") != expected_revision):
+            if current is None or (
+                expected_revision is not None and current.get("revision") != expected_revision
+            ):
                 raise NoChange
             return snapshot.with_changes(deletes=[key])
 

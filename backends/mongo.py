@@ -57,7 +57,8 @@ def mongo_errors(what: str) -> Iterator[None]:
     except ExecutionTimeout:
         raise InvalidQueryError(
             f"the {what} ran longer than the server-side limit (ASSETSTORE_MONGO_MAX_TIME_MS); "
-            "narrow the filter") from None
+            "narrow the filter"
+        ) from None
     except (ServerSelectionTimeoutError, ConnectionFailure) as exc:
         raise BackendUnavailableError(f"MongoDB is unreachable: {exc}") from None
     except OperationFailure as exc:
@@ -81,9 +82,14 @@ class MongoDocumentStore(DocumentStore):
     ``scope`` (e.g. ``{"assets_db_id": "..."}``) is added to every read and write, and
     stamped on every inserted document, so stores sharing a collection stay apart."""
 
-    def __init__(self, collection: Collection, *, key_field: str,
-                 scope: Mapping[str, str] | None = None,
-                 indexes: Sequence[str] = ()) -> None:
+    def __init__(
+        self,
+        collection: Collection,
+        *,
+        key_field: str,
+        scope: Mapping[str, str] | None = None,
+        indexes: Sequence[str] = (),
+    ) -> None:
         self.key_field = key_field
         self._collection = collection
         self._scope = dict(scope or {})
@@ -96,8 +102,7 @@ class MongoDocumentStore(DocumentStore):
     def __repr__(self) -> str:
         return f"MongoDocumentStore({self._collection.full_name!r}, scope={self._scope!r})"
 
-    def _where(self, filter: Filter | None = None, *, all_scopes: bool = False
-               ) -> dict[str, Any]:
+    def _where(self, filter: Filter | None = None, *, all_scopes: bool = False) -> dict[str, Any]:
         parts = [] if all_scopes or not self._scope else [self._scope]
         if filter:
             parts.append(dict(filter))
@@ -126,13 +131,11 @@ class MongoDocumentStore(DocumentStore):
             raise AlreadyExistsError(f"{self.key_field} values repeat within the batch")
         with mongo_errors("a document of the batch"):
             try:
-                self._collection.insert_many([{**doc, **self._scope} for doc in docs],
-                                             ordered=True)
+                self._collection.insert_many([{**doc, **self._scope} for doc in docs], ordered=True)
             except BulkWriteError as exc:
                 inserted = keys[: exc.details.get("nInserted", 0)]
                 if inserted:
-                    self._collection.delete_many(
-                        {**self._scope, self.key_field: {"$in": inserted}})
+                    self._collection.delete_many({**self._scope, self.key_field: {"$in": inserted}})
                 errors = exc.details.get("writeErrors") or [{}]
                 if errors[0].get("code") == 11000:
                     taken = keys[errors[0].get("index", 0)]
@@ -161,8 +164,9 @@ class MongoDocumentStore(DocumentStore):
         if skip < 0 or (limit is not None and limit < 0):
             raise InvalidQueryError("skip and limit must not be negative")
         with mongo_errors("query"):
-            cursor = self._collection.find(self._where(filter, all_scopes=all_scopes), _NO_ID,
-                                           max_time_ms=MAX_TIME_MS)
+            cursor = self._collection.find(
+                self._where(filter, all_scopes=all_scopes), _NO_ID, max_time_ms=MAX_TIME_MS
+            )
             spec = _sort_spec(sort)
             if spec:
                 cursor = cursor.sort(spec)
@@ -175,41 +179,60 @@ class MongoDocumentStore(DocumentStore):
     def count(self, filter: Filter | None = None, *, all_scopes: bool = False) -> int:
         validate_filter(filter)
         with mongo_errors("count"):
-            return self._collection.count_documents(self._where(filter, all_scopes=all_scopes),
-                                                    maxTimeMS=MAX_TIME_MS)
+            return self._collection.count_documents(
+                self._where(filter, all_scopes=all_scopes), maxTimeMS=MAX_TIME_MS
+            )
 
     def replace(self, key: str, doc: Mapping[str, Any], *, expected_revision: int) -> bool:
         with mongo_errors(self._what(key)):
             result = self._collection.replace_one(
-                self._key(key, revision=expected_revision), {**doc, **self._scope})
+                self._key(key, revision=expected_revision), {**doc, **self._scope}
+            )
         return result.matched_count == 1
 
     def delete(self, key: str, *, expected_revision: int | None = None) -> bool:
-        where = self._key(key) if expected_revision is None else self._key(
-            key, revision=expected_revision)
+        where = (
+            self._key(key)
+            if expected_revision is None
+            else self._key(key, revision=expected_revision)
+        )
         with mongo_errors(self._what(key)):
             return self._collection.delete_one(where).deleted_count == 1
 
 
-def connect(url: str | None = None, *, client: Any = None,
-            server_selection_timeout_ms: int = 5000) -> tuple[Any, str]:
+def connect(
+    url: str | None = None, *, client: Any = None, server_selection_timeout_ms: int = 5000
+) -> tuple[Any, str]:
     """A client for ``url`` (or ``MONGO_URL``) and the database name it names."""
     url = url or os.environ.get("MONGO_URL") or "mongodb://127.0.0.1:27017"
     database = pymongo.uri_parser.parse_uri(url).get("database") or DEFAULT_DATABASE
     if client is None:
-        client = pymongo.MongoClient(url, serverSelectionTimeoutMS=server_selection_timeout_ms,
-                                     connectTimeoutMS=server_selection_timeout_ms,
-                                     appname="assetstore")
+        client = pymongo.MongoClient(
+            url,
+            serverSelectionTimeoutMS=server_selection_timeout_ms,
+            connectTimeoutMS=server_selection_timeout_ms,
+            appname="assetstore",
+        )
     return client, database
 
 
-def open_mongo_documents(url: str | None, *, collection: str, key_field: str,
-                         scope: Mapping[str, str] | None = None, client: Any = None,
-                         **options: Any) -> MongoDocumentStore:
+def open_mongo_documents(
+    url: str | None,
+    *,
+    collection: str,
+    key_field: str,
+    scope: Mapping[str, str] | None = None,
+    client: Any = None,
+    **options: Any,
+) -> MongoDocumentStore:
     """The document store for ``collection`` in the database ``url`` names."""
     with mongo_errors("connection"):
         client, database = connect(url, client=client, **options)
-    indexes = ("asset_name", "asset_tags", "asset_id") if key_field == "asset_uri" \
+    indexes = (
+        ("asset_name", "asset_tags", "asset_id")
+        if key_field == "asset_uri"
         else ("asset_registry_tags",)
-    return MongoDocumentStore(client[database][collection], key_field=key_field, scope=scope,
-                              indexes=indexes)
+    )
+    return MongoDocumentStore(
+        client[database][collection], key_field=key_field, scope=scope, indexes=indexes
+    )

@@ -47,7 +47,7 @@ def _parts(chunks: Iterable[bytes], size: int) -> Iterator[bytes]:
             joined = b"".join(pending)
             pending.clear()
             for start in range(0, len(joined) - size + 1, size):
-                yield joined[start:start + size] if len(joined) > size else joined
+                yield joined[start : start + size] if len(joined) > size else joined
                 sent = True
             rest = len(joined) % size
             if rest:
@@ -62,8 +62,9 @@ class _MultipartUpload:
     """One object upload through s3fs's client: a single PUT if it fits in one part, else a
     multipart upload with a few parts in flight, completed only at the end."""
 
-    def __init__(self, fs: s3fs.S3FileSystem, bucket: str, key: str, *, exclusive: bool,
-                 parallel: int) -> None:
+    def __init__(
+        self, fs: s3fs.S3FileSystem, bucket: str, key: str, *, exclusive: bool, parallel: int
+    ) -> None:
         self._fs = fs
         self._bucket = bucket
         self._key = key
@@ -77,8 +78,8 @@ class _MultipartUpload:
 
     def _call(self, method: str, **kwargs: Any) -> Future[dict[str, Any]]:
         return asyncio.run_coroutine_threadsafe(
-            self._fs._call_s3(method, Bucket=self._bucket, Key=self._key, **kwargs),
-            self._fs.loop)
+            self._fs._call_s3(method, Bucket=self._bucket, Key=self._key, **kwargs), self._fs.loop
+        )
 
     def send(self, part: bytes) -> None:
         self.size += len(part)
@@ -95,8 +96,12 @@ class _MultipartUpload:
         number = len(self._done) + len(self._in_flight) + 1
         while len(self._in_flight) >= self._parallel:
             self._finish_oldest()
-        self._in_flight.append((number, self._call(
-            "upload_part", PartNumber=number, UploadId=self._upload_id, Body=part)))
+        self._in_flight.append(
+            (
+                number,
+                self._call("upload_part", PartNumber=number, UploadId=self._upload_id, Body=part),
+            )
+        )
 
     def _finish_oldest(self) -> None:
         number, future = self._in_flight.pop(0)
@@ -108,8 +113,12 @@ class _MultipartUpload:
             return
         while self._in_flight:
             self._finish_oldest()
-        self._call("complete_multipart_upload", UploadId=self._upload_id,
-                   MultipartUpload={"Parts": self._done}, **self._condition).result()
+        self._call(
+            "complete_multipart_upload",
+            UploadId=self._upload_id,
+            MultipartUpload={"Parts": self._done},
+            **self._condition,
+        ).result()
         self._upload_id = None
 
     def abort(self) -> None:
@@ -133,7 +142,8 @@ def s3_errors(location: str) -> Iterator[None]:
         raise
     except PermissionError as exc:
         raise BackendUnavailableError(
-            f"S3 refused access to {location}: check the credentials ({exc})") from None
+            f"S3 refused access to {location}: check the credentials ({exc})"
+        ) from None
     except (BotoCoreError, ConnectionError, TimeoutError) as exc:
         raise BackendUnavailableError(f"cannot reach S3 for {location}: {exc}") from None
     except OSError as exc:
@@ -161,8 +171,12 @@ class S3BlobStore(FsspecBlobStore):
     ) -> None:
         if fs is None:
             endpoint_url = endpoint_url or os.environ.get("S3_ENDPOINT_URL") or None
-            region = region or os.environ.get("AWS_REGION") or os.environ.get(
-                "AWS_DEFAULT_REGION") or None
+            region = (
+                region
+                or os.environ.get("AWS_REGION")
+                or os.environ.get("AWS_DEFAULT_REGION")
+                or None
+            )
             client_kwargs = dict(storage_options.pop("client_kwargs", {}))
             if region:
                 client_kwargs.setdefault("region_name", region)
@@ -174,10 +188,14 @@ class S3BlobStore(FsspecBlobStore):
                 key=key or os.environ.get("AWS_ACCESS_KEY_ID") or None,
                 secret=secret or os.environ.get("AWS_SECRET_ACCESS_KEY") or None,
                 client_kwargs=client_kwargs,
-                config_kwargs={"connect_timeout": 5, "read_timeout": 60,
-                               "retries": {"max_attempts": 3},
-                               "request_checksum_calculation": os.environ.get(
-                                   "ASSETSTORE_S3_CHECKSUMS", "when_required")},
+                config_kwargs={
+                    "connect_timeout": 5,
+                    "read_timeout": 60,
+                    "retries": {"max_attempts": 3},
+                    "request_checksum_calculation": os.environ.get(
+                        "ASSETSTORE_S3_CHECKSUMS", "when_required"
+                    ),
+                },
                 **storage_options,
             )
         super().__init__(url, fs=fs)
@@ -189,16 +207,23 @@ class S3BlobStore(FsspecBlobStore):
                 if not create_bucket:
                     raise BackendUnavailableError(
                         f"bucket {self.bucket!r} does not exist; create it, or pass "
-                        "create_bucket=True (ASSETSTORE_S3_CREATE_BUCKET=1)")
+                        "create_bucket=True (ASSETSTORE_S3_CREATE_BUCKET=1)"
+                    )
                 with contextlib.suppress(FileExistsError):
                     self.fs.call_s3("create_bucket", Bucket=self.bucket)
                 self.fs.invalidate_cache()
 
-    def write(self, key: str, chunks: Iterable[bytes], *, overwrite: bool = True,
-              sync: bool = True) -> int:
+    def write(
+        self, key: str, chunks: Iterable[bytes], *, overwrite: bool = True, sync: bool = True
+    ) -> int:
         path = self._path(key)
-        upload = _MultipartUpload(self.fs, self.bucket, path[len(self.bucket) + 1:],
-                                  exclusive=not overwrite, parallel=self.parallel_parts)
+        upload = _MultipartUpload(
+            self.fs,
+            self.bucket,
+            path[len(self.bucket) + 1 :],
+            exclusive=not overwrite,
+            parallel=self.parallel_parts,
+        )
         with s3_errors(self.url):
             try:
                 for part in _parts(chunks, self.part_size):
@@ -215,8 +240,9 @@ class S3BlobStore(FsspecBlobStore):
 
     def _open_file(self, key: str) -> BinaryIO:
         with s3_errors(self.url):
-            return self.fs.open(self._path(key), "rb", block_size=self.part_size,
-                                cache_type="readahead")
+            return self.fs.open(
+                self._path(key), "rb", block_size=self.part_size, cache_type="readahead"
+            )
 
     def size(self, key: str) -> int | None:
         with s3_errors(self.url):
@@ -239,24 +265,37 @@ class S3BlobStore(FsspecBlobStore):
         """Abort multipart uploads under this store's prefix started over ``older_than``
         seconds ago (a crashed writer's parts cost storage until aborted)."""
         cutoff = time.time() - older_than
-        prefix = self.root[len(self.bucket) + 1:]
+        prefix = self.root[len(self.bucket) + 1 :]
         removed = []
         with s3_errors(self.url):
-            uploads = self.fs.call_s3("list_multipart_uploads", Bucket=self.bucket,
-                                      Prefix=prefix).get("Uploads", [])
+            uploads = self.fs.call_s3(
+                "list_multipart_uploads", Bucket=self.bucket, Prefix=prefix
+            ).get("Uploads", [])
             for upload in uploads:
                 started = upload.get("Initiated")
                 if isinstance(started, datetime) and started.timestamp() > cutoff:
                     continue
-                self.fs.call_s3("abort_multipart_upload", Bucket=self.bucket,
-                                Key=upload["Key"], UploadId=upload["UploadId"])
+                self.fs.call_s3(
+                    "abort_multipart_upload",
+                    Bucket=self.bucket,
+                    Key=upload["Key"],
+                    UploadId=upload["UploadId"],
+                )
                 removed.append(f"multipart upload of {upload['Key']}")
         return removed
 
 
-def open_s3_store(location: str, *, metadata: str | None, endpoint_url: str | None = None,
-                  key: str | None = None, secret: str | None = None, region: str | None = None,
-                  create_bucket: bool | None = None, **options: Any) -> AssetStore:
+def open_s3_store(
+    location: str,
+    *,
+    metadata: str | None,
+    endpoint_url: str | None = None,
+    key: str | None = None,
+    secret: str | None = None,
+    region: str | None = None,
+    create_bucket: bool | None = None,
+    **options: Any,
+) -> AssetStore:
     """``open_store("s3://bucket/prefix", metadata="mongodb://host/db")``."""
     if not metadata:
         raise InvalidInputError(
@@ -265,7 +304,16 @@ def open_s3_store(location: str, *, metadata: str | None, endpoint_url: str | No
         )
     if create_bucket is None:
         create_bucket = os.environ.get("ASSETSTORE_S3_CREATE_BUCKET", "").lower() in (
-            "1", "true", "yes")
-    blobs = S3BlobStore(location, endpoint_url=endpoint_url, key=key, secret=secret,
-                        region=region, create_bucket=create_bucket)
+            "1",
+            "true",
+            "yes",
+        )
+    blobs = S3BlobStore(
+        location,
+        endpoint_url=endpoint_url,
+        key=key,
+        secret=secret,
+        region=region,
+        create_bucket=create_bucket,
+    )
     return assemble_store(blobs, metadata, **options)

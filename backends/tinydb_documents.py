@@ -161,23 +161,30 @@ class TinyDBDocumentStore(InProcessDocumentStore):
     TinyDB file (a checkpoint) once it has grown to half the file's size (at least
     ``checkpoint_bytes``), and when the store is closed."""
 
-    def __init__(self, path: str | os.PathLike[str], *, table: str, key_field: str,
-                 lock_timeout: float = LOCK_TIMEOUT,
-                 checkpoint_bytes: int | None = None) -> None:
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        table: str,
+        key_field: str,
+        lock_timeout: float = LOCK_TIMEOUT,
+        checkpoint_bytes: int | None = None,
+    ) -> None:
         super().__init__(key_field)
         self.path = Path(path)
         self._table = table
         self._storage = AtomicJSONStorage(self.path)
         self._journal = Journal(self.path.with_name(self.path.name + JOURNAL_SUFFIX))
         self._file_lock = filelock.FileLock(
-            f"{self.path}.lock", timeout=lock_timeout, thread_local=False,
+            f"{self.path}.lock",
+            timeout=lock_timeout,
+            thread_local=False,
             poll_interval=_LOCK_POLL_INTERVAL,
         )
         self._thread_lock = threading.Lock()
         self._lock_timeout = lock_timeout
         if checkpoint_bytes is None:
-            checkpoint_bytes = int(os.environ.get("ASSETSTORE_CHECKPOINT_BYTES",
-                                                  CHECKPOINT_BYTES))
+            checkpoint_bytes = int(os.environ.get("ASSETSTORE_CHECKPOINT_BYTES", CHECKPOINT_BYTES))
         self._checkpoint_bytes = checkpoint_bytes
         # Swapped as one reference, so readers need no lock.
         self._state = _State(None, 0, Snapshot({}, key_field), 0, None, 0)
@@ -189,8 +196,7 @@ class TinyDBDocumentStore(InProcessDocumentStore):
     def _from_file(self, base: dict[str, Any] | None) -> _State:
         data = base or {}
         seq = int(data.get(JOURNAL_TABLE, {}).get("1", {}).get("seq", 0))
-        return _State(base, seq, Snapshot(data.get(self._table, {}), self.key_field), seq,
-                      None, 0)
+        return _State(base, seq, Snapshot(data.get(self._table, {}), self.key_field), seq, None, 0)
 
     def _refresh(self) -> _State:
         """The latest committed state: the file, plus the journal's records past it."""
@@ -210,10 +216,17 @@ class TinyDBDocumentStore(InProcessDocumentStore):
                 continue  # a gap: we raced a checkpoint
             snapshot = state.snapshot
             if records:
-                snapshot = snapshot.with_ops([(op, value) for r in records
-                                              for op, value in r["ops"]])
-            state = _State(state.base, state.base_seq, snapshot,
-                           state.seq + len(records), read.file_id, read.end)
+                snapshot = snapshot.with_ops(
+                    [(op, value) for r in records for op, value in r["ops"]]
+                )
+            state = _State(
+                state.base,
+                state.base_seq,
+                snapshot,
+                state.seq + len(records),
+                read.file_id,
+                read.end,
+            )
             self._state = state
             return state
         raise BackendUnavailableError(f"{self.path} kept changing while it was being read")
@@ -246,7 +259,8 @@ class TinyDBDocumentStore(InProcessDocumentStore):
                 state = state._replace(journal_id=read.file_id, journal_end=read.end)
             end = self._journal.append(
                 {"seq": state.seq + 1, "table": self._table, "ops": new.ops},
-                after=state.journal_end)
+                after=state.journal_end,
+            )
             state = state._replace(snapshot=new, seq=state.seq + 1, journal_end=end)
             self._state = state
             if self._checkpoint_due(end):
@@ -264,12 +278,14 @@ class TinyDBDocumentStore(InProcessDocumentStore):
 
     def _checkpoint(self, state: _State) -> None:
         """Fold the journal into the file; then start an empty journal."""
-        data = {**(state.base or {}), self._table: state.snapshot.table,
-                JOURNAL_TABLE: {"1": {"seq": state.seq}}}
+        data = {
+            **(state.base or {}),
+            self._table: state.snapshot.table,
+            JOURNAL_TABLE: {"1": {"seq": state.seq}},
+        }
         self._storage.write(data)
         read = self._journal.reset(base=state.seq)
-        self._state = _State(data, state.seq, state.snapshot, state.seq, read.file_id,
-                             read.end)
+        self._state = _State(data, state.seq, state.snapshot, state.seq, read.file_id, read.end)
 
     def checkpoint(self) -> None:
         """Fold the journal into the TinyDB file now, if it holds any change."""

@@ -37,8 +37,9 @@ def measure(setup: str, timed: str, *args: str) -> dict[str, float]:
     contender pays for another's writeback.
     """
     os.sync()
-    done = subprocess.run([sys.executable, "-c", _CHILD, setup, timed, *args],
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-c", _CHILD, setup, timed, *args], capture_output=True, text=True
+    )
     if done.returncode:
         raise RuntimeError(f"benchmark child failed:\n{done.stderr[-2000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -48,23 +49,36 @@ def asset_records(count: int, *, tags: int = 30, seed: int = 0) -> list[dict[str
     """``count`` realistic external-asset records for ``register_many``: 50 namespaces, 20
     versions per name, a tag ``group<i % tags>`` on each, a framework shared by a third."""
     rng = random.Random(seed)
-    return [{
-        "asset_name": f"org{i % 50}/model{i}",
-        "asset_version": {"version": f"1.{i % 20}.0", "tag": "stable"},
-        "asset_metadata": {"framework": rng.choice(["pytorch", "tensorflow", "onnx"]),
-                           "params": i * 1000, "description": "a benchmark asset"},
-        "asset_public_url": f"https://models.example.com/m{i}.pt",
-        "asset_file_info": {"file_size": 1234, "file_type": "application/octet-stream",
-                            "filename": "m.pt"},
-        "asset_tags": ["bench", f"group{i % tags}"],
-    } for i in range(count)]
+    return [
+        {
+            "asset_name": f"org{i % 50}/model{i}",
+            "asset_version": {"version": f"1.{i % 20}.0", "tag": "stable"},
+            "asset_metadata": {
+                "framework": rng.choice(["pytorch", "tensorflow", "onnx"]),
+                "params": i * 1000,
+                "description": "a benchmark asset",
+            },
+            "asset_public_url": f"https://models.example.com/m{i}.pt",
+            "asset_file_info": {
+                "file_size": 1234,
+                "file_type": "application/octet-stream",
+                "filename": "m.pt",
+            },
+            "asset_tags": ["bench", f"group{i % tags}"],
+        }
+        for i in range(count)
+    ]
 
 
 def medians(runs: dict[str, list[dict[str, float]]]) -> dict[str, dict[str, float]]:
     """Median seconds and the highest peak of each contender's runs."""
-    return {name: {"seconds": statistics.median(r["seconds"] for r in results),
-                   "peak_mb": max(r["peak_mb"] for r in results)}
-            for name, results in runs.items()}
+    return {
+        name: {
+            "seconds": statistics.median(r["seconds"] for r in results),
+            "peak_mb": max(r["peak_mb"] for r in results),
+        }
+        for name, results in runs.items()
+    }
 
 
 def free_port() -> int:
@@ -78,9 +92,11 @@ def moto_server() -> Iterator[str]:
     """moto's S3 server in its own process (it keeps objects in RAM, which must not count
     against the client being measured); yields its endpoint URL."""
     port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1",
-                                "-p", str(port)], stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:

@@ -14,9 +14,25 @@ import psutil
 
 #: Distributions whose versions the report lists.
 PACKAGES = (
-    "assetstore", "pydantic", "orjson", "tinydb", "filelock", "fsspec", "httpx", "fastapi",
-    "uvicorn", "starlette", "s3fs", "boto3", "moto", "pymongo", "mongomock", "mongoquery",
-    "montydb", "psutil", "matplotlib",
+    "assetstore",
+    "pydantic",
+    "orjson",
+    "tinydb",
+    "filelock",
+    "fsspec",
+    "httpx",
+    "fastapi",
+    "uvicorn",
+    "starlette",
+    "s3fs",
+    "boto3",
+    "moto",
+    "pymongo",
+    "mongomock",
+    "mongoquery",
+    "montydb",
+    "psutil",
+    "matplotlib",
 )
 
 
@@ -66,8 +82,12 @@ def versions() -> dict[str, str | None]:
 
 def _git(repo: Path, *args: str) -> str | None:
     try:
-        done = subprocess.run(["git", "--no-optional-locks", "-C", str(repo), *args],
-                              capture_output=True, text=True, timeout=30)
+        done = subprocess.run(
+            ["git", "--no-optional-locks", "-C", str(repo), *args],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
     except (OSError, subprocess.TimeoutExpired):
         return None
     return done.stdout.strip() if done.returncode == 0 else None
@@ -82,6 +102,5 @@ def git_state(repo: Path) -> dict[str, Any]:
         "commit": _git(repo, "rev-parse", "HEAD"),
         "subject": _git(repo, "log", "-1", "--format=%s"),
         "changed_files": changed,
-        "changed_library_files": [f for f in changed
-                                  if f.startswith(("assetstore/", "backends/"))],
+        "changed_library_files": [f for f in changed if f.startswith(("assetstore/", "backends/"))],
     }

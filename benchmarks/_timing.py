@@ -71,9 +71,14 @@ def run_interleaved(
             if rep == 0 and hasattr(value, "__len__"):
                 results[name] = len(value)
             count = len(samples[name])
-            if (count >= max_reps or (spent[name] >= budget and count >= min_reps)
-                    or spent[name] >= 3 * budget):
+            if (
+                count >= max_reps
+                or (spent[name] >= budget and count >= min_reps)
+                or spent[name] >= 3 * budget
+            ):
                 active.remove(name)
         rep += 1
-    return {name: {**summarize(samples[name]), "results": results[name],
-                   "spent_s": spent[name]} for name in ops}
+    return {
+        name: {**summarize(samples[name]), "results": results[name], "spent_s": spent[name]}
+        for name in ops
+    }

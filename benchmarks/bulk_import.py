@@ -36,8 +36,11 @@ from _harness import measure
 
 HERE = str(Path(__file__).resolve().parent)
 METHODS = ("register_many", "upload_many")
-BACKENDS = {"local": "local (TinyDB)", "mongomock": "MongoDB (mongomock)",
-            "http": "HTTP client (one request per asset)"}
+BACKENDS = {
+    "local": "local (TinyDB)",
+    "mongomock": "MongoDB (mongomock)",
+    "http": "HTTP client (one request per asset)",
+}
 
 _ITEMS = """
 import os, sys
@@ -77,16 +80,25 @@ def import_once(backend: str, method: str, size: int, workdir: Path) -> dict[str
         from http_service import server
 
         with server(root) as (url, process):
-            result = measure(_OPEN[backend] + _ITEMS, _TIMED[method], url, str(size), method,
-                             HERE, str(root))
+            result = measure(
+                _OPEN[backend] + _ITEMS, _TIMED[method], url, str(size), method, HERE, str(root)
+            )
             result["server_rss_mb"] = process.memory_info().rss / (1 << 20)
             return result
-    return measure(_OPEN[backend] + _ITEMS, _TIMED[method], str(root), str(size), method,
-                   HERE, str(root))
+    return measure(
+        _OPEN[backend] + _ITEMS, _TIMED[method], str(root), str(size), method, HERE, str(root)
+    )
 
 
-def bench_bulk(backends: list[str], sizes: list[int], repeat: int, *, mongomock_cap: int,
-               http_cap: int, log: Callable[[str], None] = print) -> list[dict[str, Any]]:
+def bench_bulk(
+    backends: list[str],
+    sizes: list[int],
+    repeat: int,
+    *,
+    mongomock_cap: int,
+    http_cap: int,
+    log: Callable[[str], None] = print,
+) -> list[dict[str, Any]]:
     """Every backend, method and size; sizes of 100,000 and more run once."""
     rows = []
     for size in sizes:
@@ -109,14 +121,21 @@ def bench_bulk(backends: list[str], sizes: list[int], repeat: int, *, mongomock_
                     rows.append(row)
                     continue
                 seconds = statistics.median(r["seconds"] for r in runs)
-                row.update({"runs": len(runs), "seconds": seconds,
-                            "per_asset_ms": seconds / size * 1000,
-                            "assets_per_s": size / seconds,
-                            "peak_mb": max(r["peak_mb"] for r in runs)})
+                row.update(
+                    {
+                        "runs": len(runs),
+                        "seconds": seconds,
+                        "per_asset_ms": seconds / size * 1000,
+                        "assets_per_s": size / seconds,
+                        "peak_mb": max(r["peak_mb"] for r in runs),
+                    }
+                )
                 if "server_rss_mb" in runs[-1]:
                     row["server_rss_mb"] = runs[-1]["server_rss_mb"]
-                log(f"  bulk {backend} {method} {size:,}: {seconds:.2f}s "
-                    f"({row['per_asset_ms']:.3f} ms/asset, peak {row['peak_mb']:.0f} MB)")
+                log(
+                    f"  bulk {backend} {method} {size:,}: {seconds:.2f}s "
+                    f"({row['per_asset_ms']:.3f} ms/asset, peak {row['peak_mb']:.0f} MB)"
+                )
                 rows.append(row)
     return rows
 
@@ -133,8 +152,9 @@ def _cost_at(curve: list[tuple[int, float]], size: float) -> float:
     return max(c1, c1 + (c1 - c0) * (size - s1) / (s1 - s0))
 
 
-def extrapolate(rows: list[dict[str, Any]],
-                curves: dict[str, list[tuple[int, float]]] | None = None) -> None:
+def extrapolate(
+    rows: list[dict[str, Any]], curves: dict[str, list[tuple[int, float]]] | None = None
+) -> None:
     """Give skipped HTTP rows an estimate. The client sends one request per asset and each
     request commits to a store that grows, so with ``curves`` (method -> [(store size, ms per
     request)], from the metadata benchmark) the estimate adds up the cost of every request
@@ -151,29 +171,42 @@ def extrapolate(rows: list[dict[str, Any]],
             row["extrapolated_seconds"] = total_ms / 1000
             row["extrapolated_how"] = (
                 "sum of the per-request cost measured at store sizes "
-                + "/".join(f"{s:,}" for s, _ in curve) + " (metadata benchmark)")
+                + "/".join(f"{s:,}" for s, _ in curve)
+                + " (metadata benchmark)"
+            )
             continue
-        measured = [r for r in rows if r["backend"] == "http" and r["method"] == row["method"]
-                    and "seconds" in r]
+        measured = [
+            r
+            for r in rows
+            if r["backend"] == "http" and r["method"] == row["method"] and "seconds" in r
+        ]
         if measured:
             basis = max(measured, key=lambda r: r["size"])
             row["extrapolated_seconds"] = basis["per_asset_ms"] * row["size"] / 1000
-            row["extrapolated_how"] = (f"lower bound: {row['size']:,} x the cost per asset "
-                                       f"of the {basis['size']:,}-asset import")
+            row["extrapolated_how"] = (
+                f"lower bound: {row['size']:,} x the cost per asset "
+                f"of the {basis['size']:,}-asset import"
+            )
 
 
 def markdown(rows: list[dict[str, Any]]) -> str:
-    lines = ["| backend | call | assets | seconds | ms per asset | assets/s | peak RSS |",
-             "|---|---|---:|---:|---:|---:|---:|"]
+    lines = [
+        "| backend | call | assets | seconds | ms per asset | assets/s | peak RSS |",
+        "|---|---|---:|---:|---:|---:|---:|",
+    ]
     for row in rows:
         label = f"| {BACKENDS[row['backend']]} | `{row['method']}` | {row['size']:,} |"
         if "seconds" in row:
             runs = f" (median of {row['runs']})" if row["runs"] > 1 else ""
-            lines.append(f"{label} {row['seconds']:.2f}{runs} | {row['per_asset_ms']:.3f} | "
-                         f"{row['assets_per_s']:,.0f} | {row['peak_mb']:.0f} MB |")
+            lines.append(
+                f"{label} {row['seconds']:.2f}{runs} | {row['per_asset_ms']:.3f} | "
+                f"{row['assets_per_s']:,.0f} | {row['peak_mb']:.0f} MB |"
+            )
         elif "extrapolated_seconds" in row:
-            lines.append(f"{label} ~{row['extrapolated_seconds']:,.0f} (estimate, not "
-                         f"measured: {row['extrapolated_how']}) | | | |")
+            lines.append(
+                f"{label} ~{row['extrapolated_seconds']:,.0f} (estimate, not "
+                f"measured: {row['extrapolated_how']}) | | | |"
+            )
         elif "skipped" in row:
             lines.append(f"{label} not measured: {row['skipped']} | | | |")
         else:
@@ -182,8 +215,9 @@ def markdown(rows: list[dict[str, Any]]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--sizes", default="1000,10000,100000")
     parser.add_argument("--backends", default=",".join(BACKENDS))
     parser.add_argument("--repeat", type=int, default=3, help="runs below 100,000 (median)")
@@ -191,10 +225,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--http-cap", type=int, default=1000)
     parser.add_argument("--json", help="also write the results here as JSON")
     args = parser.parse_args(argv)
-    rows = bench_bulk([b for b in args.backends.split(",") if b],
-                      [int(s) for s in args.sizes.split(",") if s], args.repeat,
-                      mongomock_cap=args.mongomock_cap, http_cap=args.http_cap,
-                      log=lambda text: print(text, file=sys.stderr))
+    rows = bench_bulk(
+        [b for b in args.backends.split(",") if b],
+        [int(s) for s in args.sizes.split(",") if s],
+        args.repeat,
+        mongomock_cap=args.mongomock_cap,
+        http_cap=args.http_cap,
+        log=lambda text: print(text, file=sys.stderr),
+    )
     extrapolate(rows)
     print(markdown(rows))
     if args.json:

@@ -70,7 +70,7 @@ print(json.dumps({"latencies": latencies, "seconds": seconds}))
 #: The timed part of a transfer (``args``: the store's location, the source, the target).
 TRANSFER = {
     "upload": "with open_store(args[0]) as store:\n"
-              "    store.upload(args[1], name='big', version=args[2], tag='bench')",
+    "    store.upload(args[1], name='big', version=args[2], tag='bench')",
     "download": "with open_store(args[0]) as store:\n    store.download(args[1], args[2])",
 }
 
@@ -81,9 +81,23 @@ def server(root: Path) -> Iterator[tuple[str, psutil.Process]]:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("ASSETSTORE_")}
     process = subprocess.Popen(
-        [sys.executable, "-m", "assetstore.cli", "--store", str(root), "serve",
-         "--port", str(port), "--log-level", "warning", "--max-upload-mb", "1000000"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        [
+            sys.executable,
+            "-m",
+            "assetstore.cli",
+            "--store",
+            str(root),
+            "serve",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            "--max-upload-mb",
+            "1000000",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -109,12 +123,16 @@ def populate(root: Path, count: int) -> list[str]:
         return [a.asset_uri for a in store.register_many(asset_records(count, tags=TAGS))]
 
 
-def run_load(url: str, kind: str, uris: list[str], connections: int,
-             seconds: float) -> dict[str, float]:
+def run_load(
+    url: str, kind: str, uris: list[str], connections: int, seconds: float
+) -> dict[str, float]:
     payload = json.dumps(uris).encode()
     children = [
-        subprocess.Popen([sys.executable, "-c", LOAD, url, kind, str(seconds), str(seed)],
-                         stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        subprocess.Popen(
+            [sys.executable, "-c", LOAD, url, kind, str(seconds), str(seed)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+        )
         for seed in range(connections)
     ]
     latencies: list[float] = []
@@ -144,12 +162,14 @@ def bench_requests(count: int, connections: int, seconds: float) -> dict[str, An
         with server(root) as (url, _):
             for kind in ("get", "query"):  # warm up: the first call parses the metadata
                 run_load(url, kind, uris, 1, 0.5)
-            return {kind: run_load(url, kind, uris, connections, seconds)
-                    for kind in ("get", "query")}
+            return {
+                kind: run_load(url, kind, uris, connections, seconds) for kind in ("get", "query")
+            }
 
 
-def bench_transfers(size_mb: int, repeat: int, workdir: Path, src: Path | None = None
-                    ) -> dict[str, Any]:
+def bench_transfers(
+    size_mb: int, repeat: int, workdir: Path, src: Path | None = None
+) -> dict[str, Any]:
     """Upload and download of a ``size_mb`` file through the service and directly; ``src``
     (a file of that size) is made when not given. Each op also gives the client process's
     own peak RSS (``peak_mb``, the highest of the rounds)."""
@@ -166,28 +186,40 @@ def bench_transfers(size_mb: int, repeat: int, workdir: Path, src: Path | None =
         idle_rss = process.memory_info().rss
         for round_ in range(repeat):
             runs.setdefault("upload direct", []).append(
-                run_transfer("upload", str(root), str(src), f"d{round_}"))
+                run_transfer("upload", str(root), str(src), f"d{round_}")
+            )
             with PeakRss(process.pid, interval=0.02) as sampler:
                 runs.setdefault("upload via service", []).append(
-                    run_transfer("upload", url, str(src), f"s{round_}"))
+                    run_transfer("upload", url, str(src), f"s{round_}")
+                )
             peak_rss = max(peak_rss, sampler.peak)
-            for label, location, uri in (("download direct", str(root), f"big:d{round_}-bench"),
-                                         ("download via service", url, f"big:s{round_}-bench")):
+            for label, location, uri in (
+                ("download direct", str(root), f"big:d{round_}-bench"),
+                ("download via service", url, f"big:s{round_}-bench"),
+            ):
                 dst = workdir / f"out-{round_}"
-                runs.setdefault(label, []).append(
-                    run_transfer("download", location, uri, str(dst)))
+                runs.setdefault(label, []).append(run_transfer("download", location, uri, str(dst)))
                 dst.unlink()
     result: dict[str, Any] = {
-        op: {"seconds": row["seconds"], "mb_per_s": size_mb / row["seconds"],
-             "peak_mb": row["peak_mb"]} for op, row in medians(runs).items()}
-    result["server_rss"] = {"idle_mb": idle_rss / MiB, "peak_during_upload_mb": peak_rss / MiB,
-                            "growth_mb": (peak_rss - idle_rss) / MiB}
+        op: {
+            "seconds": row["seconds"],
+            "mb_per_s": size_mb / row["seconds"],
+            "peak_mb": row["peak_mb"],
+        }
+        for op, row in medians(runs).items()
+    }
+    result["server_rss"] = {
+        "idle_mb": idle_rss / MiB,
+        "peak_during_upload_mb": peak_rss / MiB,
+        "growth_mb": (peak_rss - idle_rss) / MiB,
+    }
     return result
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--assets", type=int, default=10_000)
     parser.add_argument("--connections", type=int, default=4, help="load processes")
     parser.add_argument("--seconds", type=float, default=5.0, help="load duration per endpoint")
@@ -198,8 +230,11 @@ def main() -> None:
     args = parser.parse_args()
 
     results: dict[str, Any] = {
-        "machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
-                    "platform": platform.platform()},
+        "machine": {
+            "python": platform.python_version(),
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+        },
         "requests": bench_requests(args.assets, args.connections, args.seconds),
     }
     print(f"\n| {args.assets:,} assets, {args.connections} connections | requests/s | p50 | p99 |")
@@ -212,11 +247,17 @@ def main() -> None:
         with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
             transfers = bench_transfers(args.size_mb, args.repeat, Path(tmp))
         results["transfers"] = transfers
-        print(f"\n| {args.size_mb} MiB | seconds (median of {args.repeat}) | MB/s | "
-              "service / direct |")
+        print(
+            f"\n| {args.size_mb} MiB | seconds (median of {args.repeat}) | MB/s | "
+            "service / direct |"
+        )
         print("|---|---:|---:|---:|")
-        for op in ("upload direct", "upload via service", "download direct",
-                   "download via service"):
+        for op in (
+            "upload direct",
+            "upload via service",
+            "download direct",
+            "download via service",
+        ):
             row = transfers[op]
             ratio = ""
             if op.endswith("via service"):
@@ -224,9 +265,11 @@ def main() -> None:
                 ratio = f"{direct['seconds'] / row['seconds']:.2f}x"
             print(f"| {op} | {row['seconds']:.2f} | {row['mb_per_s']:.0f} | {ratio} |")
         rss = transfers["server_rss"]
-        print(f"\nServer RSS: {rss['idle_mb']:.0f} MB idle, "
-              f"{rss['peak_during_upload_mb']:.0f} MB peak during the uploads "
-              f"(+{rss['growth_mb']:.0f} MB).")
+        print(
+            f"\nServer RSS: {rss['idle_mb']:.0f} MB idle, "
+            f"{rss['peak_during_upload_mb']:.0f} MB peak during the uploads "
+            f"(+{rss['growth_mb']:.0f} MB)."
+        )
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2))
 

@@ -26,14 +26,20 @@ from _harness import asset_records, measure, medians
 from assetstore import open_store
 
 LOCAL_TRANSFERS = {
-    "copy+fsync": ("import os, shutil",
-                   "shutil.copyfile(args[0], args[1])\n"
-                   "fd = os.open(args[1], os.O_RDONLY); os.fsync(fd); os.close(fd)"),
-    "upload": ("from assetstore import open_store; store = open_store(args[2])",
-               "store.upload(args[0], name='big', version=args[3], tag='bench')"),
+    "copy+fsync": (
+        "import os, shutil",
+        "shutil.copyfile(args[0], args[1])\n"
+        "fd = os.open(args[1], os.O_RDONLY); os.fsync(fd); os.close(fd)",
+    ),
+    "upload": (
+        "from assetstore import open_store; store = open_store(args[2])",
+        "store.upload(args[0], name='big', version=args[3], tag='bench')",
+    ),
     "copy": ("import shutil", "shutil.copyfile(args[0], args[1])"),
-    "download": ("from assetstore import open_store; store = open_store(args[2])",
-                 "store.download(f'big:{args[3]}-bench', args[1])"),
+    "download": (
+        "from assetstore import open_store; store = open_store(args[2])",
+        "store.download(f'big:{args[3]}-bench', args[1])",
+    ),
 }
 
 
@@ -59,9 +65,14 @@ def bench_get(counts: list[int], lookups: int) -> list[dict[str, float]]:
             started = time.perf_counter()
             store.query({"asset_tags": "group7"})
             query_ms = (time.perf_counter() - started) * 1000
-            rows.append({"assets": count, "get_median_us": statistics.median(times) * 1e6,
-                         "get_p99_us": times[int(len(times) * 0.99)] * 1e6,
-                         "query_by_tag_ms": query_ms})
+            rows.append(
+                {
+                    "assets": count,
+                    "get_median_us": statistics.median(times) * 1e6,
+                    "get_p99_us": times[int(len(times) * 0.99)] * 1e6,
+                    "query_by_tag_ms": query_ms,
+                }
+            )
             store.close()
     return rows
 
@@ -76,8 +87,9 @@ def make_file(path: Path, size_mb: int) -> None:
             left -= len(part)
 
 
-def bench_transfer(size_mb: int, repeat: int, workdir: Path, src: Path | None = None
-                   ) -> dict[str, dict[str, float]]:
+def bench_transfer(
+    size_mb: int, repeat: int, workdir: Path, src: Path | None = None
+) -> dict[str, dict[str, float]]:
     """Local store upload/download against a plain copy, alternating, in fresh processes."""
     if src is None:
         src = workdir / "source.bin"
@@ -87,17 +99,20 @@ def bench_transfer(size_mb: int, repeat: int, workdir: Path, src: Path | None = 
     for round_ in range(repeat):
         for op, (setup, timed) in LOCAL_TRANSFERS.items():
             dst = workdir / f"out-{op}-{round_}"
-            runs.setdefault(op, []).append(measure(setup, timed, str(src), str(dst), root,
-                                                   str(round_)))
+            runs.setdefault(op, []).append(
+                measure(setup, timed, str(src), str(dst), root, str(round_))
+            )
             dst.unlink(missing_ok=True)
     return medians(runs)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--assets", default="1000,10000,100000",
-                        help="store sizes for get-by-URI, comma-separated")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--assets", default="1000,10000,100000", help="store sizes for get-by-URI, comma-separated"
+    )
     parser.add_argument("--lookups", type=int, default=2000)
     parser.add_argument("--size-mb", type=int, default=1024, help="transfer size (0 = skip)")
     parser.add_argument("--repeat", type=int, default=3)
@@ -111,8 +126,10 @@ def main() -> None:
     print("| assets | get by URI median | p99 | query by tag (one run) |")
     print("|---:|---:|---:|---:|")
     for row in rows:
-        print(f"| {row['assets']:,} | {row['get_median_us']:.1f} us | {row['get_p99_us']:.1f} us"
-              f" | {row['query_by_tag_ms']:.1f} ms |")
+        print(
+            f"| {row['assets']:,} | {row['get_median_us']:.1f} us | {row['get_p99_us']:.1f} us"
+            f" | {row['query_by_tag_ms']:.1f} ms |"
+        )
 
     if args.size_mb:
         with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
@@ -128,10 +145,14 @@ def main() -> None:
             ratio = ""
             if op in pairs:
                 ratio = f"{summary[pairs[op]]['seconds'] / row['seconds']:.2f}x"
-            print(f"| {op} | {row['seconds']:.2f} | {mb / row['seconds']:.0f} "
-                  f"| {row['peak_mb']:.0f} MB | {ratio} |")
-        print(f"\n(peak RSS of a process that only imports assetstore: "
-              f"{summary['python+assetstore import']['peak_mb']:.0f} MB)")
+            print(
+                f"| {op} | {row['seconds']:.2f} | {mb / row['seconds']:.0f} "
+                f"| {row['peak_mb']:.0f} MB | {ratio} |"
+            )
+        print(
+            f"\n(peak RSS of a process that only imports assetstore: "
+            f"{summary['python+assetstore import']['peak_mb']:.0f} MB)"
+        )
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2))
 

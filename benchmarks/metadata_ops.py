@@ -56,8 +56,11 @@ BACKENDS: dict[str, str] = {
     "http": "HTTP client (local store behind assetstore serve)",
 }
 #: Short labels for tables and plots.
-SHORT: dict[str, str] = {"local": "local (TinyDB)", "mongomock": "MongoDB (mongomock)",
-                         "http": "HTTP client"}
+SHORT: dict[str, str] = {
+    "local": "local (TinyDB)",
+    "mongomock": "MongoDB (mongomock)",
+    "http": "HTTP client",
+}
 OPS: dict[str, str] = {
     "upload": "upload 1 KiB (durable)",
     "register": "register external asset",
@@ -132,8 +135,11 @@ def populated(backend: str, size: int, workdir: Path) -> Iterator[tuple[Any, dic
             import mongomock
 
             client = mongomock.MongoClient()
-            options = {"metadata": "mongodb://localhost/bench", "mongo_client": client,
-                       "assets_db_id": "bench"}
+            options = {
+                "metadata": "mongodb://localhost/bench",
+                "mongo_client": client,
+                "assets_db_id": "bench",
+            }
             started = time.perf_counter()
             store = open_store(root, **options)
             docs = [store._external_record(r).to_document() for r in records]  # type: ignore[attr-defined]
@@ -146,8 +152,10 @@ def populated(backend: str, size: int, workdir: Path) -> Iterator[tuple[Any, dic
             store.close()
             store = open_store(root, **options)
             info["populate_s"] = time.perf_counter() - started
-            info["populate_method"] = ("records validated by the store, inserted into the "
-                                       "collection before its indexes (insert_many)")
+            info["populate_method"] = (
+                "records validated by the store, inserted into the "
+                "collection before its indexes (insert_many)"
+            )
             started = time.perf_counter()  # opening it again was part of the filling
         else:
             raise ValueError(f"unknown backend {backend!r}")
@@ -167,20 +175,26 @@ def operations(store: Any, size: int, seed: int = 7) -> dict[str, Callable[[int]
     payload = os.urandom(1024)
 
     def upload(k: int) -> Any:
-        return store.upload(payload, name=f"bench/upload{k}", version="1.0.0", tag="stable",
-                            filename="tiny.bin", tags=["bench"])
+        return store.upload(
+            payload,
+            name=f"bench/upload{k}",
+            version="1.0.0",
+            tag="stable",
+            filename="tiny.bin",
+            tags=["bench"],
+        )
 
     def register(k: int) -> Any:
-        return store.register({**asset_record(size + k, size),
-                               "asset_name": f"bench/register{k}"})
+        return store.register({**asset_record(size + k, size), "asset_name": f"bench/register{k}"})
 
     def get(_: int) -> Any:
         return store.get(asset_uri(rng.randrange(size)))
 
     def update(k: int) -> Any:
         i = rng.randrange(size)
-        return store.update(asset_uri(i), {"asset_tags": ["bench", f"group{i % TAG_GROUPS}",
-                                                          f"touched{k}"]})
+        return store.update(
+            asset_uri(i), {"asset_tags": ["bench", f"group{i % TAG_GROUPS}", f"touched{k}"]}
+        )
 
     def resolve(_: int) -> Any:
         chosen = store.resolve(asset_name(rng.randrange(size)))
@@ -204,25 +218,40 @@ def run_cell(backend: str, size: int, reps: int, budget: float) -> dict[str, Any
     with tempfile.TemporaryDirectory(prefix="bench-meta-") as tmp:
         with populated(backend, size, Path(tmp)) as (store, info):
             ops = run_interleaved(operations(store, size), max_reps=reps, budget=budget)
-        return {"backend": backend, "size": size, **info, "ops": ops,
-                "client_peak_rss_mb": peak_rss_mb()}
+        return {
+            "backend": backend,
+            "size": size,
+            **info,
+            "ops": ops,
+            "client_peak_rss_mb": peak_rss_mb(),
+        }
 
 
 def measure_cell(backend: str, size: int, reps: int, budget: float) -> dict[str, Any]:
     """``run_cell`` in a fresh Python process; a failure is returned as ``error``."""
     spec = json.dumps({"backend": backend, "size": size, "reps": reps, "budget": budget})
     started = time.perf_counter()
-    done = subprocess.run([sys.executable, __file__, "--child", spec], capture_output=True,
-                          text=True)
+    done = subprocess.run(
+        [sys.executable, __file__, "--child", spec], capture_output=True, text=True
+    )
     wall = time.perf_counter() - started
     if done.returncode:
-        return {"backend": backend, "size": size, "wall_s": wall,
-                "error": done.stderr.strip()[-1500:] or f"exit status {done.returncode}"}
+        return {
+            "backend": backend,
+            "size": size,
+            "wall_s": wall,
+            "error": done.stderr.strip()[-1500:] or f"exit status {done.returncode}",
+        }
     return {**json.loads(done.stdout.strip().splitlines()[-1]), "wall_s": wall}
 
 
-def bench_metadata(backends: list[str], sizes: list[int], reps: int, budget: float,
-                   log: Callable[[str], None] = print) -> list[dict[str, Any]]:
+def bench_metadata(
+    backends: list[str],
+    sizes: list[int],
+    reps: int,
+    budget: float,
+    log: Callable[[str], None] = print,
+) -> list[dict[str, Any]]:
     """Every backend at every size, each cell in a fresh process and a fresh store."""
     cells = []
     for size in sizes:
@@ -231,8 +260,9 @@ def bench_metadata(backends: list[str], sizes: list[int], reps: int, budget: flo
             if "error" in cell:
                 log(f"  metadata {backend} {size:,}: FAILED: {cell['error'][-300:]}")
             else:
-                summary = ", ".join(f"{op} {row['median_ms']:.2f}"
-                                    for op, row in cell["ops"].items())
+                summary = ", ".join(
+                    f"{op} {row['median_ms']:.2f}" for op, row in cell["ops"].items()
+                )
                 log(f"  metadata {backend} {size:,} ({cell['wall_s']:.0f}s): {summary} ms")
             cells.append(cell)
     return cells
@@ -261,17 +291,22 @@ def markdown(cells: list[dict[str, Any]]) -> str:
     sizes = sorted({c["size"] for c in cells})
     backends = [b for b in BACKENDS if any(c["backend"] == b for c in cells)]
     head = " | ".join(f"{s:,} assets" for s in sizes)
-    lines = [f"| operation | backend | {head} | growth {sizes[0]:,} to {sizes[-1]:,} | "
-             f"÷ local at {sizes[-1]:,} |",
-             "|---|---|" + "---:|" * (len(sizes) + 2)]
+    lines = [
+        f"| operation | backend | {head} | growth {sizes[0]:,} to {sizes[-1]:,} | "
+        f"÷ local at {sizes[-1]:,} |",
+        "|---|---|" + "---:|" * (len(sizes) + 2),
+    ]
     for op, label in OPS.items():
         for backend in backends:
             values = []
             for size in sizes:
                 cell = cell_of(cells, backend, size)
                 if cell is None:
-                    values.append("failed" if any(c["backend"] == backend and c["size"] == size
-                                                  for c in cells) else "")
+                    values.append(
+                        "failed"
+                        if any(c["backend"] == backend and c["size"] == size for c in cells)
+                        else ""
+                    )
                     continue
                 row = cell["ops"][op]
                 text = f"{_ms(row['median_ms'])} ({_ms(row['p90_ms'])})"
@@ -286,46 +321,52 @@ def markdown(cells: list[dict[str, Any]]) -> str:
                 growth = f"{last['ops'][op]['median_ms'] / first['ops'][op]['median_ms']:.1f}x"
             if last and local and backend != "local":
                 ratio = f"{last['ops'][op]['median_ms'] / local['ops'][op]['median_ms']:.1f}x"
-            lines.append(f"| {label} | {SHORT[backend]} | {' | '.join(values)} | {growth} "
-                         f"| {ratio} |")
+            lines.append(
+                f"| {label} | {SHORT[backend]} | {' | '.join(values)} | {growth} | {ratio} |"
+            )
     return "\n".join(lines)
 
 
 def setup_markdown(cells: list[dict[str, Any]]) -> str:
     """How long filling each store and its first read took, and the processes' memory."""
-    lines = ["| backend | assets | fill (s) | open + first get (s) | client peak RSS | "
-             "server RSS | wall (s) |", "|---|---:|---:|---:|---:|---:|---:|"]
+    lines = [
+        "| backend | assets | fill (s) | open + first get (s) | client peak RSS | "
+        "server RSS | wall (s) |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
     for cell in sorted(cells, key=lambda c: (list(BACKENDS).index(c["backend"]), c["size"])):
         if "ops" not in cell:
             lines.append(f"| {SHORT[cell['backend']]} | {cell['size']:,} | failed | | | | |")
             continue
         server = f"{cell['server_rss_mb']:.0f} MB" if "server_rss_mb" in cell else ""
-        lines.append(f"| {SHORT[cell['backend']]} | {cell['size']:,} | "
-                     f"{cell['populate_s']:.1f} | {cell['open_and_first_get_s']:.2f} | "
-                     f"{cell['client_peak_rss_mb']:.0f} MB | {server} | {cell['wall_s']:.0f} |")
+        lines.append(
+            f"| {SHORT[cell['backend']]} | {cell['size']:,} | "
+            f"{cell['populate_s']:.1f} | {cell['open_and_first_get_s']:.2f} | "
+            f"{cell['client_peak_rss_mb']:.0f} MB | {server} | {cell['wall_s']:.0f} |"
+        )
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--sizes", default="1000,10000,100000")
     parser.add_argument("--backends", default=",".join(BACKENDS))
     parser.add_argument("--reps", type=int, default=200, help="most calls per operation")
-    parser.add_argument("--budget", type=float, default=8.0,
-                        help="seconds per operation and cell")
+    parser.add_argument("--budget", type=float, default=8.0, help="seconds per operation and cell")
     parser.add_argument("--json", help="also write the results here as JSON")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
         spec = json.loads(args.child)
-        print(json.dumps(run_cell(spec["backend"], spec["size"], spec["reps"],
-                                  spec["budget"])))
+        print(json.dumps(run_cell(spec["backend"], spec["size"], spec["reps"], spec["budget"])))
         return 0
     sizes = [int(s) for s in args.sizes.split(",") if s]
     backends = [b for b in args.backends.split(",") if b]
-    cells = bench_metadata(backends, sizes, args.reps, args.budget,
-                           log=lambda text: print(text, file=sys.stderr))
+    cells = bench_metadata(
+        backends, sizes, args.reps, args.budget, log=lambda text: print(text, file=sys.stderr)
+    )
     print(markdown(cells))
     print()
     print(setup_markdown(cells))

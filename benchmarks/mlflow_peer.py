@@ -50,8 +50,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _timing import peak_rss_mb, run_interleaved
 
-DEFAULT_VENV = Path(os.environ.get("ASSETSTORE_BENCH_MLFLOW_VENV")
-                    or Path.home() / ".cache" / "assetstore-benchmarks" / "mlflow-venv")
+DEFAULT_VENV = Path(
+    os.environ.get("ASSETSTORE_BENCH_MLFLOW_VENV")
+    or Path.home() / ".cache" / "assetstore-benchmarks" / "mlflow-venv"
+)
 PACKAGES = ("mlflow-skinny", "sqlalchemy", "alembic")
 #: Our operation each MLflow operation stands beside, and what the MLflow call is.
 OPS: dict[str, str] = {
@@ -78,9 +80,11 @@ def _model(i: int) -> tuple[str, int]:
 
 
 def _tags(i: int, size: int) -> dict[str, str]:
-    return {"stage": f"group{i % TAG_GROUPS}",
-            "dataset": f"ds{i % max(1, size // SMALL_HITS)}",
-            "framework": FRAMEWORKS[i % len(FRAMEWORKS)]}
+    return {
+        "stage": f"group{i % TAG_GROUPS}",
+        "dataset": f"ds{i % max(1, size // SMALL_HITS)}",
+        "framework": FRAMEWORKS[i % len(FRAMEWORKS)],
+    }
 
 
 def run_cell(size: int, reps: int, budget: float) -> dict[str, Any]:
@@ -112,41 +116,57 @@ def run_cell(size: int, reps: int, budget: float) -> dict[str, Any]:
         names = sorted({_model(i)[0] for i in range(size)})
         engine = sa.create_engine(uri)
         with engine.begin() as connection:
-            connection.execute(sa.insert(SqlRegisteredModel.__table__),
-                               [{"name": name, "creation_time": now, "last_updated_time": now}
-                                for name in names])
+            connection.execute(
+                sa.insert(SqlRegisteredModel.__table__),
+                [{"name": name, "creation_time": now, "last_updated_time": now} for name in names],
+            )
             versions, tags = [], []
             for i in range(size):
                 name, version = _model(i)
-                versions.append({"name": name, "version": version, "creation_time": now,
-                                 "last_updated_time": now, "current_stage": "None",
-                                 "source": f"file:///models/{i}.pt", "status": "READY",
-                                 "storage_location": f"file:///models/{i}.pt"})
-                tags.extend({"name": name, "version": version, "key": key, "value": value}
-                            for key, value in _tags(i, size).items())
+                versions.append(
+                    {
+                        "name": name,
+                        "version": version,
+                        "creation_time": now,
+                        "last_updated_time": now,
+                        "current_stage": "None",
+                        "source": f"file:///models/{i}.pt",
+                        "status": "READY",
+                        "storage_location": f"file:///models/{i}.pt",
+                    }
+                )
+                tags.extend(
+                    {"name": name, "version": version, "key": key, "value": value}
+                    for key, value in _tags(i, size).items()
+                )
             connection.execute(sa.insert(SqlModelVersion.__table__), versions)
             connection.execute(sa.insert(SqlModelVersionTag.__table__), tags)
         engine.dispose()
         populate_s = time.perf_counter() - started
 
         checks = {
-            "query_tag": (len(client.search_model_versions(
-                "tags.stage = 'group7'", max_results=MAX_RESULTS)),
-                len([i for i in range(size) if i % TAG_GROUPS == 7])),
-            "get": (client.get_model_version(*map(str, _model(size - 1))).version,
-                    str(_model(size - 1)[1])),
+            "query_tag": (
+                len(client.search_model_versions("tags.stage = 'group7'", max_results=MAX_RESULTS)),
+                len([i for i in range(size) if i % TAG_GROUPS == 7]),
+            ),
+            "get": (
+                client.get_model_version(*map(str, _model(size - 1))).version,
+                str(_model(size - 1)[1]),
+            ),
         }
         for what, (got, expected) in checks.items():
             if str(got) != str(expected):
-                raise SystemExit(f"the filled registry is wrong: {what} gave {got}, "
-                                 f"expected {expected}")
+                raise SystemExit(
+                    f"the filled registry is wrong: {what} gave {got}, expected {expected}"
+                )
 
         rng = random.Random(7)
 
         def create(k: int) -> Any:
             name = _model(rng.randrange(size))[0]
-            return client.create_model_version(name, source=f"file:///models/new{k}.pt",
-                                               tags=_tags(size + k, size))
+            return client.create_model_version(
+                name, source=f"file:///models/new{k}.pt", tags=_tags(size + k, size)
+            )
 
         def get(_: int) -> Any:
             name, version = _model(rng.randrange(size))
@@ -157,30 +177,41 @@ def run_cell(size: int, reps: int, budget: float) -> dict[str, Any]:
             return client.set_model_version_tag(name, str(version), "touched", str(k))
 
         def search(filter_string: str) -> Callable[[int], Any]:
-            return lambda _: client.search_model_versions(filter_string,
-                                                          max_results=MAX_RESULTS)
+            return lambda _: client.search_model_versions(filter_string, max_results=MAX_RESULTS)
 
         def latest(_: int) -> Any:
             name = _model(rng.randrange(size))[0]
-            found = client.search_model_versions(f"name = '{name}'",
-                                                 order_by=["version_number DESC"],
-                                                 max_results=1)
+            found = client.search_model_versions(
+                f"name = '{name}'", order_by=["version_number DESC"], max_results=1
+            )
             return found[0]
 
-        ops = run_interleaved({
-            "register": create,
-            "get": get,
-            "update": update,
-            "query_tag": search("tags.stage = 'group7'"),
-            "query_field_small": search("tags.dataset = 'ds7'"),
-            "query_field_large": search("tags.framework = 'pytorch'"),
-            "resolve": latest,
-        }, max_reps=reps, budget=budget)
+        ops = run_interleaved(
+            {
+                "register": create,
+                "get": get,
+                "update": update,
+                "query_tag": search("tags.stage = 'group7'"),
+                "query_field_small": search("tags.dataset = 'ds7'"),
+                "query_field_large": search("tags.framework = 'pytorch'"),
+                "resolve": latest,
+            },
+            max_reps=reps,
+            budget=budget,
+        )
         db_mb = os.path.getsize(f"{tmp}/mlflow.db") / (1 << 20)
-    return {"size": size, "mlflow": mlflow.__version__, "sqlalchemy": sa.__version__,
-            "import_s": import_s, "init_s": init_s, "populate_s": populate_s,
-            "populate_method": "one SQLAlchemy transaction into MLflow's tables",
-            "db_mb": db_mb, "ops": ops, "peak_rss_mb": peak_rss_mb()}
+    return {
+        "size": size,
+        "mlflow": mlflow.__version__,
+        "sqlalchemy": sa.__version__,
+        "import_s": import_s,
+        "init_s": init_s,
+        "populate_s": populate_s,
+        "populate_method": "one SQLAlchemy transaction into MLflow's tables",
+        "db_mb": db_mb,
+        "ops": ops,
+        "peak_rss_mb": peak_rss_mb(),
+    }
 
 
 # -------------------------------------------------------------------------- the driver
@@ -192,8 +223,10 @@ def setup_venv(venv: Path, log: Callable[[str], None] = print) -> str | None:
     """Create ``venv`` with MLflow in it; None on success, else why it failed."""
     log(f"  mlflow: creating {venv} (python3 -m venv; pip install {' '.join(PACKAGES)})")
     venv.parent.mkdir(parents=True, exist_ok=True)
-    for command in (["python3", "-m", "venv", str(venv)],
-                    [str(venv_python(venv)), "-m", "pip", "install", "--quiet", *PACKAGES]):
+    for command in (
+        ["python3", "-m", "venv", str(venv)],
+        [str(venv_python(venv)), "-m", "pip", "install", "--quiet", *PACKAGES],
+    ):
         try:
             done = subprocess.run(command, capture_output=True, text=True, timeout=1800)
         except (OSError, subprocess.TimeoutExpired) as exc:
@@ -203,30 +236,50 @@ def setup_venv(venv: Path, log: Callable[[str], None] = print) -> str | None:
     return None
 
 
-def bench_mlflow(sizes: list[int], reps: int, budget: float, venv: Path, *,
-                 setup: bool = True, log: Callable[[str], None] = print) -> dict[str, Any]:
+def bench_mlflow(
+    sizes: list[int],
+    reps: int,
+    budget: float,
+    venv: Path,
+    *,
+    setup: bool = True,
+    log: Callable[[str], None] = print,
+) -> dict[str, Any]:
     """Every size in a fresh process of MLflow's virtualenv. ``status`` says whether it ran;
     ``reason`` why not."""
     python = venv_python(venv)
     if not python.exists():
         if not setup:
-            return {"status": "not run", "reason": f"no MLflow virtualenv at {venv} "
-                    "(run python benchmarks/mlflow_peer.py --setup)"}
+            return {
+                "status": "not run",
+                "reason": f"no MLflow virtualenv at {venv} "
+                "(run python benchmarks/mlflow_peer.py --setup)",
+            }
         error = setup_venv(venv, log)
         if error:
             return {"status": "not run", "reason": f"MLflow did not install: {error}"}
-    probe = subprocess.run([str(python), "-c", "import mlflow; print(mlflow.__version__)"],
-                           capture_output=True, text=True)
+    probe = subprocess.run(
+        [str(python), "-c", "import mlflow; print(mlflow.__version__)"],
+        capture_output=True,
+        text=True,
+    )
     if probe.returncode:
-        return {"status": "not run",
-                "reason": f"mlflow does not import in {venv}: {probe.stderr.strip()[-800:]}"}
-    result: dict[str, Any] = {"status": "ok", "venv": str(venv),
-                              "version": probe.stdout.strip(), "cells": []}
+        return {
+            "status": "not run",
+            "reason": f"mlflow does not import in {venv}: {probe.stderr.strip()[-800:]}",
+        }
+    result: dict[str, Any] = {
+        "status": "ok",
+        "venv": str(venv),
+        "version": probe.stdout.strip(),
+        "cells": [],
+    }
     for size in sizes:
         spec = json.dumps({"size": size, "reps": reps, "budget": budget})
         started = time.perf_counter()
-        done = subprocess.run([str(python), __file__, "--child", spec], capture_output=True,
-                              text=True)
+        done = subprocess.run(
+            [str(python), __file__, "--child", spec], capture_output=True, text=True
+        )
         wall = time.perf_counter() - started
         if done.returncode:
             error = done.stderr.strip()[-1500:] or f"exit status {done.returncode}"
@@ -241,13 +294,18 @@ def bench_mlflow(sizes: list[int], reps: int, budget: float, venv: Path, *,
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--sizes", default="1000,10000,100000")
     parser.add_argument("--reps", type=int, default=200, help="most calls per operation")
     parser.add_argument("--budget", type=float, default=8.0, help="seconds per operation")
-    parser.add_argument("--venv", type=Path, default=DEFAULT_VENV,
-                        help=f"MLflow's virtualenv (default {DEFAULT_VENV})")
+    parser.add_argument(
+        "--venv",
+        type=Path,
+        default=DEFAULT_VENV,
+        help=f"MLflow's virtualenv (default {DEFAULT_VENV})",
+    )
     parser.add_argument("--setup", action="store_true", help="only create the virtualenv")
     parser.add_argument("--json", help="also write the results here as JSON")
     parser.add_argument("--child", help=argparse.SUPPRESS)
@@ -260,8 +318,13 @@ def main(argv: list[str] | None = None) -> int:
         error = setup_venv(args.venv)
         print(error or f"MLflow is installed in {args.venv}")
         return 1 if error else 0
-    result = bench_mlflow([int(s) for s in args.sizes.split(",") if s], args.reps,
-                          args.budget, args.venv, log=lambda t: print(t, file=sys.stderr))
+    result = bench_mlflow(
+        [int(s) for s in args.sizes.split(",") if s],
+        args.reps,
+        args.budget,
+        args.venv,
+        log=lambda t: print(t, file=sys.stderr),
+    )
     print(json.dumps(result, indent=2))
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=2))

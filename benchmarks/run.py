@@ -43,15 +43,35 @@ REPO = HERE.parent
 
 SECTIONS = ("query_engine", "metadata", "bulk", "transfers", "mlflow")
 PROFILES: dict[str, dict[str, Any]] = {
-    "quick": {"sizes": [300, 1000], "bulk_sizes": [100, 1000], "transfer_mb": 32, "repeat": 1,
-              "s3_repeat": 1,
-              "reps": 15, "budget": 0.25, "query_docs": 5000, "query_repeat": 1,
-              "mongomock_cap": 300, "http_cap": 100, "mlflow_sizes": [1000]},
+    "quick": {
+        "sizes": [300, 1000],
+        "bulk_sizes": [100, 1000],
+        "transfer_mb": 32,
+        "repeat": 1,
+        "s3_repeat": 1,
+        "reps": 15,
+        "budget": 0.25,
+        "query_docs": 5000,
+        "query_repeat": 1,
+        "mongomock_cap": 300,
+        "http_cap": 100,
+        "mlflow_sizes": [1000],
+    },
     # S3 runs one round: moto serves a 1 GiB GET in ~2 minutes, and 3 rounds alone took 15.
-    "full": {"sizes": [1000, 10_000, 100_000], "bulk_sizes": None, "transfer_mb": 1024,
-             "repeat": 3, "s3_repeat": 1, "reps": 200, "budget": 5.0, "query_docs": 100_000,
-             "query_repeat": 3, "mongomock_cap": 1000, "http_cap": 1000,
-             "mlflow_sizes": None},
+    "full": {
+        "sizes": [1000, 10_000, 100_000],
+        "bulk_sizes": None,
+        "transfer_mb": 1024,
+        "repeat": 3,
+        "s3_repeat": 1,
+        "reps": 200,
+        "budget": 5.0,
+        "query_docs": 100_000,
+        "query_repeat": 3,
+        "mongomock_cap": 1000,
+        "http_cap": 1000,
+        "mlflow_sizes": None,
+    },
 }
 
 
@@ -67,15 +87,21 @@ def run_query_engine(settings: dict[str, Any]) -> dict[str, Any]:
     return {
         "docs": settings["query_docs"],
         "repeat": settings["query_repeat"],
-        "versions": {name: query_engine.installed(query_engine.ENGINES[name][1])
-                     for name in engines},
+        "versions": {
+            name: query_engine.installed(query_engine.ENGINES[name][1]) for name in engines
+        },
         "queries": query_engine.measure(docs, settings["query_repeat"], engines),
     }
 
 
 def run_metadata(settings: dict[str, Any]) -> dict[str, Any]:
-    cells = metadata_ops.bench_metadata(list(metadata_ops.BACKENDS), settings["sizes"],
-                                        settings["reps"], settings["budget"], log=log)
+    cells = metadata_ops.bench_metadata(
+        list(metadata_ops.BACKENDS),
+        settings["sizes"],
+        settings["reps"],
+        settings["budget"],
+        log=log,
+    )
     return {"reps": settings["reps"], "budget_s": settings["budget"], "cells": cells}
 
 
@@ -85,16 +111,20 @@ def http_curves(results: dict[str, Any]) -> dict[str, list[tuple[int, float]]]:
     for cell in results.get("metadata_ops", {}).get("cells", []):
         if cell["backend"] == "http" and "ops" in cell:
             for method, op in (("register_many", "register"), ("upload_many", "upload")):
-                curves.setdefault(method, []).append((cell["size"],
-                                                      cell["ops"][op]["median_ms"]))
+                curves.setdefault(method, []).append((cell["size"], cell["ops"][op]["median_ms"]))
     return curves
 
 
 def run_bulk(settings: dict[str, Any], results: dict[str, Any]) -> dict[str, Any]:
     sizes = settings["bulk_sizes"] or settings["sizes"]
-    rows = bulk_import.bench_bulk(list(bulk_import.BACKENDS), sizes, settings["repeat"],
-                                  mongomock_cap=settings["mongomock_cap"],
-                                  http_cap=settings["http_cap"], log=log)
+    rows = bulk_import.bench_bulk(
+        list(bulk_import.BACKENDS),
+        sizes,
+        settings["repeat"],
+        mongomock_cap=settings["mongomock_cap"],
+        http_cap=settings["http_cap"],
+        log=log,
+    )
     bulk_import.extrapolate(rows, http_curves(results))
     return {"sizes": sizes, "repeat": settings["repeat"], "rows": rows}
 
@@ -106,8 +136,11 @@ def run_transfers(settings: dict[str, Any], workdir: Path | None) -> dict[str, A
     from transfer import bench_s3
 
     size_mb, repeat = settings["transfer_mb"], settings["repeat"]
-    result: dict[str, Any] = {"size_mb": size_mb, "repeat": repeat,
-                              "s3_repeat": settings["s3_repeat"]}
+    result: dict[str, Any] = {
+        "size_mb": size_mb,
+        "repeat": repeat,
+        "s3_repeat": settings["s3_repeat"],
+    }
     with tempfile.TemporaryDirectory(prefix="bench-transfer-", dir=workdir) as tmp:
         base = Path(tmp)
         src = base / "source.bin"
@@ -135,36 +168,61 @@ def run_transfers(settings: dict[str, Any], workdir: Path | None) -> dict[str, A
 
 def run_mlflow(settings: dict[str, Any], venv: Path, setup: bool) -> dict[str, Any]:
     sizes = settings["mlflow_sizes"] or settings["sizes"]
-    return mlflow_peer.bench_mlflow(sizes, settings["reps"], settings["budget"], venv,
-                                    setup=setup, log=log)
+    return mlflow_peer.bench_mlflow(
+        sizes, settings["reps"], settings["budget"], venv, setup=setup, log=log
+    )
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true",
-                        help="about a minute: small sizes and files, few repeats")
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="about a minute: small sizes and files, few repeats"
+    )
     parser.add_argument("--only", help=f"comma-separated sections of: {', '.join(SECTIONS)}")
-    parser.add_argument("--sizes", help="store sizes, comma-separated (full: "
-                        "1000,10000,100000; quick: 300,1000)")
-    parser.add_argument("--transfer-mb", type=int, help="transfer file size in MiB "
-                        "(full: 1024; quick: 32)")
-    parser.add_argument("--repeat", type=int,
-                        help="rounds of each transfer and bulk import (full: 3; quick: 1)")
-    parser.add_argument("--s3-repeat", type=int,
-                        help="rounds of the S3 transfers on moto (full: 1; quick: 1)")
-    parser.add_argument("--reps", type=int, help="most calls per metadata operation "
-                        "(full: 200; quick: 15)")
-    parser.add_argument("--budget", type=float, help="seconds per metadata operation and "
-                        "store (full: 5; quick: 0.25)")
-    parser.add_argument("--out", type=Path, help="output directory (default "
-                        "benchmarks/results, or benchmarks/results/quick with --quick)")
-    parser.add_argument("--workdir", type=Path,
-                        help="where the large temporary files go (default: the temp dir)")
-    parser.add_argument("--mlflow-venv", type=Path, default=mlflow_peer.DEFAULT_VENV,
-                        help=f"MLflow's virtualenv (default {mlflow_peer.DEFAULT_VENV})")
-    parser.add_argument("--no-mlflow-setup", action="store_true",
-                        help="do not create MLflow's virtualenv when it is missing")
+    parser.add_argument(
+        "--sizes", help="store sizes, comma-separated (full: 1000,10000,100000; quick: 300,1000)"
+    )
+    parser.add_argument(
+        "--transfer-mb", type=int, help="transfer file size in MiB (full: 1024; quick: 32)"
+    )
+    parser.add_argument(
+        "--repeat", type=int, help="rounds of each transfer and bulk import (full: 3; quick: 1)"
+    )
+    parser.add_argument(
+        "--s3-repeat", type=int, help="rounds of the S3 transfers on moto (full: 1; quick: 1)"
+    )
+    parser.add_argument(
+        "--reps", type=int, help="most calls per metadata operation (full: 200; quick: 15)"
+    )
+    parser.add_argument(
+        "--budget",
+        type=float,
+        help="seconds per metadata operation and store (full: 5; quick: 0.25)",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        help="output directory (default "
+        "benchmarks/results, or benchmarks/results/quick with --quick)",
+    )
+    parser.add_argument(
+        "--workdir", type=Path, help="where the large temporary files go (default: the temp dir)"
+    )
+    parser.add_argument(
+        "--mlflow-venv",
+        type=Path,
+        default=mlflow_peer.DEFAULT_VENV,
+        help=f"MLflow's virtualenv (default {mlflow_peer.DEFAULT_VENV})",
+    )
+    parser.add_argument(
+        "--no-mlflow-setup",
+        action="store_true",
+        help="do not create MLflow's virtualenv when it is missing",
+    )
     args = parser.parse_args(argv)
     only = [s.strip() for s in (args.only or "").split(",") if s.strip()] or list(SECTIONS)
     unknown = sorted(set(only) - set(SECTIONS))
@@ -216,8 +274,10 @@ def main(argv: list[str] | None = None, prog: str = "python benchmarks/run.py") 
         "metadata": ("metadata_ops", lambda: run_metadata(settings)),
         "bulk": ("bulk_import", lambda: run_bulk(settings, results)),
         "transfers": ("transfers", lambda: run_transfers(settings, args.workdir)),
-        "mlflow": ("mlflow", lambda: run_mlflow(settings, args.mlflow_venv,
-                                                not args.no_mlflow_setup)),
+        "mlflow": (
+            "mlflow",
+            lambda: run_mlflow(settings, args.mlflow_venv, not args.no_mlflow_setup),
+        ),
     }
     for section in SECTIONS:
         if section not in args.only:
@@ -226,7 +286,9 @@ def main(argv: list[str] | None = None, prog: str = "python benchmarks/run.py") 
         log(f"{section} ...")
         git = _machine.git_state(REPO)  # other work lands in this tree while we measure
         results["meta"]["section_git"][section] = {
-            "commit": git["commit"], "changed_library_files": git["changed_library_files"]}
+            "commit": git["commit"],
+            "changed_library_files": git["changed_library_files"],
+        }
         section_started = time.perf_counter()
         try:
             results[key] = step()

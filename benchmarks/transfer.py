@@ -36,20 +36,31 @@ S3_SETUP = {
     ),
 }
 S3_TRANSFERS = {
-    "boto3 upload_file": (S3_SETUP["boto3"],
-                          "s3.upload_file(args[1], 'bench', f'boto3/{args[3]}')"),
-    "store upload": (S3_SETUP["store"],
-                     "store.upload(args[1], name='big', version=args[3], tag='s3')"),
-    "boto3 download_file": (S3_SETUP["boto3"],
-                            "s3.download_file('bench', f'boto3/{args[3]}', args[2])"),
+    "boto3 upload_file": (
+        S3_SETUP["boto3"],
+        "s3.upload_file(args[1], 'bench', f'boto3/{args[3]}')",
+    ),
+    "store upload": (
+        S3_SETUP["store"],
+        "store.upload(args[1], name='big', version=args[3], tag='s3')",
+    ),
+    "boto3 download_file": (
+        S3_SETUP["boto3"],
+        "s3.download_file('bench', f'boto3/{args[3]}', args[2])",
+    ),
     "store download": (S3_SETUP["store"], "store.download(f'big:{args[3]}-s3', args[2])"),
 }
-PAIRS = {"store upload": "boto3 upload_file", "store download": "boto3 download_file",
-         "upload": "copy+fsync", "download": "copy"}
+PAIRS = {
+    "store upload": "boto3 upload_file",
+    "store download": "boto3 download_file",
+    "upload": "copy+fsync",
+    "download": "copy",
+}
 
 
-def bench_s3(size_mb: int, repeat: int, workdir: Path, src: Path | None = None
-             ) -> dict[str, dict[str, float]]:
+def bench_s3(
+    size_mb: int, repeat: int, workdir: Path, src: Path | None = None
+) -> dict[str, dict[str, float]]:
     """The store against boto3 on one moto server; ``src`` (a file of ``size_mb``) is made
     when not given."""
     if src is None:
@@ -63,25 +74,31 @@ def bench_s3(size_mb: int, repeat: int, workdir: Path, src: Path | None = None
             for name, (setup, timed) in S3_TRANSFERS.items():
                 dst = workdir / f"out-{round_}"
                 runs.setdefault(name, []).append(
-                    measure(setup, timed, endpoint, str(src), str(dst), str(round_), metadata))
+                    measure(setup, timed, endpoint, str(src), str(dst), str(round_), metadata)
+                )
                 dst.unlink(missing_ok=True)
     return medians(runs)
 
 
 def table(title: str, size_mb: int, results: dict[str, dict[str, float]]) -> str:
-    lines = [f"| {title}, {size_mb} MiB | seconds | MB/s | peak RSS | store / peer |",
-             "|---|---:|---:|---:|---:|"]
+    lines = [
+        f"| {title}, {size_mb} MiB | seconds | MB/s | peak RSS | store / peer |",
+        "|---|---:|---:|---:|---:|",
+    ]
     for name, row in results.items():
         peer = PAIRS.get(name)
         ratio = f"{results[peer]['seconds'] / row['seconds']:.2f}x" if peer in results else ""
-        lines.append(f"| {name} | {row['seconds']:.2f} | {size_mb / row['seconds']:.0f} | "
-                     f"{row['peak_mb']:.0f} MB | {ratio} |")
+        lines.append(
+            f"| {name} | {row['seconds']:.2f} | {size_mb / row['seconds']:.0f} | "
+            f"{row['peak_mb']:.0f} MB | {ratio} |"
+        )
     return "\n".join(lines)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--size-mb", type=int, default=256)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--dir", help="where to put the files (default: a temp dir)")
@@ -95,11 +112,14 @@ def main() -> None:
     print(table("S3 (moto)", args.size_mb, s3))
     print()
     print(table("local disk", args.size_mb, local))
-    print(f"\n(peak RSS of a process that only imports assetstore and s3fs: "
-          f"{baseline['peak_mb']:.0f} MB; medians of {args.repeat} rounds)")
+    print(
+        f"\n(peak RSS of a process that only imports assetstore and s3fs: "
+        f"{baseline['peak_mb']:.0f} MB; medians of {args.repeat} rounds)"
+    )
     if args.json:
-        Path(args.json).write_text(json.dumps({"s3": s3, "local": local,
-                                               "import_peak_mb": baseline["peak_mb"]}, indent=2))
+        Path(args.json).write_text(
+            json.dumps({"s3": s3, "local": local, "import_peak_mb": baseline["peak_mb"]}, indent=2)
+        )
 
 
 if __name__ == "__main__":

@@ -30,9 +30,20 @@ def model(tmp_path):
 
 
 def test_put_info_ls_get_roundtrip(run, model, tmp_path):
-    code, out, _ = run("put", str(model), "--name", "org/resnet", "--version", "1.0",
-                       "--tag", "stable", "--meta", '{"framework": "pytorch"}',
-                       "--tags", "image,cnn")
+    code, out, _ = run(
+        "put",
+        str(model),
+        "--name",
+        "org/resnet",
+        "--version",
+        "1.0",
+        "--tag",
+        "stable",
+        "--meta",
+        '{"framework": "pytorch"}',
+        "--tags",
+        "image,cnn",
+    )
     assert code == 0
     asset = json.loads(out)
     assert asset["asset_uri"] == "org/resnet:1.0-stable"
@@ -99,9 +110,18 @@ def test_fsck_and_gc(run, model):
 
 
 def test_registry_commands(run, tmp_path):
-    code, out, _ = run("registry", "add", "--name", "ResNet", "--url",
-                       "https://example.com/models", "--tags", "pytorch",
-                       "--meta", '{"framework": "PyTorch"}')
+    code, out, _ = run(
+        "registry",
+        "add",
+        "--name",
+        "ResNet",
+        "--url",
+        "https://example.com/models",
+        "--tags",
+        "pytorch",
+        "--meta",
+        '{"framework": "PyTorch"}',
+    )
     assert code == 0
     entry = json.loads(out)
     code, out, _ = run("registry", "ls", '{"asset_registry_metadata.framework": "PyTorch"}')
@@ -121,7 +141,11 @@ def test_console_script_help_and_stdout_download(tmp_path, model):
     script = os.path.join(os.path.dirname(sys.executable), "assetstore")
     helped = subprocess.run([script, "--help"], capture_output=True, text=True, env=env)
     assert helped.returncode == 0 and "Exit status" in helped.stdout
-    subprocess.run([script, "put", str(model), "--name", "m", "--version", "1", "--tag", "a"],
-                   check=True, capture_output=True, env=env)
+    subprocess.run(
+        [script, "put", str(model), "--name", "m", "--version", "1", "--tag", "a"],
+        check=True,
+        capture_output=True,
+        env=env,
+    )
     got = subprocess.run([script, "get", "m:1-a", "-o", "-"], capture_output=True, env=env)
     assert got.stdout == model.read_bytes()

@@ -11,10 +11,26 @@ import pytest
 from assetstore.health import HealthCheckPolicy, check_url, is_public
 
 LOOPBACK_AND_PRIVATE = [
-    "127.0.0.1", "127.1.2.3", "0.0.0.0", "10.0.0.1", "172.16.5.4", "192.168.1.1",
-    "169.254.169.254", "100.64.0.1", "224.0.0.1", "255.255.255.255",
-    "::1", "::", "fe80::1", "fd00::1", "fd00:ec2::254", "::ffff:127.0.0.1", "::ffff:10.0.0.1",
-    "64:ff9b::7f00:1", "2002:7f00:1::", "ff02::1",
+    "127.0.0.1",
+    "127.1.2.3",
+    "0.0.0.0",
+    "10.0.0.1",
+    "172.16.5.4",
+    "192.168.1.1",
+    "169.254.169.254",
+    "100.64.0.1",
+    "224.0.0.1",
+    "255.255.255.255",
+    "::1",
+    "::",
+    "fe80::1",
+    "fd00::1",
+    "fd00:ec2::254",
+    "::ffff:127.0.0.1",
+    "::ffff:10.0.0.1",
+    "64:ff9b::7f00:1",
+    "2002:7f00:1::",
+    "ff02::1",
 ]
 
 
@@ -64,8 +80,9 @@ def canary():
     server.server_close()
 
 
-@pytest.mark.parametrize("host", ["127.0.0.1", "127.1", "localhost", "[::ffff:127.0.0.1]",
-                                  "0x7f.1", "2130706433"])
+@pytest.mark.parametrize(
+    "host", ["127.0.0.1", "127.1", "localhost", "[::ffff:127.0.0.1]", "0x7f.1", "2130706433"]
+)
 def test_loopback_in_any_spelling_is_refused_and_never_called(canary, host):
     report = check_url("r1", f"http://{host}:{canary}", HealthCheckPolicy())
     assert report.status in ("refused", "unreachable")
@@ -74,8 +91,9 @@ def test_loopback_in_any_spelling_is_refused_and_never_called(canary, host):
     assert Canary.hits == []
 
 
-@pytest.mark.parametrize("url", ["file:///etc/passwd", "gopher://127.0.0.1:70/",
-                                 "ftp://example.com/"])
+@pytest.mark.parametrize(
+    "url", ["file:///etc/passwd", "gopher://127.0.0.1:70/", "ftp://example.com/"]
+)
 def test_other_schemes_are_refused(url):
     assert check_url("r1", url, HealthCheckPolicy()).status == "refused"
 

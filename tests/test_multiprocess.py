@@ -18,8 +18,14 @@ for i in range(count):
 
 def test_four_processes_publish_a_thousand_assets(tmp_path):
     root = tmp_path / "assets"
-    workers = [subprocess.Popen([sys.executable, "-c", WRITER, str(root), str(w), "250"],
-                                stderr=subprocess.PIPE, text=True) for w in range(4)]
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-c", WRITER, str(root), str(w), "250"],
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for w in range(4)
+    ]
     for worker in workers:
         _, err = worker.communicate(timeout=600)
         assert worker.returncode == 0, err

@@ -42,8 +42,12 @@ CASES = [
     ({"a": {"$exists": False}}, {"missing"}),
     ({"a": {"$in": [None]}}, {"null", "missing"}),
     ({"a.b": 1}, {"docs", "doc", "doc-other-order"}),
-    ({"a.b": None}, set(DOCS) - {"docs", "doc", "doc-other-order", "empty-array", "array",
-                                 "nested-array", "strings"} | {"docs"}),
+    (
+        {"a.b": None},
+        set(DOCS)
+        - {"docs", "doc", "doc-other-order", "empty-array", "array", "nested-array", "strings"}
+        | {"docs"},
+    ),
     ({"a": {"b": 1, "c": 2}}, {"doc"}),
     ({"a.0": 1}, {"array"}),
     ({"a.0": [1, 2]}, {"nested-array"}),
@@ -125,8 +129,9 @@ def mongo_store():
 
         client = mongomock.MongoClient()
     database = f"query_cases_{uuid.uuid4().hex[:8]}"
-    store = open_mongo_documents(f"mongodb://localhost/{database}", collection="assets",
-                                 key_field="asset_uri", client=client)
+    store = open_mongo_documents(
+        f"mongodb://localhost/{database}", collection="assets", key_field="asset_uri", client=client
+    )
     yield _load(store)
     client.drop_database(database)
 

@@ -23,10 +23,12 @@ def s3_store(bucket_url, s3_options, mongo):
 # ------------------------------------------------------------------ global mode
 def test_stores_sharing_a_database_stay_apart(s3_options, mongo):
     client, url = mongo
-    first = open_store("s3://bucket-global-a/assets", metadata=url, mongo_client=client,
-                       **s3_options)
-    second = open_store("s3://bucket-global-b/assets", metadata=url, mongo_client=client,
-                        **s3_options)
+    first = open_store(
+        "s3://bucket-global-a/assets", metadata=url, mongo_client=client, **s3_options
+    )
+    second = open_store(
+        "s3://bucket-global-b/assets", metadata=url, mongo_client=client, **s3_options
+    )
     assert first.assets_db_id != second.assets_db_id
     mine = first.upload(b"first's", name="shared-name", version="1", tag="a", tags=["t"])
     theirs = second.upload(b"second's", name="shared-name", version="1", tag="a", tags=["t"])
@@ -50,26 +52,42 @@ def test_stores_sharing_a_database_stay_apart(s3_options, mongo):
 
 def test_unique_index_is_per_store_and_created_idempotently(mongo):
     client, url = mongo
-    one = open_mongo_documents(url, collection="assets", key_field="asset_uri",
-                               scope={"assets_db_id": "one"}, client=client)
-    open_mongo_documents(url, collection="assets", key_field="asset_uri",
-                         scope={"assets_db_id": "one"}, client=client)  # again: no error
+    one = open_mongo_documents(
+        url,
+        collection="assets",
+        key_field="asset_uri",
+        scope={"assets_db_id": "one"},
+        client=client,
+    )
+    open_mongo_documents(
+        url,
+        collection="assets",
+        key_field="asset_uri",
+        scope={"assets_db_id": "one"},
+        client=client,
+    )  # again: no error
     doc = {"asset_uri": "m:1-a", "asset_id": "x", "revision": 1}
     one.insert(dict(doc))
     with pytest.raises(AlreadyExistsError):
         one.insert(dict(doc))
     indexes = client[url.rsplit("/", 1)[1]]["assets"].index_information()
-    assert any(info.get("unique") and [k for k, _ in info["key"]] == ["assets_db_id", "asset_uri"]
-               for info in indexes.values())
+    assert any(
+        info.get("unique") and [k for k, _ in info["key"]] == ["assets_db_id", "asset_uri"]
+        for info in indexes.values()
+    )
 
 
 def test_insert_many_is_all_or_nothing(mongo):
     client, url = mongo
-    docs = open_mongo_documents(url, collection="assets", key_field="asset_uri",
-                                scope={"assets_db_id": "s"}, client=client)
+    docs = open_mongo_documents(
+        url, collection="assets", key_field="asset_uri", scope={"assets_db_id": "s"}, client=client
+    )
     docs.insert({"asset_uri": "taken:1-a", "revision": 1})
-    batch = [{"asset_uri": "new1:1-a", "revision": 1}, {"asset_uri": "taken:1-a", "revision": 1},
-             {"asset_uri": "new2:1-a", "revision": 1}]
+    batch = [
+        {"asset_uri": "new1:1-a", "revision": 1},
+        {"asset_uri": "taken:1-a", "revision": 1},
+        {"asset_uri": "new2:1-a", "revision": 1},
+    ]
     with pytest.raises(AlreadyExistsError, match="taken"):
         docs.insert_many(batch)
     assert docs.count() == 1
@@ -82,7 +100,7 @@ def test_large_file_goes_up_in_parts_and_reads_back_in_ranges(s3_store):
     assert asset.file_size == len(data)
     assert s3_store.read_bytes(asset.asset_uri) == data
     with s3_store.open(asset.asset_uri, start=(17 << 20) - 3, end=(17 << 20) + 5) as reader:
-        assert reader.read() == data[(17 << 20) - 3:(17 << 20) + 5]
+        assert reader.read() == data[(17 << 20) - 3 : (17 << 20) + 5]
 
 
 def test_aborted_upload_leaves_no_object_and_no_pending_parts(s3_store):
@@ -106,8 +124,7 @@ def test_aborted_upload_leaves_no_object_and_no_pending_parts(s3_store):
             return n
 
     with pytest.raises(Boom):
-        s3_store.upload(io.BufferedReader(FailsHalfway(), 1 << 20), name="x", version="1",
-                        tag="a")
+        s3_store.upload(io.BufferedReader(FailsHalfway(), 1 << 20), name="x", version="1", tag="a")
     assert s3_store.count() == 0
     assert list(blobs.list("objects/")) == []
     pending = blobs.fs.call_s3("list_multipart_uploads", Bucket=blobs.bucket).get("Uploads", [])
@@ -116,8 +133,9 @@ def test_aborted_upload_leaves_no_object_and_no_pending_parts(s3_store):
 
 def test_gc_aborts_abandoned_multipart_uploads(s3_store):
     blobs: S3BlobStore = s3_store._blobs
-    file = blobs.fs.open(blobs._path("objects/ab/abandoned"), "wb", autocommit=False,
-                         block_size=5 << 20)
+    file = blobs.fs.open(
+        blobs._path("objects/ab/abandoned"), "wb", autocommit=False, block_size=5 << 20
+    )
     file.write(b"y" * (6 << 20))  # the first part is sent; the writer then "crashes"
     file.flush()
     assert blobs.fs.call_s3("list_multipart_uploads", Bucket=blobs.bucket).get("Uploads")
@@ -130,8 +148,14 @@ def test_gc_aborts_abandoned_multipart_uploads(s3_store):
 def test_missing_bucket_is_a_clear_error(s3_endpoint, mongo):
     client, url = mongo
     with pytest.raises(BackendUnavailableError, match="create_bucket"):
-        open_store("s3://no-such-bucket/x", metadata=url, mongo_client=client,
-                   endpoint_url=s3_endpoint, key="testing", secret="testing")
+        open_store(
+            "s3://no-such-bucket/x",
+            metadata=url,
+            mongo_client=client,
+            endpoint_url=s3_endpoint,
+            key="testing",
+            secret="testing",
+        )
 
 
 def test_s3_store_needs_metadata(s3_options):
@@ -143,8 +167,14 @@ def test_unreachable_s3_endpoint(mongo):
     client, url = mongo
     started = time.monotonic()
     with pytest.raises(BackendUnavailableError):
-        open_store("s3://bucket/x", metadata=url, mongo_client=client,
-                   endpoint_url="http://127.0.0.1:9", key="k", secret="s")
+        open_store(
+            "s3://bucket/x",
+            metadata=url,
+            mongo_client=client,
+            endpoint_url="http://127.0.0.1:9",
+            key="k",
+            secret="s",
+        )
     assert time.monotonic() - started < 60
 
 
@@ -152,15 +182,20 @@ def test_unreachable_s3_endpoint(mongo):
 def test_unreachable_mongodb_is_a_clear_error():
     started = time.monotonic()
     with pytest.raises(BackendUnavailableError, match="unreachable"):
-        open_mongo_documents("mongodb://127.0.0.1:9/db", collection="assets",
-                             key_field="asset_uri", server_selection_timeout_ms=300)
+        open_mongo_documents(
+            "mongodb://127.0.0.1:9/db",
+            collection="assets",
+            key_field="asset_uri",
+            server_selection_timeout_ms=300,
+        )
     assert time.monotonic() - started < 10
 
 
 def test_mongo_documents_are_returned_without_internal_ids(mongo):
     client, url = mongo
-    docs: MongoDocumentStore = open_mongo_documents(url, collection="assets",
-                                                    key_field="asset_uri", client=client)
+    docs: MongoDocumentStore = open_mongo_documents(
+        url, collection="assets", key_field="asset_uri", client=client
+    )
     docs.insert({"asset_uri": "m:1-a", "revision": 1})
     assert "_id" not in docs.get("m:1-a")
     assert all("_id" not in d for d in docs.find())
@@ -188,10 +223,15 @@ def test_environment_of_the_original_service(monkeypatch, s3_endpoint, mongo):
         assert store.read_bytes(asset.asset_uri) == b"from env"
     monkeypatch.delenv("ASSETSTORE_REGISTRY_URL", raising=False)
     with open_registry() as registry:
-        entry = registry.register({"asset_registry_name": "r",
-                                   "asset_registry_public_url": "https://r.example.com"})
-    assert client[url.rsplit("/", 1)[1]]["registries"].count_documents(
-        {"asset_registry_id": entry.asset_registry_id}) == 1
+        entry = registry.register(
+            {"asset_registry_name": "r", "asset_registry_public_url": "https://r.example.com"}
+        )
+    assert (
+        client[url.rsplit("/", 1)[1]]["registries"].count_documents(
+            {"asset_registry_id": entry.asset_registry_id}
+        )
+        == 1
+    )
 
 
 def test_a_query_past_the_server_time_limit_is_a_query_error(mongo, monkeypatch):

@@ -84,8 +84,10 @@ def create_app(
                     "max_query_bytes": settings.max_query_bytes,
                     "max_results": settings.max_results,
                 },
-                "auth": {"writes": settings.token is not None,
-                         "reads": settings.token is not None and settings.auth_reads},
+                "auth": {
+                    "writes": settings.token is not None,
+                    "reads": settings.token is not None and settings.auth_reads,
+                },
             },
             message="assetstore is running",
         )

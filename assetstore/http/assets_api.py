@@ -92,8 +92,9 @@ async def upload_asset(request: Request) -> Response:
     ``asset_metadata`` (which may come before or after the file). Answers the asset under
     ``data`` and, as the original service did, ``asset_uri``, ``asset_id`` and
     ``public_url`` at the top level."""
-    asset = await receive_upload(request, store_of(request), request.app.state.settings,
-                                 upload_executor(request.app))
+    asset = await receive_upload(
+        request, store_of(request), request.app.state.settings, upload_executor(request.app)
+    )
     doc = present(request, asset)
     return ok(
         doc,
@@ -105,8 +106,11 @@ async def upload_asset(request: Request) -> Response:
     )
 
 
-@router.get("/asset/{asset_uri:path}", dependencies=[Depends(require_read)],
-            summary="An asset by URI (ETag: its revision)")
+@router.get(
+    "/asset/{asset_uri:path}",
+    dependencies=[Depends(require_read)],
+    summary="An asset by URI (ETag: its revision)",
+)
 def get_asset(asset_uri: str, request: Request) -> Response:
     """The asset ``name:version-tag`` (percent-encode spaces; ``/`` and ``:`` may stay)."""
     asset = store_of(request).get(asset_uri)
@@ -116,8 +120,10 @@ def get_asset(asset_uri: str, request: Request) -> Response:
 @router.put(
     "/asset/{asset_uri:path}",
     dependencies=[Depends(require_write)],
-    openapi_extra=json_body_doc("fields to set: asset_metadata, asset_tags (and for external "
-                             "assets asset_public_url, asset_file_info)"),
+    openapi_extra=json_body_doc(
+        "fields to set: asset_metadata, asset_tags (and for external "
+        "assets asset_public_url, asset_file_info)"
+    ),
     summary="Update an asset's metadata or tags (If-Match: revision)",
 )
 async def update_asset(asset_uri: str, request: Request) -> Response:
@@ -139,8 +145,11 @@ async def update_asset(asset_uri: str, request: Request) -> Response:
     return ok(present(request, asset), headers={"ETag": etag_of(asset.revision)})
 
 
-@router.delete("/asset/{asset_uri:path}", dependencies=[Depends(require_write)],
-               summary="Delete an asset and its file (If-Match: revision)")
+@router.delete(
+    "/asset/{asset_uri:path}",
+    dependencies=[Depends(require_write)],
+    summary="Delete an asset and its file (If-Match: revision)",
+)
 def delete_asset(asset_uri: str, request: Request) -> Response:
     """Delete the asset (metadata first, then its file)."""
     expected = if_match_revision(request)
@@ -151,40 +160,54 @@ def delete_asset(asset_uri: str, request: Request) -> Response:
 @router.post(
     "/assets",
     dependencies=[Depends(require_read)],
-    openapi_extra=json_body_doc("a MongoDB find filter, e.g. {\"asset_tags\": {\"$in\": "
-                             "[\"sample\"]}, \"asset_version.version\": {\"$gte\": \"1.0\"}}"),
+    openapi_extra=json_body_doc(
+        'a MongoDB find filter, e.g. {"asset_tags": {"$in": '
+        '["sample"]}, "asset_version.version": {"$gte": "1.0"}}'
+    ),
     summary="Query assets with a MongoDB-style filter (paged)",
 )
 async def query_assets(
     request: Request,
     page: Annotated[Paging, Depends(paging)],
-    all_stores: Annotated[bool, Query(description="in a database shared by several stores "
-                                      "(global mode), search every store's assets")] = False,
+    all_stores: Annotated[
+        bool,
+        Query(
+            description="in a database shared by several stores "
+            "(global mode), search every store's assets"
+        ),
+    ] = False,
 ) -> Response:
     """The body is the filter itself (empty: everything). ``skip``/``limit``/``sort`` are
     query parameters; the answer gives ``total`` and the ``next_skip`` to continue with."""
-    filter = await read_json_object(request, "the filter", empty={},
-                                    too_deep=InvalidQueryError)
+    filter = await read_json_object(request, "the filter", empty={}, too_deep=InvalidQueryError)
     store = store_of(request)
 
     assets, total = await run_in_threadpool(
         page_and_total,
         page,
-        lambda: store.query(filter, sort=page.sort, skip=page.skip, limit=page.limit,
-                            all_stores=all_stores),
+        lambda: store.query(
+            filter, sort=page.sort, skip=page.skip, limit=page.limit, all_stores=all_stores
+        ),
         lambda: store.count(filter, all_stores=all_stores),
     )
     return ok_page([present(request, a) for a in assets], total, page)
 
 
-@router.head("/asset-object/{asset_id}", dependencies=[Depends(require_read)],
-             response_class=Response, include_in_schema=False)
+@router.head(
+    "/asset-object/{asset_id}",
+    dependencies=[Depends(require_read)],
+    response_class=Response,
+    include_in_schema=False,
+)
 @router.get(
     "/asset-object/{asset_id}",
     dependencies=[Depends(require_read)],
     response_class=Response,
-    responses={200: {"content": {"application/octet-stream": {}}},
-               206: {"description": "Partial content"}, 416: {"description": "Bad range"}},
+    responses={
+        200: {"content": {"application/octet-stream": {}}},
+        206: {"description": "Partial content"},
+        416: {"description": "Bad range"},
+    },
     summary="Download an asset's file (Range, ETag)",
 )
 async def download_asset(asset_id: str, request: Request) -> Response:
@@ -202,36 +225,56 @@ async def download_asset(asset_id: str, request: Request) -> Response:
     start, end = byte_range or (0, size)  # the whole file: verified as it is read
     if byte_range is not None:
         headers["Content-Range"] = f"bytes {start}-{end - 1}/{size}"
-    reader = None if request.method == "HEAD" else await run_in_threadpool(
-        lambda: store.open_asset(asset, start=start, end=end)
+    reader = (
+        None
+        if request.method == "HEAD"
+        else await run_in_threadpool(lambda: store.open_asset(asset, start=start, end=end))
     )
-    return FileResponse(reader, status_code=200 if byte_range is None else 206,
-                        length=end - start, headers=headers, label=asset.asset_uri)
+    return FileResponse(
+        reader,
+        status_code=200 if byte_range is None else 206,
+        length=end - start,
+        headers=headers,
+        label=asset.asset_uri,
+    )
 
 
 @router.post(
     "/asset",
     status_code=201,
     dependencies=[Depends(require_write)],
-    openapi_extra=json_body_doc("asset_name, asset_version {version, tag}, asset_metadata, "
-                             "asset_tags, and optionally asset_public_url"),
+    openapi_extra=json_body_doc(
+        "asset_name, asset_version {version, tag}, asset_metadata, "
+        "asset_tags, and optionally asset_public_url"
+    ),
     summary="Register an external asset (its file lives at its own URL)",
 )
 async def register_asset(request: Request) -> Response:
     """Record an asset whose file is elsewhere; ``asset_public_url`` is optional."""
     fields = await read_json_object(request)
     asset = await run_in_threadpool(store_of(request).register, fields)
-    return ok(present(request, asset), 201, headers={"ETag": etag_of(asset.revision)},
-              asset_id=asset.asset_id, asset_uri=asset.asset_uri)
+    return ok(
+        present(request, asset),
+        201,
+        headers={"ETag": etag_of(asset.revision)},
+        asset_id=asset.asset_id,
+        asset_uri=asset.asset_uri,
+    )
 
 
-@router.get("/resolve/{asset_name:path}", dependencies=[Depends(require_read)],
-            summary="The highest version of an asset matching a spec")
+@router.get(
+    "/resolve/{asset_name:path}",
+    dependencies=[Depends(require_read)],
+    summary="The highest version of an asset matching a spec",
+)
 def resolve_asset(
     asset_name: str,
     request: Request,
-    spec: str = Query("latest", max_length=200,
-                      description="latest, an exact version, or a range: >=1.2,<2 ^1.2 ~1.2"),
+    spec: str = Query(
+        "latest",
+        max_length=200,
+        description="latest, an exact version, or a range: >=1.2,<2 ^1.2 ~1.2",
+    ),
     tag: str | None = Query(None, max_length=64, description="only this tag"),
 ) -> Response:
     """``AssetStore.resolve`` over HTTP (beyond the specification)."""
@@ -239,8 +282,11 @@ def resolve_asset(
     return ok(present(request, asset), headers={"ETag": etag_of(asset.revision)})
 
 
-@admin_router.post("/fsck", dependencies=[Depends(require_write)],
-                   summary="Verify every stored file (slow: reads them all)")
+@admin_router.post(
+    "/fsck",
+    dependencies=[Depends(require_write)],
+    summary="Verify every stored file (slow: reads them all)",
+)
 def fsck(
     request: Request,
     verify_checksums: bool = Query(True, description="false: check sizes only"),
@@ -250,12 +296,17 @@ def fsck(
     return ok({**report.model_dump(mode="json"), "ok": report.ok})
 
 
-@admin_router.post("/gc", dependencies=[Depends(require_write)],
-                   summary="Remove files no asset refers to")
+@admin_router.post(
+    "/gc", dependencies=[Depends(require_write)], summary="Remove files no asset refers to"
+)
 def gc(
     request: Request,
-    older_than: float = Query(3600.0, ge=0, le=10 * 365 * 86400,
-                              description="grace period in seconds for uploads in flight"),
+    older_than: float = Query(
+        3600.0,
+        ge=0,
+        le=10 * 365 * 86400,
+        description="grace period in seconds for uploads in flight",
+    ),
 ) -> Response:
     """``AssetStore.gc`` on the server; protected like a write."""
     return ok(store_of(request).gc(older_than=older_than).model_dump(mode="json"))

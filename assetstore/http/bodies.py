@@ -125,20 +125,27 @@ def paging(
     skip: Annotated[int, Query(ge=0, le=MAX_SKIP, description="results to skip")] = 0,
     limit: Annotated[
         int | None,
-        Query(ge=0, le=MAX_SKIP,
-              description="at most this many results (clamped to the server's max_results); "
-              "0 returns only the total"),
+        Query(
+            ge=0,
+            le=MAX_SKIP,
+            description="at most this many results (clamped to the server's max_results); "
+            "0 returns only the total",
+        ),
     ] = None,
     sort: Annotated[
         str | None,
-        Query(max_length=2000, description="comma-separated fields, each optionally :asc or "
-              ":desc, e.g. asset_name,asset_version.version:desc"),
+        Query(
+            max_length=2000,
+            description="comma-separated fields, each optionally :asc or "
+            ":desc, e.g. asset_name,asset_version.version:desc",
+        ),
     ] = None,
 ) -> Paging:
     """Dependency: the paging parameters, with ``limit`` clamped to ``max_results``."""
     most = request.app.state.settings.max_results
-    return Paging(skip=skip, limit=most if limit is None else min(limit, most),
-                  sort=parse_sort(sort))
+    return Paging(
+        skip=skip, limit=most if limit is None else min(limit, most), sort=parse_sort(sort)
+    )
 
 
 def page_and_total(
@@ -156,15 +163,17 @@ def ok_page(items: list[Any], total: int, page: Paging) -> JSONResponse:
     """One page of results in the success envelope, with ``total`` and the ``next_skip`` to
     continue with (None on the last page)."""
     end = page.skip + len(items)
-    return JSONResponse({
-        "success": True,
-        "data": items,
-        "count": len(items),
-        "total": total,
-        "skip": page.skip,
-        "limit": page.limit,
-        "next_skip": end if page.limit and end < total else None,
-    })
+    return JSONResponse(
+        {
+            "success": True,
+            "data": items,
+            "count": len(items),
+            "total": total,
+            "skip": page.skip,
+            "limit": page.limit,
+            "next_skip": end if page.limit and end < total else None,
+        }
+    )
 
 
 def if_match_revision(request: Request) -> int | None:

@@ -72,8 +72,9 @@ class _Remote:
         transport: httpx.BaseTransport | None = None,
         verify: bool = True,
     ) -> None:
-        self._http = Connection(base_url, token=token, timeout=timeout, transport=transport,
-                                 verify=verify)
+        self._http = Connection(
+            base_url, token=token, timeout=timeout, transport=transport, verify=verify
+        )
 
     def close(self) -> None:
         self._http.close()
@@ -140,8 +141,7 @@ class HttpAssetStore(_Remote, AssetStore):
                 progress,
             )
             try:
-                response = self._http.json("POST", "/upload_asset", content=body,
-                                           headers=headers)
+                response = self._http.json("POST", "/upload_asset", content=body, headers=headers)
             except httpx.HTTPError as exc:  # e.g. the source changed size while it was sent
                 raise InvalidInputError(f"the upload failed: {exc}") from exc
         return AssetObject.model_validate(response["data"])
@@ -165,9 +165,7 @@ class HttpAssetStore(_Remote, AssetStore):
         return AssetObject.model_validate(response["data"])
 
     def get_by_id(self, asset_id: str) -> AssetObject:
-        found = (
-            self.query({"asset_id": asset_id}, limit=1) if isinstance(asset_id, str) else []
-        )
+        found = self.query({"asset_id": asset_id}, limit=1) if isinstance(asset_id, str) else []
         if not found:
             raise AssetNotFoundError(f"no asset with asset_id {asset_id!r}")
         return found[0]
@@ -184,13 +182,17 @@ class HttpAssetStore(_Remote, AssetStore):
         extra = {"all_stores": "true"} if all_stores else None
         return [
             AssetObject.model_validate(doc)
-            for doc in pages(self._http, "/assets", filter, sort=sort, skip=skip, limit=limit,
-                             params=extra)
+            for doc in pages(
+                self._http, "/assets", filter, sort=sort, skip=skip, limit=limit, params=extra
+            )
         ]
 
     def count(self, filter: Filter | None = None, *, all_stores: bool = False) -> int:
         page = self._http.json(
-            "POST", "/assets", body={} if filter is None else filter, what="the filter",
+            "POST",
+            "/assets",
+            body={} if filter is None else filter,
+            what="the filter",
             params={"limit": 0, **({"all_stores": "true"} if all_stores else {})},
         )
         return int(page["total"])
@@ -199,16 +201,16 @@ class HttpAssetStore(_Remote, AssetStore):
         if not isinstance(name, str) or not name:
             raise AssetNotFoundError(f"no asset named {name!r}")
         params = {"spec": spec} if tag is None else {"spec": spec, "tag": tag}
-        response = self._http.json("GET", f"/resolve/{url_path(name)}", params=params,
-                                   not_found=AssetNotFoundError)
+        response = self._http.json(
+            "GET", f"/resolve/{url_path(name)}", params=params, not_found=AssetNotFoundError
+        )
         return AssetObject.model_validate(response["data"])
 
     # ------------------------------------------------------------------ files
     def open(self, uri: str, *, start: int = 0, end: int | None = None) -> BinaryIO:
         return self.open_asset(self.get(uri), start=start, end=end)
 
-    def open_asset(self, asset: AssetObject, *, start: int = 0,
-                   end: int | None = None) -> BinaryIO:
+    def open_asset(self, asset: AssetObject, *, start: int = 0, end: int | None = None) -> BinaryIO:
         require_stored_file(asset)
         uri = asset.asset_uri
         size = int(asset.file_size or 0)
@@ -219,16 +221,19 @@ class HttpAssetStore(_Remote, AssetStore):
         headers = {"Accept-Encoding": "identity", "Accept": "*/*"}
         if not whole:
             headers["Range"] = f"bytes={start}-{end - 1}"
-        status, body = self._http.download(f"/asset-object/{url_segment(asset.asset_id)}",
-                                           headers, not_found=AssetNotFoundError)
+        status, body = self._http.download(
+            f"/asset-object/{url_segment(asset.asset_id)}", headers, not_found=AssetNotFoundError
+        )
         if status != (200 if whole else 206):
             body.close()
-            raise AssetStoreError(
-                f"{self.base_url} answered HTTP {status} to a download of {uri}"
-            )
+            raise AssetStoreError(f"{self.base_url} answered HTTP {status} to a download of {uri}")
         if whole:
-            return VerifyingReader(ResponseReader(body, uri, size),  # type: ignore[return-value]
-                                   size=size, sha256=asset.sha256 or "", label=uri)
+            return VerifyingReader(
+                ResponseReader(body, uri, size),  # type: ignore[return-value]
+                size=size,
+                sha256=asset.sha256 or "",
+                label=uri,
+            )
         return ResponseReader(body, uri, end - start, exact=True)  # type: ignore[return-value]
 
     # ---------------------------------------------------------------- changes
@@ -241,19 +246,29 @@ class HttpAssetStore(_Remote, AssetStore):
     ) -> AssetObject:
         if not isinstance(changes, Mapping):
             raise InvalidInputError("changes must be a JSON object of fields to set")
-        response = self._http.json("PUT", self._asset_path(uri), body=dict(changes),
-                                   what="the changes", headers=if_match(expected_revision),
-                                   not_found=AssetNotFoundError)
+        response = self._http.json(
+            "PUT",
+            self._asset_path(uri),
+            body=dict(changes),
+            what="the changes",
+            headers=if_match(expected_revision),
+            not_found=AssetNotFoundError,
+        )
         return AssetObject.model_validate(response["data"])
 
     def delete(self, uri: str, *, expected_revision: int | None = None) -> None:
-        self._http.json("DELETE", self._asset_path(uri), headers=if_match(expected_revision),
-                        not_found=AssetNotFoundError)
+        self._http.json(
+            "DELETE",
+            self._asset_path(uri),
+            headers=if_match(expected_revision),
+            not_found=AssetNotFoundError,
+        )
 
     # ------------------------------------------------------------ maintenance
     def fsck(self, *, verify_checksums: bool = True) -> FsckReport:
-        response = self._http.json("POST", "/admin/fsck",
-                                   params={"verify_checksums": str(verify_checksums).lower()})
+        response = self._http.json(
+            "POST", "/admin/fsck", params={"verify_checksums": str(verify_checksums).lower()}
+        )
         return FsckReport.model_validate(response["data"])
 
     def gc(self, *, older_than: float = 3600.0) -> GcReport:
@@ -274,7 +289,10 @@ class HttpRegistry(_Remote, Registry):
         if not isinstance(fields, Mapping):
             raise InvalidInputError("a registry entry must be a JSON object")
         response = self._http.json(
-            "POST", "/asset_registry", body=dict(fields), what="the registry entry",
+            "POST",
+            "/asset_registry",
+            body=dict(fields),
+            what="the registry entry",
             params={"check_health": str(bool(check_health)).lower()},
         )
         return AssetsDBRegistry.model_validate(response["data"])
@@ -286,8 +304,9 @@ class HttpRegistry(_Remote, Registry):
         return f"{route}/{url_segment(registry_id)}"
 
     def get(self, registry_id: str) -> AssetsDBRegistry:
-        response = self._http.json("GET", self._entry_path(registry_id),
-                                   not_found=RegistryNotFoundError)
+        response = self._http.json(
+            "GET", self._entry_path(registry_id), not_found=RegistryNotFoundError
+        )
         return AssetsDBRegistry.model_validate(response["data"])
 
     def update(
@@ -299,9 +318,14 @@ class HttpRegistry(_Remote, Registry):
     ) -> AssetsDBRegistry:
         if not isinstance(changes, Mapping):
             raise InvalidInputError("changes must be a JSON object of fields to set")
-        response = self._http.json("PUT", self._entry_path(registry_id), body=dict(changes),
-                                   what="the changes", headers=if_match(expected_revision),
-                                   not_found=RegistryNotFoundError)
+        response = self._http.json(
+            "PUT",
+            self._entry_path(registry_id),
+            body=dict(changes),
+            what="the changes",
+            headers=if_match(expected_revision),
+            not_found=RegistryNotFoundError,
+        )
         return AssetsDBRegistry.model_validate(response["data"])
 
     def delete(self, registry_id: str) -> None:
@@ -317,18 +341,25 @@ class HttpRegistry(_Remote, Registry):
     ) -> list[AssetsDBRegistry]:
         return [
             AssetsDBRegistry.model_validate(doc)
-            for doc in pages(self._http, "/asset_registries", filter, sort=sort, skip=skip,
-                              limit=limit)
+            for doc in pages(
+                self._http, "/asset_registries", filter, sort=sort, skip=skip, limit=limit
+            )
         ]
 
     def count(self, filter: Filter | None = None) -> int:
-        page = self._http.json("POST", "/asset_registries", body={} if filter is None else filter,
-                               what="the filter", params={"limit": 0})
+        page = self._http.json(
+            "POST",
+            "/asset_registries",
+            body={} if filter is None else filter,
+            what="the filter",
+            params={"limit": 0},
+        )
         return int(page["total"])
 
     def check_health(self, registry_id: str) -> HealthReport:
-        response = self._http.json("GET", self._entry_path(registry_id, "/check_health"),
-                                   not_found=RegistryNotFoundError)
+        response = self._http.json(
+            "GET", self._entry_path(registry_id, "/check_health"), not_found=RegistryNotFoundError
+        )
         return HealthReport.model_validate(response["data"])
 
     def search_assets(
@@ -345,8 +376,7 @@ class HttpRegistry(_Remote, Registry):
         if isinstance(sort, Mapping):
             sort = list(sort.items())
         body = {"filter": filter or {}, "registries": registries, "sort": sort, "limit": limit}
-        response = self._http.json("POST", "/asset_registries/search", body=body,
-                                   what="the search")
+        response = self._http.json("POST", "/asset_registries/search", body=body, what="the search")
         return SearchResult.model_validate(response["data"])
 
 
@@ -378,8 +408,13 @@ def open_http_store(
     the client may connect to (federated search uses the health-check policy)."""
     if options:
         raise InvalidInputError(f"unknown options for an http:// store: {sorted(options)}")
-    return HttpAssetStore(location, token=token, timeout=timeout,
-                          transport=_policy_transport(address_policy), verify=verify)
+    return HttpAssetStore(
+        location,
+        token=token,
+        timeout=timeout,
+        transport=_policy_transport(address_policy),
+        verify=verify,
+    )
 
 
 def open_http_registry(
@@ -394,8 +429,13 @@ def open_http_registry(
     """The registry served at ``location`` (``http(s)://host:port[/prefix]``)."""
     if options:
         raise InvalidInputError(f"unknown options for an http:// registry: {sorted(options)}")
-    return HttpRegistry(location, token=token, timeout=timeout,
-                        transport=_policy_transport(address_policy), verify=verify)
+    return HttpRegistry(
+        location,
+        token=token,
+        timeout=timeout,
+        transport=_policy_transport(address_policy),
+        verify=verify,
+    )
 
 
 __all__ = ["HttpAssetStore", "HttpRegistry", "open_http_registry", "open_http_store"]

@@ -1,7 +1,6 @@
 """Byte streams of the HTTP client: responses read as files (verified by the caller), and
 multipart upload bodies generated chunk by chunk from the source."""
 
-
 from __future__ import annotations
 
 import contextlib
@@ -76,18 +75,21 @@ def multipart_body(
     # A quoted-string (RFC 7578 4.2): backslash-escape '"' and '\\'; line breaks cannot be
     # sent in a header and the server drops control characters anyway.
     safe_name = (
-        filename.replace("\\", "\\\\").replace('"', '\\"').replace("\r", " ")
-        .replace("\n", " ")
+        filename.replace("\\", "\\\\").replace('"', '\\"').replace("\r", " ").replace("\n", " ")
     )
     head = (
-        f"--{boundary}\r\n"
-        'Content-Disposition: form-data; name="asset_metadata"\r\n'
-        "Content-Type: application/json\r\n\r\n"
-    ).encode() + fields_json + (
-        f"\r\n--{boundary}\r\n"
-        f'Content-Disposition: form-data; name="asset"; filename="{safe_name}"\r\n'
-        f"Content-Type: {content_type or 'application/octet-stream'}\r\n\r\n"
-    ).encode()
+        (
+            f"--{boundary}\r\n"
+            'Content-Disposition: form-data; name="asset_metadata"\r\n'
+            "Content-Type: application/json\r\n\r\n"
+        ).encode()
+        + fields_json
+        + (
+            f"\r\n--{boundary}\r\n"
+            f'Content-Disposition: form-data; name="asset"; filename="{safe_name}"\r\n'
+            f"Content-Type: {content_type or 'application/octet-stream'}\r\n\r\n"
+        ).encode()
+    )
     tail = f"\r\n--{boundary}--\r\n".encode()
 
     def body() -> Iterator[bytes]:
@@ -118,5 +120,3 @@ def source_size(source: Any) -> int | None:
             source.seek(here)
             return int(end - here)
     return None
-
-

@@ -6,7 +6,6 @@ The server names the exception class in ``error_type``; the status code is the f
 unreachable server is a :class:`BackendUnavailableError`.
 """
 
-
 from __future__ import annotations
 
 import http.client
@@ -159,26 +158,30 @@ class Connection:
             response.close()
         raise error_from(response, not_found)
 
-    def download(self, path: str, headers: Mapping[str, str], *,
-                 not_found: type[NotFoundError]) -> tuple[int, Any]:
+    def download(
+        self, path: str, headers: Mapping[str, str], *, not_found: type[NotFoundError]
+    ) -> tuple[int, Any]:
         """GET a body to stream: ``(status, file object)`` for a 2xx answer, else the
         matching exception. The file object has ``readinto`` and ``close``."""
         if not self._direct:
-            response = self.send("GET", path, headers=dict(headers), stream=True,
-                                 not_found=not_found)
+            response = self.send(
+                "GET", path, headers=dict(headers), stream=True, not_found=not_found
+            )
             return response.status_code, HttpxBody(response)
         parts = self._parts
         if parts.scheme == "https":
             connection: http.client.HTTPConnection = http.client.HTTPSConnection(
-                parts.hostname or "", parts.port, timeout=self._timeout,
-                context=self._tls_context())
+                parts.hostname or "", parts.port, timeout=self._timeout, context=self._tls_context()
+            )
         else:
-            connection = http.client.HTTPConnection(parts.hostname or "", parts.port,
-                                                    timeout=self._timeout)
+            connection = http.client.HTTPConnection(
+                parts.hostname or "", parts.port, timeout=self._timeout
+            )
         url = f"{self.base_url}{path}"
         try:
-            connection.request("GET", f"{parts.path.rstrip('/')}{path}",
-                               headers={**self._headers, **headers})
+            connection.request(
+                "GET", f"{parts.path.rstrip('/')}{path}", headers={**self._headers, **headers}
+            )
             response = connection.getresponse()
         except (OSError, http.client.HTTPException) as exc:
             connection.close()
@@ -191,8 +194,9 @@ class Connection:
             content = b""
         finally:
             connection.close()
-        raise error_for(response.status, content, "GET", url, response.getheader("location"),
-                        not_found)
+        raise error_for(
+            response.status, content, "GET", url, response.getheader("location"), not_found
+        )
 
     def _tls_context(self) -> ssl.SSLContext:
         """One TLS context for every download (making one loads the CA store: ~50 ms)."""
@@ -204,8 +208,9 @@ class Connection:
             self._tls = context
         return self._tls
 
-    def json(self, method: str, path: str, *, body: Any = None, what: str = "request body",
-             **kwargs: Any) -> dict[str, Any]:
+    def json(
+        self, method: str, path: str, *, body: Any = None, what: str = "request body", **kwargs: Any
+    ) -> dict[str, Any]:
         """Send JSON (``body``), return the decoded success envelope."""
         if body is not None:
             kwargs["content"] = json_body(body, what)
@@ -233,7 +238,7 @@ class HttpxBody:
                 if not self._piece:
                     break
             count = min(len(view) - filled, len(self._piece))
-            view[filled:filled + count] = self._piece[:count]
+            view[filled : filled + count] = self._piece[:count]
             self._piece = self._piece[count:]
             filled += count
         return filled
@@ -245,8 +250,9 @@ class HttpxBody:
 def _proxied(base_url: str) -> bool:
     """Whether the environment routes ``base_url`` through a proxy (httpx honours that)."""
     parts = urlsplit(base_url)
-    return bool(urllib.request.getproxies().get(parts.scheme)) and not \
-        urllib.request.proxy_bypass(parts.hostname or "")
+    return bool(urllib.request.getproxies().get(parts.scheme)) and not urllib.request.proxy_bypass(
+        parts.hostname or ""
+    )
 
 
 def envelope(response: httpx.Response) -> dict[str, Any]:
@@ -264,12 +270,24 @@ def envelope(response: httpx.Response) -> dict[str, Any]:
 
 def error_from(response: httpx.Response, not_found: type[NotFoundError]) -> AssetStoreError:
     """The exception an error answer stands for."""
-    return error_for(response.status_code, response.content, response.request.method,
-                     str(response.request.url), response.headers.get("location"), not_found)
+    return error_for(
+        response.status_code,
+        response.content,
+        response.request.method,
+        str(response.request.url),
+        response.headers.get("location"),
+        not_found,
+    )
 
 
-def error_for(status: int, content: bytes, method: str, url: str, location: str | None,
-              not_found: type[NotFoundError]) -> AssetStoreError:
+def error_for(
+    status: int,
+    content: bytes,
+    method: str,
+    url: str,
+    location: str | None,
+    not_found: type[NotFoundError],
+) -> AssetStoreError:
     """The exception an error answer (status and body) stands for: the class the server
     names in ``error_type``, else the one its status code implies."""
     try:
@@ -309,8 +327,9 @@ def pages(
     """Every result of a paged query, fetching pages until ``limit`` or the end; ``params``
     are sent with every page."""
     for name, value in (("skip", skip), ("limit", limit)):
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int)
-                                  or value < 0):
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, int) or value < 0
+        ):
             raise InvalidQueryError(f"{name} must be a non-negative integer, got {value!r}")
     body = json_body({} if filter is None else filter, "the filter")
     sort_text = sort_param(sort)
@@ -322,8 +341,9 @@ def pages(
             query["limit"] = wanted
         if sort_text:
             query["sort"] = sort_text
-        page = connection.json("POST", path, content=body, params=query,
-                               headers={"Content-Type": "application/json"})
+        page = connection.json(
+            "POST", path, content=body, params=query, headers={"Content-Type": "application/json"}
+        )
         items = page.get("data") or []
         yield from items
         if wanted is not None:
@@ -334,5 +354,3 @@ def pages(
         if next_skip is None or not items:
             return
         position = int(next_skip)
-
-

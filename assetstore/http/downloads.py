@@ -65,9 +65,12 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
 def content_disposition(filename: str, fallback: str) -> str:
     """``attachment`` with an ASCII-safe ``filename`` and the exact UTF-8 ``filename*``."""
     name = filename or fallback
-    ascii_name = "".join(
-        char if 32 <= ord(char) < 127 and char not in '"\\;%' else "_" for char in name
-    ).strip() or fallback
+    ascii_name = (
+        "".join(
+            char if 32 <= ord(char) < 127 and char not in '"\\;%' else "_" for char in name
+        ).strip()
+        or fallback
+    )
     encoded = quote(name, safe="")
     return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{encoded}"
 
@@ -110,8 +113,11 @@ class FileResponse(Response):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
             await send(
-                {"type": "http.response.start", "status": self.status_code,
-                 "headers": self.raw_headers}
+                {
+                    "type": "http.response.start",
+                    "status": self.status_code,
+                    "headers": self.raw_headers,
+                }
             )
             if self.reader is None:  # HEAD
                 await send({"type": "http.response.body", "body": b"", "more_body": False})

@@ -49,6 +49,7 @@ from assetstore.http.responses import failure
 
 logger = logging.getLogger("assetstore.http")
 
+
 class UnprocessableBodyError(InvalidInputError):
     """The request body is not JSON, not a JSON object, or not the expected form (422)."""
 

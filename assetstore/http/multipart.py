@@ -354,8 +354,9 @@ def upload_executor(app: FastAPI) -> ThreadPoolExecutor:
     made on first use; the app's lifespan shuts them down at exit."""
     executor: ThreadPoolExecutor | None = app.state.upload_executor
     if executor is None:
-        executor = ThreadPoolExecutor(app.state.settings.upload_workers,
-                                      thread_name_prefix="assetstore-upload")
+        executor = ThreadPoolExecutor(
+            app.state.settings.upload_workers, thread_name_prefix="assetstore-upload"
+        )
         app.state.upload_executor = executor
     return executor
 

@@ -56,9 +56,11 @@ def settings_of(request: Request) -> ServiceSettings:
     "/asset_registry",
     status_code=201,
     dependencies=[Depends(require_write)],
-    openapi_extra=json_body_doc("asset_registry_name, asset_registry_public_url (http/https), "
-                             "asset_registry_metadata, asset_registry_tags, optionally "
-                             "asset_registry_id"),
+    openapi_extra=json_body_doc(
+        "asset_registry_name, asset_registry_public_url (http/https), "
+        "asset_registry_metadata, asset_registry_tags, optionally "
+        "asset_registry_id"
+    ),
     summary="Register an asset store (checks its /health first)",
 )
 async def register_store(
@@ -75,12 +77,20 @@ async def register_store(
     entry = await run_in_threadpool(
         lambda: registry_of(request).register(fields, check_health=check)
     )
-    return ok(entry.model_dump(mode="json"), 201, headers={"ETag": etag_of(entry.revision)},
-              asset_registry_id=entry.asset_registry_id, health_checked=check)
+    return ok(
+        entry.model_dump(mode="json"),
+        201,
+        headers={"ETag": etag_of(entry.revision)},
+        asset_registry_id=entry.asset_registry_id,
+        health_checked=check,
+    )
 
 
-@router.get("/asset_registry/{registry_id}", dependencies=[Depends(require_read)],
-            summary="A registry entry (ETag: its revision)")
+@router.get(
+    "/asset_registry/{registry_id}",
+    dependencies=[Depends(require_read)],
+    summary="A registry entry (ETag: its revision)",
+)
 def get_entry(registry_id: str, request: Request) -> Response:
     """The entry with this id."""
     entry = registry_of(request).get(registry_id)
@@ -90,8 +100,10 @@ def get_entry(registry_id: str, request: Request) -> Response:
 @router.put(
     "/asset_registry/{registry_id}",
     dependencies=[Depends(require_write)],
-    openapi_extra=json_body_doc("fields to set: asset_registry_name, asset_registry_metadata, "
-                             "asset_registry_tags, asset_registry_public_url"),
+    openapi_extra=json_body_doc(
+        "fields to set: asset_registry_name, asset_registry_metadata, "
+        "asset_registry_tags, asset_registry_public_url"
+    ),
     summary="Update a registry entry (If-Match: revision)",
 )
 async def update_entry(registry_id: str, request: Request) -> Response:
@@ -104,8 +116,11 @@ async def update_entry(registry_id: str, request: Request) -> Response:
     return ok(entry.model_dump(mode="json"), headers={"ETag": etag_of(entry.revision)})
 
 
-@router.delete("/asset_registry/{registry_id}", dependencies=[Depends(require_write)],
-               summary="Remove a registry entry")
+@router.delete(
+    "/asset_registry/{registry_id}",
+    dependencies=[Depends(require_write)],
+    summary="Remove a registry entry",
+)
 def delete_entry(registry_id: str, request: Request) -> Response:
     """Remove the entry. ``If-Match`` is checked against the current revision first (the
     registry has no atomic conditional delete, so this narrows the race, not closes it)."""
@@ -114,9 +129,7 @@ def delete_entry(registry_id: str, request: Request) -> Response:
     if expected is not None:
         current = registry.get(registry_id).revision
         if current != expected:
-            raise RevisionMismatchError(
-                f"{registry_id!r} is at revision {current}, not {expected}"
-            )
+            raise RevisionMismatchError(f"{registry_id!r} is at revision {current}, not {expected}")
     registry.delete(registry_id)
     return ok({"asset_registry_id": registry_id, "deleted": True})
 
@@ -129,8 +142,7 @@ def delete_entry(registry_id: str, request: Request) -> Response:
 )
 async def query_entries(request: Request, page: Annotated[Paging, Depends(paging)]) -> Response:
     """The body is the filter itself; paging as for ``POST /assets``."""
-    filter = await read_json_object(request, "the filter", empty={},
-                                    too_deep=InvalidQueryError)
+    filter = await read_json_object(request, "the filter", empty={}, too_deep=InvalidQueryError)
     registry = registry_of(request)
 
     entries, total = await run_in_threadpool(
@@ -145,8 +157,10 @@ async def query_entries(request: Request, page: Annotated[Paging, Depends(paging
 @router.post(
     "/asset_registries/search",
     dependencies=[Depends(require_read)],
-    openapi_extra=json_body_doc('{"filter": {...}, "registries": null | [ids] | {...}, '
-                             '"sort": [["field", 1]], "limit": 100}'),
+    openapi_extra=json_body_doc(
+        '{"filter": {...}, "registries": null | [ids] | {...}, '
+        '"sort": [["field", 1]], "limit": 100}'
+    ),
     summary="Federated search: one asset query to every matching registered store",
     description=SEARCH_DESCRIPTION,
 )
@@ -160,8 +174,7 @@ async def search(request: Request) -> Response:
         )
     settings = settings_of(request)
     limit = body.get("limit")
-    if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool)
-                              or limit < 0):
+    if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 0):
         raise InvalidInputError("limit must be a non-negative integer")
     limit = settings.max_results if not limit else min(limit, settings.max_results)
     result = await run_in_threadpool(
@@ -178,8 +191,11 @@ async def search(request: Request) -> Response:
     return ok(result.model_dump(mode="json"))
 
 
-@router.get("/check_health/{registry_id}", dependencies=[Depends(require_read)],
-            summary="Check a registered store's /health (safely)")
+@router.get(
+    "/check_health/{registry_id}",
+    dependencies=[Depends(require_read)],
+    summary="Check a registered store's /health (safely)",
+)
 def check_health(registry_id: str, request: Request) -> Response:
     """Call the entry's ``{public_url}/health`` with short timeouts, refusing loopback,
     private and link-local targets unless the operator allows them, following no redirect.

@@ -19,11 +19,13 @@ class JSONResponse(_StarletteJSON):
         return orjson.dumps(content)
 
 
-def ok(data: Any, status: int = 200, headers: dict[str, str] | None = None,
-       **extra: Any) -> JSONResponse:
+def ok(
+    data: Any, status: int = 200, headers: dict[str, str] | None = None, **extra: Any
+) -> JSONResponse:
     """The success envelope ``{"success": true, "data": ...}`` (+ top-level ``extra``)."""
-    return JSONResponse({"success": True, **extra, "data": data}, status_code=status,
-                        headers=headers)
+    return JSONResponse(
+        {"success": True, **extra, "data": data}, status_code=status, headers=headers
+    )
 
 
 def one_line(message: object) -> str:
@@ -32,8 +34,9 @@ def one_line(message: object) -> str:
     return text if len(text) <= MAX_MESSAGE else text[: MAX_MESSAGE - 3] + "..."
 
 
-def failure(status: int, message: object, error_type: str,
-            headers: dict[str, str] | None = None) -> JSONResponse:
+def failure(
+    status: int, message: object, error_type: str, headers: dict[str, str] | None = None
+) -> JSONResponse:
     """The error envelope; ``error_type`` names the exception class for the client."""
     body = {"success": False, "error": one_line(message), "error_type": error_type}
     return JSONResponse(body, status_code=status, headers=headers)

@@ -41,7 +41,9 @@ class _PolicyBackend(httpcore.SyncBackend):
     ) -> httpcore.NetworkStream:
         try:
             sock = connect_checked(
-                host, port, self._policy,
+                host,
+                port,
+                self._policy,
                 timeout if timeout is not None else self._policy.connect_timeout,
             )
         except HealthCheckRefusedError:
@@ -66,8 +68,9 @@ def _ssl_context(verify: bool) -> ssl.SSLContext:
 class PolicyTransport(httpx.HTTPTransport):
     """``httpx.HTTPTransport`` whose connections obey ``policy``."""
 
-    def __init__(self, policy: HealthCheckPolicy, *, verify: bool = True,
-                 limits: httpx.Limits | None = None) -> None:
+    def __init__(
+        self, policy: HealthCheckPolicy, *, verify: bool = True, limits: httpx.Limits | None = None
+    ) -> None:
         limits = limits or httpx.Limits(max_connections=10, max_keepalive_connections=5)
         context = _ssl_context(verify)
         super().__init__(verify=context, trust_env=False, limits=limits)

@@ -173,8 +173,7 @@ class AssetStoreConformance:
         assert store.read_bytes(asset.asset_uri) == PAYLOAD
         assert store.fsck().orphans == []
 
-    def test_staged_file_is_discarded_on_bad_publish_or_request(self,
-                                                               store: AssetStore) -> None:
+    def test_staged_file_is_discarded_on_bad_publish_or_request(self, store: AssetStore) -> None:
         _upload(store, name="taken")
         for bad in ({"name": "taken"}, {"name": "../x"}):
             staged = store.stage(PAYLOAD)
@@ -192,26 +191,30 @@ class AssetStoreConformance:
     def test_upload_many(self, store: AssetStore, tmp_path: Path) -> None:
         path = tmp_path / "f.bin"
         path.write_bytes(b"from a path")
-        assets = store.upload_many([
-            {"source": b"one", "name": "bulk", "version": "1", "tag": "a", "tags": ["b"]},
-            Upload(source=path, name="bulk", version="2", tag="a", metadata={"k": 1}),
-            {"source": io.BytesIO(b"three"), "name": "other", "version": "1", "tag": "a"},
-        ])
+        assets = store.upload_many(
+            [
+                {"source": b"one", "name": "bulk", "version": "1", "tag": "a", "tags": ["b"]},
+                Upload(source=path, name="bulk", version="2", tag="a", metadata={"k": 1}),
+                {"source": io.BytesIO(b"three"), "name": "other", "version": "1", "tag": "a"},
+            ]
+        )
         assert [a.asset_uri for a in assets] == ["bulk:1-a", "bulk:2-a", "other:1-a"]
         assert store.read_bytes("bulk:2-a") == b"from a path"
         assert store.get("bulk:2-a").asset_file_info["filename"] == "f.bin"
         assert store.count() == 3
         assert store.resolve("bulk").version == "2"
 
-    @pytest.mark.parametrize("bad", [
-        {"source": b"x", "name": "../bad", "version": "1", "tag": "a"},
-        {"source": b"x", "name": "taken", "version": "1", "tag": "a"},
-        {"source": b"x", "name": "bulk", "version": "1", "tag": "a"},
-        {"source": b"x", "name": "ok", "version": "1", "tag": "a", "metadata": {"$x": 1}},
-        {"source": b"x", "name": "ok", "version": "1", "tag": "a", "colour": "red"},
-    ])
-    def test_failed_upload_many_adds_nothing(self, store: AssetStore,
-                                             bad: dict[str, Any]) -> None:
+    @pytest.mark.parametrize(
+        "bad",
+        [
+            {"source": b"x", "name": "../bad", "version": "1", "tag": "a"},
+            {"source": b"x", "name": "taken", "version": "1", "tag": "a"},
+            {"source": b"x", "name": "bulk", "version": "1", "tag": "a"},
+            {"source": b"x", "name": "ok", "version": "1", "tag": "a", "metadata": {"$x": 1}},
+            {"source": b"x", "name": "ok", "version": "1", "tag": "a", "colour": "red"},
+        ],
+    )
+    def test_failed_upload_many_adds_nothing(self, store: AssetStore, bad: dict[str, Any]) -> None:
         _upload(store, name="taken", version="1", tag="a")
         batch = [{"source": b"first", "name": "bulk", "version": "1", "tag": "a"}, bad]
         with pytest.raises(ValueError):  # noqa: PT011 - each case raises its own ValueError
@@ -221,15 +224,25 @@ class AssetStoreConformance:
             assert store.fsck().orphans == []
 
     def test_register_many(self, store: AssetStore) -> None:
-        records = store.register_many([
-            {"asset_name": f"ext{i}", "asset_version": {"version": "1", "tag": "a"},
-             "asset_public_url": f"https://example.com/{i}"} for i in range(5)])
+        records = store.register_many(
+            [
+                {
+                    "asset_name": f"ext{i}",
+                    "asset_version": {"version": "1", "tag": "a"},
+                    "asset_public_url": f"https://example.com/{i}",
+                }
+                for i in range(5)
+            ]
+        )
         assert len({r.asset_id for r in records}) == 5
         assert store.count({"asset_source": "external"}) == 5
         with pytest.raises(AlreadyExistsError):
-            store.register_many([
-                {"asset_name": "new", "asset_version": {"version": "1", "tag": "a"}},
-                {"asset_name": "ext3", "asset_version": {"version": "1", "tag": "a"}}])
+            store.register_many(
+                [
+                    {"asset_name": "new", "asset_version": {"version": "1", "tag": "a"}},
+                    {"asset_name": "ext3", "asset_version": {"version": "1", "tag": "a"}},
+                ]
+            )
         if self.atomic_batches:
             assert store.count() == 5
 
@@ -401,8 +414,11 @@ class AssetStoreConformance:
     def test_returned_assets_belong_to_the_caller(self, store: AssetStore) -> None:
         metadata = {"author": {"name": "A"}, "langs": ["en"]}
         _upload(store, metadata=metadata, tags=["t"])
-        for asset in (store.get("org/model:1.0-stable"), store.query({"asset_tags": "t"})[0],
-                      store.resolve("org/model")):
+        for asset in (
+            store.get("org/model:1.0-stable"),
+            store.query({"asset_tags": "t"})[0],
+            store.resolve("org/model"),
+        ):
             asset.asset_metadata["author"]["name"] = "changed"
             asset.asset_metadata["langs"].append("fr")
             asset.asset_tags.append("changed")

@@ -64,11 +64,13 @@ def serve_app(app: FastAPI) -> Iterator[str]:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_level="warning", lifespan="on", timeout_graceful_shutdown=5,
-                            http="h11")  # as `assetstore serve`
+    config = uvicorn.Config(
+        app, log_level="warning", lifespan="on", timeout_graceful_shutdown=5, http="h11"
+    )  # as `assetstore serve`
     server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True,
-                              name=f"uvicorn-{port}")
+    thread = threading.Thread(
+        target=server.run, kwargs={"sockets": [sock]}, daemon=True, name=f"uvicorn-{port}"
+    )
     thread.start()
     deadline = time.monotonic() + 10
     while not server.started:
@@ -93,8 +95,9 @@ class CliServer:
 
 
 @contextlib.contextmanager
-def run_cli_server(workdir: Path, *args: str, env: dict[str, str] | None = None
-                   ) -> Iterator[CliServer]:
+def run_cli_server(
+    workdir: Path, *args: str, env: dict[str, str] | None = None
+) -> Iterator[CliServer]:
     """``assetstore serve --port <free> ARGS`` in ``workdir`` (so the store is the embedded
     default ``./assetstore-data``), stopped at the end."""
     port = free_port()
@@ -102,9 +105,21 @@ def run_cli_server(workdir: Path, *args: str, env: dict[str, str] | None = None
     environment.update(env or {})
     log = (workdir / "server.log").open("wb")
     process = subprocess.Popen(
-        [sys.executable, "-m", "assetstore.cli", "serve", "--port", str(port),
-         "--log-level", "warning", *args],
-        cwd=workdir, stdout=log, stderr=subprocess.STDOUT, env=environment,
+        [
+            sys.executable,
+            "-m",
+            "assetstore.cli",
+            "serve",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            *args,
+        ],
+        cwd=workdir,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=environment,
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -201,15 +216,19 @@ class Canary:
 
 
 @contextlib.contextmanager
-def http_server(host: str = "127.0.0.1", location: str | None = None, port: int = 0, *,
-                body: bytes = b'{"success": true}') -> Iterator[Canary]:
+def http_server(
+    host: str = "127.0.0.1",
+    location: str | None = None,
+    port: int = 0,
+    *,
+    body: bytes = b'{"success": true}',
+) -> Iterator[Canary]:
     """A canary on ``host``: it answers ``body`` (200), or redirects to ``location``."""
     hits: list[str] = []
     handler = type("Handler", (_Recorder,), {"hits": hits, "location": location, "body": body})
     server_class = ThreadingHTTPServer
     if ":" in host:
-        server_class = type("V6Server", (ThreadingHTTPServer,), {"address_family":
-                                                                 socket.AF_INET6})
+        server_class = type("V6Server", (ThreadingHTTPServer,), {"address_family": socket.AF_INET6})
     server = server_class((host, port), handler)
     thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
     thread.start()

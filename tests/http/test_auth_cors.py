@@ -38,8 +38,9 @@ READS = [
 
 
 def test_the_lists_cover_every_route():
-    app = create_app(open_store("memory://auth-routes"), open_registry("memory://auth-routes"),
-                     ServiceSettings())
+    app = create_app(
+        open_store("memory://auth-routes"), open_registry("memory://auth-routes"), ServiceSettings()
+    )
     routes = {
         (method.upper(), path)
         for path, operations in app.openapi()["paths"].items()
@@ -48,8 +49,12 @@ def test_the_lists_cover_every_route():
     }
 
     def template(path: str) -> str:
-        return (path.replace("m:1-a", "{asset_uri}").replace("r1", "{registry_id}")
-                .replace("/abc", "/{asset_id}").replace("/resolve/m", "/resolve/{asset_name}"))
+        return (
+            path.replace("m:1-a", "{asset_uri}")
+            .replace("r1", "{registry_id}")
+            .replace("/abc", "/{asset_id}")
+            .replace("/resolve/m", "/resolve/{asset_name}")
+        )
 
     writes = {(m, p) for m, p in routes if m in ("POST", "PUT", "DELETE") and p not in READ_POSTS}
     assert writes == {(m, template(p)) for m, p in WRITES}
@@ -81,8 +86,9 @@ def test_reads_stay_open(live, method, path):
 def test_reads_can_be_closed_too(live, method, path):
     live.set_settings(token=TOKEN, auth_reads=True)
     assert httpx.request(method, f"{live.url}{path}", json={}).status_code == 401
-    authorized = httpx.request(method, f"{live.url}{path}", json={},
-                               headers={"Authorization": f"Bearer {TOKEN}"})
+    authorized = httpx.request(
+        method, f"{live.url}{path}", json={}, headers={"Authorization": f"Bearer {TOKEN}"}
+    )
     assert authorized.status_code != 401
     assert httpx.get(f"{live.url}/health").status_code == 200
 
@@ -107,8 +113,9 @@ def test_no_cors_unless_configured(live):
     origin = {"Origin": "https://evil.example"}
     response = httpx.get(f"{live.url}/health", headers=origin)
     assert not any(name.startswith("access-control-") for name in response.headers)
-    preflight = httpx.options(f"{live.url}/asset/m:1-a", headers={
-        **origin, "Access-Control-Request-Method": "DELETE"})
+    preflight = httpx.options(
+        f"{live.url}/asset/m:1-a", headers={**origin, "Access-Control-Request-Method": "DELETE"}
+    )
     assert "access-control-allow-origin" not in preflight.headers
 
 
@@ -126,13 +133,16 @@ def test_cors_only_for_explicit_origins(tmp_path):
 
 
 def test_settings_from_environment():
-    settings = ServiceSettings.from_env({
-        "ASSETSTORE_TOKEN": "t0k",
-        "ASSETSTORE_MAX_UPLOAD_BYTES": "1024",
-        "ASSETSTORE_CORS_ORIGINS": "https://a.example, https://b.example",
-        "ASSETSTORE_HEALTH_ALLOWED_NETWORKS": '["10.0.0.0/8"]',
-        "ASSETSTORE_ALLOW_PRIVATE_HEALTH_CHECKS": "true",
-    }, max_results=5)
+    settings = ServiceSettings.from_env(
+        {
+            "ASSETSTORE_TOKEN": "t0k",
+            "ASSETSTORE_MAX_UPLOAD_BYTES": "1024",
+            "ASSETSTORE_CORS_ORIGINS": "https://a.example, https://b.example",
+            "ASSETSTORE_HEALTH_ALLOWED_NETWORKS": '["10.0.0.0/8"]',
+            "ASSETSTORE_ALLOW_PRIVATE_HEALTH_CHECKS": "true",
+        },
+        max_results=5,
+    )
     assert settings.token is not None and settings.token.get_secret_value() == "t0k"
     assert "t0k" not in repr(settings)
     assert settings.max_upload_bytes == 1024 and settings.max_results == 5

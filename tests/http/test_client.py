@@ -68,8 +68,14 @@ def test_upload_streams_from_the_current_position_with_progress(live):
     source.seek(8)
     seen: list[int] = []
     with open_store(live.url) as client:
-        asset = client.upload(source, name="pos", version="1", tag="a", progress=seen.append,
-                              content_type="text/plain")
+        asset = client.upload(
+            source,
+            name="pos",
+            version="1",
+            tag="a",
+            progress=seen.append,
+            content_type="text/plain",
+        )
         assert client.read_bytes(asset.asset_uri) == b"payload bytes"
     assert sum(seen) == len(b"payload bytes")
     assert asset.asset_file_info["file_type"] == "text/plain"
@@ -91,5 +97,4 @@ def test_downloads_by_either_route_are_whole_ranged_and_verified(live, route, tm
             assert reader.read() == data[1000:300_000]
         assert store.download(asset.asset_uri, tmp_path / "f").read_bytes() == data
         with pytest.raises(AssetNotFoundError):
-            store._http.download("/asset-object/" + "0" * 32, {},
-                                 not_found=AssetNotFoundError)
+            store._http.download("/asset-object/" + "0" * 32, {}, not_found=AssetNotFoundError)

@@ -69,10 +69,10 @@ def test_global_mode_through_http(live, s3_options, mongo):
     """Two stores share one database; the served one answers all_stores queries for both."""
     client, url = mongo
     with (
-        open_store("s3://bucket-served/a", metadata=url, mongo_client=client, **s3_options)
-        as served,
-        open_store("s3://bucket-other/b", metadata=url, mongo_client=client, **s3_options)
-        as other,
+        open_store(
+            "s3://bucket-served/a", metadata=url, mongo_client=client, **s3_options
+        ) as served,
+        open_store("s3://bucket-other/b", metadata=url, mongo_client=client, **s3_options) as other,
     ):
         served.upload(b"1", name="m", version="1", tag="a")
         other.upload(b"2", name="m", version="2", tag="a")
@@ -80,7 +80,7 @@ def test_global_mode_through_http(live, s3_options, mongo):
         with open_store(live.url) as remote:
             assert [a.version for a in remote.query({"asset_name": "m"})] == ["1"]
             assert remote.count({"asset_name": "m"}, all_stores=True) == 2
-            everywhere = remote.query({"asset_name": "m"}, sort=[("asset_version.version", 1)],
-                                      all_stores=True)
-            assert [a.assets_db_id for a in everywhere] == [served.assets_db_id,
-                                                            other.assets_db_id]
+            everywhere = remote.query(
+                {"asset_name": "m"}, sort=[("asset_version.version", 1)], all_stores=True
+            )
+            assert [a.assets_db_id for a in everywhere] == [served.assets_db_id, other.assets_db_id]

@@ -16,8 +16,9 @@ DATA = bytes(range(256)) * 400  # 102,400 bytes
 @pytest.fixture
 def asset(live):
     with open_store(live.url) as client:
-        return client.upload(DATA, name="org/model", version="1.0", tag="a",
-                             filename='modèle "v1";.bin')
+        return client.upload(
+            DATA, name="org/model", version="1.0", tag="a", filename='modèle "v1";.bin'
+        )
 
 
 def get(live, asset_id, **headers):
@@ -98,11 +99,18 @@ def test_empty_file(live):
 def test_missing_and_external(live):
     missing = get(live, "0" * 32)
     assert missing.status_code == 404
-    assert missing.json() == {"success": False, "error": f"no asset with asset_id {'0' * 32!r}",
-                              "error_type": "AssetNotFoundError"}
-    external = live.store.register({"asset_name": "ext", "asset_version":
-                                    {"version": "1", "tag": "a"},
-                                    "asset_public_url": "https://example.com/x"})
+    assert missing.json() == {
+        "success": False,
+        "error": f"no asset with asset_id {'0' * 32!r}",
+        "error_type": "AssetNotFoundError",
+    }
+    external = live.store.register(
+        {
+            "asset_name": "ext",
+            "asset_version": {"version": "1", "tag": "a"},
+            "asset_public_url": "https://example.com/x",
+        }
+    )
     response = get(live, external.asset_id)
     assert response.status_code == 400
     assert "https://example.com/x" in response.json()["error"]

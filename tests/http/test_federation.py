@@ -27,8 +27,13 @@ def stores(tmp_path) -> Iterator[dict[str, str]]:
         for name, versions in (("a", ["1.0", "2.0"]), ("b", ["1.5"])):
             store = stack.enter_context(open_store(tmp_path / name))
             for version in versions:
-                store.upload(f"{name}{version}".encode(), name=f"model-{name}", version=version,
-                             tag="stable", tags=["shared", name])
+                store.upload(
+                    f"{name}{version}".encode(),
+                    name=f"model-{name}",
+                    version=version,
+                    tag="stable",
+                    tags=["shared", name],
+                )
             store.upload(b"private", name=f"other-{name}", version="1", tag="x", tags=[name])
             urls[name] = stack.enter_context(serve(store))
         urls["down"] = f"http://127.0.0.1:{free_port()}"
@@ -39,10 +44,21 @@ def stores(tmp_path) -> Iterator[dict[str, str]]:
 def registry(tmp_path, stores) -> StoreRegistry:
     registry = open_registry(tmp_path / "registry", health_policy=LOOPBACK)
     for name, url in stores.items():
-        registry.register({"asset_registry_id": name, "asset_registry_name": f"store {name}",
-                           "asset_registry_public_url": url, "asset_registry_tags": [name]})
-    registry.register({"asset_registry_id": "metadata", "asset_registry_name": "cloud metadata",
-                       "asset_registry_public_url": "http://169.254.169.254/latest"})
+        registry.register(
+            {
+                "asset_registry_id": name,
+                "asset_registry_name": f"store {name}",
+                "asset_registry_public_url": url,
+                "asset_registry_tags": [name],
+            }
+        )
+    registry.register(
+        {
+            "asset_registry_id": "metadata",
+            "asset_registry_name": "cloud metadata",
+            "asset_registry_public_url": "http://169.254.169.254/latest",
+        }
+    )
     return registry
 
 
@@ -51,10 +67,12 @@ def by_id(result: SearchResult) -> dict[str, str]:
 
 
 def test_search_merges_and_reports_every_source(registry):
-    result = registry.search_assets({"asset_tags": "shared"},
-                                    sort=[("asset_version.version", -1)])
+    result = registry.search_assets({"asset_tags": "shared"}, sort=[("asset_version.version", -1)])
     assert [(a.asset_registry_id, a.asset_uri) for a in result.results] == [
-        ("a", "model-a:2.0-stable"), ("b", "model-b:1.5-stable"), ("a", "model-a:1.0-stable")]
+        ("a", "model-a:2.0-stable"),
+        ("b", "model-b:1.5-stable"),
+        ("a", "model-a:1.0-stable"),
+    ]
     assert by_id(result) == {"a": "ok", "b": "ok", "down": "error", "metadata": "refused"}
     sources = {s.asset_registry_id: s for s in result.sources}
     assert sources["a"].count == 2 and sources["a"].latency_ms is not None
@@ -88,14 +106,23 @@ def test_search_over_http(registry, stores):
 
     settings = ServiceSettings(health_allowed_networks=["127.0.0.1/32"], federation_timeout=3)
     with serve(None, registry, settings) as url:
-        response = httpx.post(f"{url}/asset_registries/search", json={
-            "filter": {"asset_tags": "shared"}, "sort": [["asset_version.version", -1]]})
+        response = httpx.post(
+            f"{url}/asset_registries/search",
+            json={"filter": {"asset_tags": "shared"}, "sort": [["asset_version.version", -1]]},
+        )
         assert response.status_code == 200
         data = response.json()["data"]
         assert [a["asset_uri"] for a in data["results"]] == [
-            "model-a:2.0-stable", "model-b:1.5-stable", "model-a:1.0-stable"]
+            "model-a:2.0-stable",
+            "model-b:1.5-stable",
+            "model-a:1.0-stable",
+        ]
         assert {s["asset_registry_id"]: s["status"] for s in data["sources"]} == {
-            "a": "ok", "b": "ok", "down": "error", "metadata": "refused"}
+            "a": "ok",
+            "b": "ok",
+            "down": "error",
+            "metadata": "refused",
+        }
         with open_registry(url) as client:
             result = client.search_assets({"asset_tags": "shared"}, ["a"])
             assert by_id(result) == {"a": "ok"}

@@ -20,8 +20,11 @@ def canary() -> Iterator[tuple[int, list[str]]]:
 
 
 def register(live, url: str, **params: str) -> httpx.Response:
-    return httpx.post(f"{live.url}/asset_registry", params=params, json={
-        "asset_registry_name": "target", "asset_registry_public_url": url})
+    return httpx.post(
+        f"{live.url}/asset_registry",
+        params=params,
+        json={"asset_registry_name": "target", "asset_registry_public_url": url},
+    )
 
 
 @pytest.mark.parametrize(
@@ -75,8 +78,12 @@ def test_redirect_to_loopback_is_not_followed(live, canary):
     live.app.state.registry = registry
     with http_server("127.0.0.2", location=f"http://127.0.0.1:{port}/health") as redirector:
         rport, rhits = redirector.port, redirector.hits
-        entry = registry.register({"asset_registry_name": "redirector",
-                                   "asset_registry_public_url": f"http://127.0.0.2:{rport}"})
+        entry = registry.register(
+            {
+                "asset_registry_name": "redirector",
+                "asset_registry_public_url": f"http://127.0.0.2:{rport}",
+            }
+        )
         report = httpx.get(f"{live.url}/check_health/{entry.asset_registry_id}").json()["data"]
         assert rhits == ["/health"]
     assert report["status"] == "unhealthy"

@@ -15,9 +15,13 @@ from assetstore.http.settings import ServiceSettings
 
 # No token (so the writes are exercised too), no outbound health checks at registration,
 # and short timeouts: a fuzzed registry entry may point anywhere.
-SETTINGS = ServiceSettings(register_health_check=False, health_connect_timeout=0.2,
-                           health_total_timeout=0.5, federation_timeout=0.5,
-                           max_upload_bytes=1 << 20)
+SETTINGS = ServiceSettings(
+    register_health_check=False,
+    health_connect_timeout=0.2,
+    health_total_timeout=0.5,
+    federation_timeout=0.5,
+    max_upload_bytes=1 << 20,
+)
 APP = create_app(
     open_store(f"memory://fuzz-{uuid.uuid4().hex}"),
     open_registry(f"memory://fuzz-{uuid.uuid4().hex}"),
@@ -30,13 +34,18 @@ SCHEMA = schemathesis.openapi.from_asgi("/openapi.json", APP)
 def _seed_a_little_data():
     store = APP.state.store
     if store.count() == 0:
-        store.upload(b"seed", name="SampleAsset", version="1.0", tag="initial",
-                     tags=["sample"], metadata={"type": "image"})
+        store.upload(
+            b"seed",
+            name="SampleAsset",
+            version="1.0",
+            tag="initial",
+            tags=["sample"],
+            metadata={"type": "image"},
+        )
 
 
 @SCHEMA.parametrize()
-@settings(max_examples=40, deadline=None,
-          suppress_health_check=list(HealthCheck), database=None)
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck), database=None)
 def test_no_server_errors(case):
     response = case.call()
     assert response.status_code < 500, (

@@ -111,7 +111,10 @@ def run(args: list[str], cwd: Path) -> tuple[int, Any]:
     if CURL:
         done = subprocess.run(
             [CURL, "-sS", "-w", "\n%{http_code}", *args[1:]],
-            cwd=cwd, capture_output=True, check=True, timeout=30,
+            cwd=cwd,
+            capture_output=True,
+            check=True,
+            timeout=30,
         )
         body, _, status = done.stdout.rpartition(b"\n")
         code = int(status)
@@ -124,9 +127,21 @@ def test_the_spec_has_the_commands_we_expect():
     commands = spec_commands()
     assert len(commands) == 15
     assert [c.split()[3].strip('"').split("/")[3].split("?")[0] for c in commands] == [
-        "upload_asset", "asset", "asset", "asset", "assets", "assets", "asset-object",
-        "asset", "health", "asset_registry", "asset_registry", "asset_registry",
-        "asset_registry", "asset_registries", "check_health",
+        "upload_asset",
+        "asset",
+        "asset",
+        "asset",
+        "assets",
+        "assets",
+        "asset-object",
+        "asset",
+        "health",
+        "asset_registry",
+        "asset_registry",
+        "asset_registry",
+        "asset_registry",
+        "asset_registries",
+        "check_health",
     ]
 
 
@@ -135,16 +150,24 @@ def seeded(cli_server):
     """What the spec's later commands refer to: an image asset for the two queries and the
     download, and registry entries with the spec's fixed ids."""
     with open_store(cli_server.url) as client:
-        image = client.upload(b"\x89PNG fake image bytes", name="ImageAsset", version="1.0",
-                              tag="initial", metadata={"type": "image"}, tags=["sample"],
-                              filename="image.png")
+        image = client.upload(
+            b"\x89PNG fake image bytes",
+            name="ImageAsset",
+            version="1.0",
+            tag="initial",
+            metadata={"type": "image"},
+            tags=["sample"],
+            filename="image.png",
+        )
     with open_registry(cli_server.url) as registry:
         for registry_id in (REGISTRY_ID, f"tes-{REGISTRY_ID}"):
-            registry.register({
-                "asset_registry_id": registry_id,
-                "asset_registry_name": "Seeded registry",
-                "asset_registry_public_url": "https://example.com/models/resnet-models-registry",
-            })
+            registry.register(
+                {
+                    "asset_registry_id": registry_id,
+                    "asset_registry_name": "Seeded registry",
+                    "asset_registry_public_url": "https://example.com/models/resnet-models-registry",
+                }
+            )
     return image
 
 
@@ -216,8 +239,10 @@ def test_every_spec_command_gives_the_documented_result(cli_server, seeded, tmp_
     assert code == 201, body
     created = body["asset_registry_id"]
     assert len(created) == 36 and body["data"]["asset_registry_id"] == created
-    assert httpx.get(f"{url}/asset_registry/{created}").json()["data"]["asset_registry_name"] \
+    assert (
+        httpx.get(f"{url}/asset_registry/{created}").json()["data"]["asset_registry_name"]
         == "ResNet Models registry"
+    )
 
     # 11. get by the spec's id
     code, body = next_command()
@@ -254,12 +279,15 @@ def test_every_spec_command_gives_the_documented_result(cli_server, seeded, tmp_
 def test_the_spec_update_with_fixed_json_works(cli_server, seeded):
     """The PUT example with its typo fixed does what the spec says."""
     with open_registry(cli_server.url) as registry:
-        entry = registry.register({"asset_registry_name": "tf",
-                                   "asset_registry_public_url": "https://example.com/tf"})
+        entry = registry.register(
+            {"asset_registry_name": "tf", "asset_registry_public_url": "https://example.com/tf"}
+        )
     response = httpx.put(
         f"{cli_server.url}/asset_registry/{entry.asset_registry_id}",
-        json={"asset_registry_metadata": {"framework": "TensorFlow", "version": "2.0"},
-              "asset_registry_tags": ["neural-network", "tensorflow"]},
+        json={
+            "asset_registry_metadata": {"framework": "TensorFlow", "version": "2.0"},
+            "asset_registry_tags": ["neural-network", "tensorflow"],
+        },
     )
     assert response.status_code == 200
     assert response.json()["data"]["asset_registry_tags"] == ["neural-network", "tensorflow"]

@@ -17,8 +17,9 @@ META = {"asset_name": "m", "asset_version": {"version": "1.0", "tag": "a"}}
 
 def upload(url, meta=META, data=b"bytes", **kwargs):
     fields = {"asset_metadata": meta if isinstance(meta, str) else json.dumps(meta)}
-    return httpx.post(f"{url}/upload_asset", files={"asset": ("f.bin", data)}, data=fields,
-                      **kwargs)
+    return httpx.post(
+        f"{url}/upload_asset", files={"asset": ("f.bin", data)}, data=fields, **kwargs
+    )
 
 
 def failure(response, status, error_type=None):
@@ -50,10 +51,12 @@ def test_400_bad_input(live):
     failure(httpx.post(f"{live.url}/assets", json={"$where": "1"}), 400, "InvalidQueryError")
     failure(httpx.post(f"{live.url}/assets?sort=a:sideways", json={}), 400, "InvalidQueryError")
     upload(live.url)
-    failure(httpx.put(f"{live.url}/asset/m:1.0-a", json={"asset_name": "x"}), 400,
-            "ReadOnlyFieldError")
-    failure(httpx.put(f"{live.url}/asset/m:1.0-a", json={"colour": "red"}), 400,
-            "InvalidInputError")
+    failure(
+        httpx.put(f"{live.url}/asset/m:1.0-a", json={"asset_name": "x"}), 400, "ReadOnlyFieldError"
+    )
+    failure(
+        httpx.put(f"{live.url}/asset/m:1.0-a", json={"colour": "red"}), 400, "InvalidInputError"
+    )
     failure(httpx.put(f"{live.url}/asset/m:1.0-a", json={}, headers={"If-Match": "abc"}), 400)
     failure(httpx.post(f"{live.url}/asset", json={"asset_name": "n"}), 400, "InvalidNameError")
     assert live.store.count() == 1
@@ -92,23 +95,39 @@ def test_412_if_match(live):
     upload(live.url)
     etag = httpx.get(f"{live.url}/asset/m:1.0-a").headers["etag"]
     assert etag == '"1"'
-    changed = httpx.put(f"{live.url}/asset/m:1.0-a", json={"asset_tags": ["a"]},
-                        headers={"If-Match": etag})
+    changed = httpx.put(
+        f"{live.url}/asset/m:1.0-a", json={"asset_tags": ["a"]}, headers={"If-Match": etag}
+    )
     assert changed.status_code == 200 and changed.headers["etag"] == '"2"'
-    failure(httpx.put(f"{live.url}/asset/m:1.0-a", json={"asset_tags": ["b"]},
-                      headers={"If-Match": etag}), 412, "RevisionMismatchError")
+    failure(
+        httpx.put(
+            f"{live.url}/asset/m:1.0-a", json={"asset_tags": ["b"]}, headers={"If-Match": etag}
+        ),
+        412,
+        "RevisionMismatchError",
+    )
     failure(httpx.delete(f"{live.url}/asset/m:1.0-a", headers={"If-Match": '"1"'}), 412)
-    assert httpx.delete(f"{live.url}/asset/m:1.0-a", headers={"If-Match": 'W/"2"'}).status_code \
-        == 200
-    entry = httpx.post(f"{live.url}/asset_registry?check_health=false",
-                       json={"asset_registry_name": "r",
-                             "asset_registry_public_url": "https://x.example"}).json()
+    assert (
+        httpx.delete(f"{live.url}/asset/m:1.0-a", headers={"If-Match": 'W/"2"'}).status_code == 200
+    )
+    entry = httpx.post(
+        f"{live.url}/asset_registry?check_health=false",
+        json={"asset_registry_name": "r", "asset_registry_public_url": "https://x.example"},
+    ).json()
     rid = entry["asset_registry_id"]
-    failure(httpx.put(f"{live.url}/asset_registry/{rid}", json={"asset_registry_tags": ["t"]},
-                      headers={"If-Match": '"7"'}), 412)
+    failure(
+        httpx.put(
+            f"{live.url}/asset_registry/{rid}",
+            json={"asset_registry_tags": ["t"]},
+            headers={"If-Match": '"7"'},
+        ),
+        412,
+    )
     failure(httpx.delete(f"{live.url}/asset_registry/{rid}", headers={"If-Match": '"7"'}), 412)
-    assert httpx.delete(f"{live.url}/asset_registry/{rid}", headers={"If-Match": '"1"'}) \
-        .status_code == 200
+    assert (
+        httpx.delete(f"{live.url}/asset_registry/{rid}", headers={"If-Match": '"1"'}).status_code
+        == 200
+    )
 
 
 def test_413_body_limits(live):
@@ -140,23 +159,34 @@ def test_413_body_limits(live):
 )
 def test_422_bodies_that_are_not_json_objects(live, method, path, body):
     upload(live.url)
-    failure(httpx.request(method, f"{live.url}{path}", content=body,
-                          headers={"Content-Type": "application/json"}), 422, "InvalidInputError")
+    failure(
+        httpx.request(
+            method, f"{live.url}{path}", content=body, headers={"Content-Type": "application/json"}
+        ),
+        422,
+        "InvalidInputError",
+    )
 
 
 def test_422_bad_forms_and_parameters(live):
     failure(httpx.post(f"{live.url}/upload_asset", json=META), 422)
-    failure(httpx.post(f"{live.url}/upload_asset", data={"asset_metadata": json.dumps(META)}),
-            422)
+    failure(httpx.post(f"{live.url}/upload_asset", data={"asset_metadata": json.dumps(META)}), 422)
     failure(httpx.post(f"{live.url}/upload_asset", files={"asset": ("f", b"x")}), 422)
     failure(upload(live.url, "{broken"), 422)
     failure(upload(live.url, {**META, "asset_version": "1.0"}), 422)
     failure(httpx.post(f"{live.url}/assets?limit=-1", json={}), 422)
     failure(httpx.post(f"{live.url}/assets?skip=abc", json={}), 422)
-    truncated = (b'--b\r\nContent-Disposition: form-data; name="asset"; filename="x"\r\n\r\n'
-                 b"half a file")
-    failure(httpx.post(f"{live.url}/upload_asset", content=truncated,
-                       headers={"Content-Type": "multipart/form-data; boundary=b"}), 422)
+    truncated = (
+        b'--b\r\nContent-Disposition: form-data; name="asset"; filename="x"\r\n\r\nhalf a file'
+    )
+    failure(
+        httpx.post(
+            f"{live.url}/upload_asset",
+            content=truncated,
+            headers={"Content-Type": "multipart/form-data; boundary=b"},
+        ),
+        422,
+    )
     assert live.store.count() == 0
     assert live.store.fsck().orphans == []
 
@@ -165,11 +195,18 @@ def test_paging(live):
     live.set_settings(max_results=3)
     for version in range(1, 8):
         live.store.upload(b"x", name="p", version=str(version), tag="a", tags=["t"])
-    page = httpx.post(f"{live.url}/assets?sort=asset_version.version:desc&limit=2&skip=1",
-                      json={"asset_tags": "t"}).json()
+    page = httpx.post(
+        f"{live.url}/assets?sort=asset_version.version:desc&limit=2&skip=1",
+        json={"asset_tags": "t"},
+    ).json()
     assert [a["asset_version"]["version"] for a in page["data"]] == ["6", "5"]
-    assert (page["total"], page["count"], page["skip"], page["limit"], page["next_skip"]) \
-        == (7, 2, 1, 2, 3)
+    assert (page["total"], page["count"], page["skip"], page["limit"], page["next_skip"]) == (
+        7,
+        2,
+        1,
+        2,
+        3,
+    )
     clamped = httpx.post(f"{live.url}/assets?limit=100", json={}).json()
     assert clamped["limit"] == 3 and len(clamped["data"]) == 3 and clamped["next_skip"] == 3
     last = httpx.post(f"{live.url}/assets?skip=6", json={}).json()
@@ -199,8 +236,9 @@ def test_5xx_never_leak_internals(tmp_path):
     with open_store(tmp_path / "s") as store:
         broken = _Broken(store._blobs, store._documents)
         with serve(broken, None, ServiceSettings()) as url:
-            body = failure(httpx.get(f"{url}/asset/unavailable:1-a"), 503,
-                           "BackendUnavailableError")
+            body = failure(
+                httpx.get(f"{url}/asset/unavailable:1-a"), 503, "BackendUnavailableError"
+            )
             assert "hunter2" not in body["error"] and "10.0.0.5" not in body["error"]
             response = httpx.get(f"{url}/asset/bug:1-a")
             body = failure(response, 500, "InternalServerError")

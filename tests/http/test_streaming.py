@@ -39,8 +39,11 @@ class Generated(io.RawIOBase):
             return 0
         count = min(len(buffer), self.left, len(self.block))
         self.counter += 1
-        data = self.counter.to_bytes(8, "big") + self.block[8:count] if count > 8 else \
-            self.block[:count]
+        data = (
+            self.counter.to_bytes(8, "big") + self.block[8:count]
+            if count > 8
+            else self.block[:count]
+        )
         buffer[:count] = data
         self.sha256.update(data)
         self.left -= count
@@ -54,10 +57,11 @@ def files_under(path: Path) -> list[Path]:
 def test_large_upload_keeps_server_memory_flat(cli_server):
     size = 200 * MiB
     source = Generated(size)
-    with PeakRss(cli_server.process.pid, interval=0.02) as rss, \
-            open_store(cli_server.url) as client:
-        asset = client.upload(source, name="big", version="1", tag="stream",
-                              filename="big.bin")
+    with (
+        PeakRss(cli_server.process.pid, interval=0.02) as rss,
+        open_store(cli_server.url) as client,
+    ):
+        asset = client.upload(source, name="big", version="1", tag="stream", filename="big.bin")
         assert asset.file_size == size
         assert asset.sha256 == source.sha256.hexdigest()
         # and back, streamed and verified on the way
@@ -96,8 +100,11 @@ def test_curl_order_and_client_order(live):
         f'--{boundary}\r\nContent-Disposition: form-data; name="asset_metadata"\r\n\r\n'
         f"{meta}\r\n--{boundary}--\r\n"
     ).encode()
-    response = httpx.post(f"{live.url}/upload_asset", content=body,
-                          headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
+    response = httpx.post(
+        f"{live.url}/upload_asset",
+        content=body,
+        headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
+    )
     assert response.status_code == 201, response.text
     assert response.json()["data"]["asset_file_info"]["file_type"] == "text/plain"
     assert live.store.read_bytes("late:1-a") == b"file first"

@@ -179,8 +179,12 @@ def as_tuples(value):
 
 
 @FAST
-@given(doc=DOCS, path=PATHS, text=st.text(alphabet="ab1é", max_size=3),
-       others=st.lists(st.text(alphabet="ab", max_size=2), max_size=2))
+@given(
+    doc=DOCS,
+    path=PATHS,
+    text=st.text(alphabet="ab1é", max_size=3),
+    others=st.lists(st.text(alphabet="ab", max_size=2), max_size=2),
+)
 def test_string_shortcuts_on_arrays_agree_with_the_general_traversal(doc, path, text, others):
     for filter in ({path: text}, {path: {"$eq": text}}, {path: {"$in": [text, *others]}}):
         predicate = compile_filter(filter)

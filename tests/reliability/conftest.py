@@ -38,8 +38,12 @@ def local_spec(tmp_path):
 
 @pytest.fixture
 def s3_tinydb_spec(s3_endpoint, bucket_url, tmp_path, small_parts):
-    return {"kind": "s3", "bucket_url": bucket_url, "endpoint": s3_endpoint,
-            "metadata": str(tmp_path / "metadata.json")}
+    return {
+        "kind": "s3",
+        "bucket_url": bucket_url,
+        "endpoint": s3_endpoint,
+        "metadata": str(tmp_path / "metadata.json"),
+    }
 
 
 @pytest.fixture
@@ -47,5 +51,9 @@ def s3_mongo_spec(s3_endpoint, bucket_url, mongo, small_parts):
     """(spec, client): the client is mongomock's (in-process only) unless
     ASSETSTORE_TEST_MONGO_URL names a real server that child processes can reach."""
     client, url = mongo
-    return {"kind": "s3", "bucket_url": bucket_url, "endpoint": s3_endpoint,
-            "metadata": url}, client
+    return {
+        "kind": "s3",
+        "bucket_url": bucket_url,
+        "endpoint": s3_endpoint,
+        "metadata": url,
+    }, client

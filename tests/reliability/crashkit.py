@@ -81,10 +81,16 @@ def open_spec(spec: dict[str, Any], *, mongo_client: Any = None) -> Any:
     from assetstore.backends.s3 import S3BlobStore
     from assetstore.open import assemble_store
 
-    blobs = S3BlobStore(spec["bucket_url"], endpoint_url=spec["endpoint"], create_bucket=True,
-                        part_size=spec.get("part_size", TEST_PART_SIZE), **S3_CREDENTIALS)
-    return assemble_store(blobs, spec["metadata"], public_url=None, assets_db_id=None,
-                          mongo_client=mongo_client)
+    blobs = S3BlobStore(
+        spec["bucket_url"],
+        endpoint_url=spec["endpoint"],
+        create_bucket=True,
+        part_size=spec.get("part_size", TEST_PART_SIZE),
+        **S3_CREDENTIALS,
+    )
+    return assemble_store(
+        blobs, spec["metadata"], public_url=None, assets_db_id=None, mongo_client=mongo_client
+    )
 
 
 def fd_path(fd: int) -> str:
@@ -121,8 +127,15 @@ class Injector:
             raise Crash
 
     # -- generic wrappers ---------------------------------------------------------
-    def around(self, owner: Any, name: str, *, when: str = "before",
-               match: Callable[..., bool] = lambda *a, **k: True, nth: int = 1) -> None:
+    def around(
+        self,
+        owner: Any,
+        name: str,
+        *,
+        when: str = "before",
+        match: Callable[..., bool] = lambda *a, **k: True,
+        nth: int = 1,
+    ) -> None:
         """Fire before or after the ``nth`` call of ``owner.name`` that ``match`` accepts."""
         real = getattr(owner, name)
         seen = [0]
@@ -148,8 +161,10 @@ class Injector:
         for owner, names in (
             (S3BlobStore, ("write", "open", "size", "delete", "list", "remove_incomplete")),
             (_MultipartUpload, ("_call",)),
-            (MongoDocumentStore, ("insert", "insert_many", "get", "find_one", "find", "count",
-                                  "replace", "delete")),
+            (
+                MongoDocumentStore,
+                ("insert", "insert_many", "get", "find_one", "find", "count", "replace", "delete"),
+            ),
         ):
             for name in names:
                 real = getattr(owner, name)
@@ -170,6 +185,7 @@ class Injector:
 
     def _meta(self, step: str) -> None:
         """Inside AtomicJSONStorage.write (the TinyDB metadata file)."""
+
         def is_tmp(path: Any) -> bool:
             return bool(METADATA_TMP.search(os.fspath(path)))
 
@@ -194,8 +210,9 @@ class Injector:
         elif step == "before-replace":  # fsynced, not yet renamed over the old file
             self.around(os, "replace", match=lambda src, dst, *a, **k: is_metadata(dst))
         elif step == "after-replace":  # renamed, directory not yet fsynced
-            self.around(os, "replace", when="after",
-                        match=lambda src, dst, *a, **k: is_metadata(dst))
+            self.around(
+                os, "replace", when="after", match=lambda src, dst, *a, **k: is_metadata(dst)
+            )
         elif step == "after-dir-fsync":  # fully durable, the call has not returned yet
             self._after_dir_fsync("replace", lambda src, dst: is_metadata(dst))
         else:
@@ -213,8 +230,12 @@ class Injector:
                 directory[0] = os.path.dirname(os.path.realpath(dst))
 
         self.patch(os, name, call)
-        self.around(os, "fsync", when="after",
-                    match=lambda fd: directory[0] is not None and fd_path(fd) == directory[0])
+        self.around(
+            os,
+            "fsync",
+            when="after",
+            match=lambda fd: directory[0] is not None and fd_path(fd) == directory[0],
+        )
 
     def _source(self, step: str) -> None:
         """The upload's own source dies while the blob is being written (see run_op)."""
@@ -223,6 +244,7 @@ class Injector:
 
     def _journal(self, step: str) -> None:
         """Inside Journal.append (the commit point of a change to a TinyDB store)."""
+
         def is_journal(fd: int) -> bool:
             return fd_path(fd).endswith(".json.journal")
 
@@ -246,6 +268,7 @@ class Injector:
 
     def _blob(self, step: str) -> None:
         """Inside LocalBlobStore.write / delete."""
+
         def in_tmp(path: Any) -> bool:
             return "/.tmp/" in os.fspath(path)
 
@@ -254,8 +277,9 @@ class Injector:
         elif step == "after-link":  # linked under its key; the temp name still exists
             self.around(os, "link", when="after", match=lambda src, dst, *a, **k: in_tmp(src))
         elif step == "after-second-link":  # a batch: two files in place, more to come
-            self.around(os, "link", when="after", nth=2,
-                        match=lambda src, dst, *a, **k: in_tmp(src))
+            self.around(
+                os, "link", when="after", nth=2, match=lambda src, dst, *a, **k: in_tmp(src)
+            )
         elif step == "before-link":
             self.around(os, "link", match=lambda src, dst, *a, **k: in_tmp(src))
         elif step == "after-dir-fsync":  # the blob is durable, no metadata yet
@@ -295,8 +319,12 @@ class Injector:
             self.around(S3BlobStore, "delete")
             return
         where, _, method = step.partition("-")
-        methods = {"create": "create_multipart_upload", "first-part": "upload_part",
-                   "complete": "complete_multipart_upload", "put": "put_object"}
+        methods = {
+            "create": "create_multipart_upload",
+            "first-part": "upload_part",
+            "complete": "complete_multipart_upload",
+            "put": "put_object",
+        }
         request(methods[method], where)
 
     def _mongo(self, step: str) -> None:
@@ -356,15 +384,29 @@ def run_op(store: Any, op: str, point: str, injector: Injector) -> None:
         staged = store.stage(NEW, filename="new.bin")
         store.publish(staged, name="new", version="1", tag="a", tags=["n"])
     elif op == "publish-batch":
-        store.upload_many([{"source": payload(f"batch{i}", NEW_SIZE), "name": f"batch{i}",
-                            "version": "1", "tag": "a"} for i in range(BATCH)])
+        store.upload_many(
+            [
+                {
+                    "source": payload(f"batch{i}", NEW_SIZE),
+                    "name": f"batch{i}",
+                    "version": "1",
+                    "tag": "a",
+                }
+                for i in range(BATCH)
+            ]
+        )
     elif op == "update":
         store.update("old:1-a", {"asset_tags": ["changed"], "asset_metadata": {"v": 2}})
     elif op == "delete":
         store.delete("old:1-a")
     elif op == "register":
-        store.register({"asset_name": "ext", "asset_version": {"version": "1", "tag": "a"},
-                        "asset_public_url": "https://example.com/ext.bin"})
+        store.register(
+            {
+                "asset_name": "ext",
+                "asset_version": {"version": "1", "tag": "a"},
+                "asset_public_url": "https://example.com/ext.bin",
+            }
+        )
     else:
         raise ValueError(op)
 
@@ -376,8 +418,13 @@ def committed(op: str, point: str) -> bool:
     # whole, the next reader sees it (a process crash keeps the page cache). The meta:*
     # points lie inside the checkpoint that follows the append, so after the commit.
     after_commit = point.startswith("meta:") or point in (
-        "journal:before-fsync", "journal:after-fsync", "mongo:after-insert",
-        "mongo:after-insert_many", "mongo:after-replace", "mongo:after-delete")
+        "journal:before-fsync",
+        "journal:after-fsync",
+        "mongo:after-insert",
+        "mongo:after-insert_many",
+        "mongo:after-replace",
+        "mongo:after-delete",
+    )
     return after_commit or (op == "delete" and point in ("blob:before-delete", "s3:before-delete"))
 
 
@@ -498,11 +545,21 @@ def loop_main(spec: dict[str, Any], seed: int, prefix: str) -> None:
             print(f"B P {uri}", flush=True)
             if rng.random() < 0.2:
                 staged = store.stage(data)
-                store.publish(staged, name=uri.split(":")[0], version="1", tag="a",
-                              metadata={"loop": True, "n": 0})
+                store.publish(
+                    staged,
+                    name=uri.split(":")[0],
+                    version="1",
+                    tag="a",
+                    metadata={"loop": True, "n": 0},
+                )
             else:
-                store.upload(data, name=uri.split(":")[0], version="1", tag="a",
-                             metadata={"loop": True, "n": 0})
+                store.upload(
+                    data,
+                    name=uri.split(":")[0],
+                    version="1",
+                    tag="a",
+                    metadata={"loop": True, "n": 0},
+                )
             print(f"P {uri}", flush=True)
             mine.append(uri)
         elif r < 0.8:
@@ -510,8 +567,9 @@ def loop_main(spec: dict[str, Any], seed: int, prefix: str) -> None:
             current = store.get(uri)
             n = current.asset_metadata["n"] + 1
             print(f"B U {uri} {n}", flush=True)
-            store.update(uri, {"asset_metadata": {"loop": True, "n": n}},
-                         expected_revision=current.revision)
+            store.update(
+                uri, {"asset_metadata": {"loop": True, "n": n}}, expected_revision=current.revision
+            )
             print(f"U {uri} {n}", flush=True)
         else:
             uri = mine.pop(rng.randrange(len(mine)))
@@ -535,8 +593,9 @@ def increment(store: Any, times: int) -> int:
             current = store.get(COUNTER)
             n = current.asset_metadata["n"] + 1
             try:
-                store.update(COUNTER, {"asset_metadata": {"n": n}},
-                             expected_revision=current.revision)
+                store.update(
+                    COUNTER, {"asset_metadata": {"n": n}}, expected_revision=current.revision
+                )
                 break
             except RevisionMismatchError:
                 retries += 1
@@ -547,8 +606,13 @@ def publish_series(store: Any, worker: str, count: int) -> None:
     """Publish ``worker/a0`` .. ``worker/a{count-1}`` (contents from :func:`payload`)."""
     for i in range(count):
         uri = f"{worker}/a{i}:1-a"
-        store.upload(payload(uri, 100 + i), name=f"{worker}/a{i}", version="1", tag="a",
-                     metadata={"worker": worker, "i": i})
+        store.upload(
+            payload(uri, 100 + i),
+            name=f"{worker}/a{i}",
+            version="1",
+            tag="a",
+            metadata={"worker": worker, "i": i},
+        )
 
 
 def wait_for(path: Path) -> None:
@@ -557,8 +621,9 @@ def wait_for(path: Path) -> None:
         time.sleep(0.002)
 
 
-def write_main(spec: dict[str, Any], worker: str, threads: int, uploads: int,
-               increments: int, start: str) -> None:
+def write_main(
+    spec: dict[str, Any], worker: str, threads: int, uploads: int, increments: int, start: str
+) -> None:
     """``threads`` threads each upload ``uploads`` assets and add ``increments`` to the
     counter, once the file ``start`` exists; prints the number of CAS retries."""
     store = open_spec(spec)
@@ -593,8 +658,13 @@ def claim_main(spec: dict[str, Any], worker: str, count: int, start: str) -> Non
     for i in range(count):
         uri = f"claimed{i}:1-a"
         try:
-            store.upload(payload(f"{uri}/{worker}", 1000 + i), name=f"claimed{i}", version="1",
-                         tag="a", metadata={"worker": worker})
+            store.upload(
+                payload(f"{uri}/{worker}", 1000 + i),
+                name=f"claimed{i}",
+                version="1",
+                tag="a",
+                metadata={"worker": worker},
+            )
             print(f"won {uri}", flush=True)
         except AlreadyExistsError:
             print(f"lost {uri}", flush=True)
@@ -620,8 +690,13 @@ def fsize_main(spec: dict[str, Any], op: str, limit: int) -> None:
         if op == "publish-large":
             store.upload(payload("large", 4 * limit), name="large", version="1", tag="a")
         elif op == "register-large-metadata":
-            store.register({"asset_name": "ext", "asset_version": {"version": "1", "tag": "a"},
-                            "asset_metadata": {"pad": "x" * (limit + limit // 4)}})
+            store.register(
+                {
+                    "asset_name": "ext",
+                    "asset_version": {"version": "1", "tag": "a"},
+                    "asset_metadata": {"pad": "x" * (limit + limit // 4)},
+                }
+            )
         else:
             raise ValueError(op)
     except OSError as exc:
@@ -645,6 +720,7 @@ def race_main(spec: dict[str, Any], uri: str) -> None:
             print("at-cas", flush=True)
             assert sys.stdin.readline().strip() == "go"
             return real(*args, **kwargs)
+
         return held
 
     documents.replace = hold(gate["real_replace"])
@@ -654,8 +730,11 @@ def race_main(spec: dict[str, Any], uri: str) -> None:
         action, revision = line.split()
         try:
             if action == "update":
-                store.update(uri, {"asset_metadata": {"by": os.getpid(), "at": int(revision)}},
-                             expected_revision=int(revision))
+                store.update(
+                    uri,
+                    {"asset_metadata": {"by": os.getpid(), "at": int(revision)}},
+                    expected_revision=int(revision),
+                )
             else:
                 store.delete(uri, expected_revision=int(revision))
             print("won", flush=True)
@@ -720,8 +799,12 @@ class Zygote:
     def __init__(self) -> None:
         import subprocess
 
-        self._proc = subprocess.Popen([sys.executable, KIT, "zygote"], stdin=subprocess.PIPE,
-                                      stdout=subprocess.PIPE, text=True)
+        self._proc = subprocess.Popen(
+            [sys.executable, KIT, "zygote"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         self._lock = threading.Lock()
         assert self._readline() == "ready"
 

@@ -57,8 +57,15 @@ def test_eight_processes_and_threads_publish_into_one_store(zygote, tmp_path, lo
     children = []
     for worker in range(PROCESSES):
         out, err = tmp_path / f"w{worker}.out", tmp_path / f"w{worker}.err"
-        argv = ["write", json.dumps(local_spec), f"p{worker}", str(PROCESS_THREADS),
-                str(PROCESS_UPLOADS), str(INCREMENTS), str(start)]
+        argv = [
+            "write",
+            json.dumps(local_spec),
+            f"p{worker}",
+            str(PROCESS_THREADS),
+            str(PROCESS_UPLOADS),
+            str(INCREMENTS),
+            str(start),
+        ]
         children.append((zygote.spawn(argv, out, err), out, err))
 
     with open_spec(local_spec) as store:
@@ -96,8 +103,10 @@ def test_eight_processes_and_threads_publish_into_one_store(zygote, tmp_path, lo
         report = store.fsck()
         assert report.ok and report.orphans == [], report
     retries = sum(int(out.split()[-1]) for out in outputs)
-    print(f"\n{uploads} uploads, {increments} increments, {retries} CAS retries in the "
-          "processes", file=sys.stderr)
+    print(
+        f"\n{uploads} uploads, {increments} increments, {retries} CAS retries in the processes",
+        file=sys.stderr,
+    )
 
 
 def test_processes_publishing_the_same_uris_get_one_winner_each(zygote, tmp_path, local_spec):
@@ -155,9 +164,15 @@ def check_round(store, kinds, results, revision, winner_id):
 
 
 def race_in_processes(spec, mongo_client=None):
-    procs = [subprocess.Popen([sys.executable, KIT, "race", json.dumps(spec), RACED],
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-             for _ in range(2)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, KIT, "race", json.dumps(spec), RACED],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
 
     def send(proc, line):
         proc.stdin.write(line + "\n")
@@ -177,8 +192,7 @@ def race_in_processes(spec, mongo_client=None):
                 for proc in procs:
                     send(proc, "go")
                 results = [proc.stdout.readline().strip() for proc in procs]
-                check_round(store, kinds, results, revision,
-                            lambda res: pids[res.index("won")])
+                check_round(store, kinds, results, revision, lambda res: pids[res.index("won")])
     finally:
         for proc in procs:
             proc.stdin.close()
@@ -204,6 +218,7 @@ def test_revision_race_s3_mongo(s3_mongo_spec):
             def call(*args, **kwargs):
                 barrier.wait()  # both passed the revision check; neither has written
                 return real[name](*args, **kwargs)
+
             return call
 
         documents.replace, documents.delete = held("replace"), held("delete")
@@ -214,16 +229,20 @@ def test_revision_race_s3_mongo(s3_mongo_spec):
             def attempt(i, kind, revision=revision, results=results):
                 try:
                     if kind == "update":
-                        store.update(RACED, {"asset_metadata": {"by": i, "at": revision}},
-                                     expected_revision=revision)
+                        store.update(
+                            RACED,
+                            {"asset_metadata": {"by": i, "at": revision}},
+                            expected_revision=revision,
+                        )
                     else:
                         store.delete(RACED, expected_revision=revision)
                     results[i] = "won"
                 except RevisionMismatchError as exc:
                     results[i] = f"lost {type(exc).__name__}"
 
-            threads = [threading.Thread(target=attempt, args=(i, kind))
-                       for i, kind in enumerate(kinds)]
+            threads = [
+                threading.Thread(target=attempt, args=(i, kind)) for i, kind in enumerate(kinds)
+            ]
             for thread in threads:
                 thread.start()
             for thread in threads:
@@ -239,8 +258,9 @@ def test_processes_creating_an_s3_store_agree_on_its_id(zygote, tmp_path, s3_tin
     for i in range(6):
         spec = {**s3_tinydb_spec, "metadata": str(tmp_path / f"meta{i}.json")}
         out, err = tmp_path / f"o{i}.out", tmp_path / f"o{i}.err"
-        children.append((zygote.spawn(["identity", json.dumps(spec), str(start)], out, err),
-                         out, err))
+        children.append(
+            (zygote.spawn(["identity", json.dumps(spec), str(start)], out, err), out, err)
+        )
     start.touch()
     ids = {out.strip() for out in wait_all(zygote, children)}
     assert len(ids) == 1, ids

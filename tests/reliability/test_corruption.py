@@ -65,7 +65,7 @@ def check_damage_is_caught(store, kind, tmp_path):
         with store.open(uri) as reader, pytest.raises(IntegrityError):
             reader.read()  # a whole read returns nothing
         with store.open(uri, start=SIZE // 2, end=SIZE // 2 + 1) as reader:
-            assert reader.read() != DATA[SIZE // 2:SIZE // 2 + 1]  # ranges: not verified
+            assert reader.read() != DATA[SIZE // 2 : SIZE // 2 + 1]  # ranges: not verified
     else:
         with pytest.raises(IntegrityError):
             store.open(uri)

@@ -44,30 +44,48 @@ from crashkit import (
     verify_sound,
 )
 
-pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"),
-                                reason="points are found through /proc/self/fd")
+pytestmark = pytest.mark.skipif(
+    not sys.platform.startswith("linux"), reason="points are found through /proc/self/fd"
+)
 
 REAL_MONGO = bool(os.environ.get("ASSETSTORE_TEST_MONGO_URL"))
 
 JOURNAL_POINTS = ("journal:mid-append", "journal:before-fsync", "journal:after-fsync")
 LOCAL_CASES = [
-    *[("publish", p) for p in ("blob:before-fsync", "blob:after-link", "blob:after-dir-fsync",
-                               "meta:before-temp-open", "meta:mid-temp-write",
-                               "meta:before-temp-fsync", "meta:before-replace",
-                               "meta:after-replace", "meta:after-dir-fsync",
-                               *JOURNAL_POINTS)],
+    *[
+        ("publish", p)
+        for p in (
+            "blob:before-fsync",
+            "blob:after-link",
+            "blob:after-dir-fsync",
+            "meta:before-temp-open",
+            "meta:mid-temp-write",
+            "meta:before-temp-fsync",
+            "meta:before-replace",
+            "meta:after-replace",
+            "meta:after-dir-fsync",
+            *JOURNAL_POINTS,
+        )
+    ],
     ("publish", "source:mid-stream"),
     ("delete", "blob:before-delete"),
-    *[(op, p) for op in ("update", "delete", "register", "publish-batch")
-      for p in JOURNAL_POINTS],
+    *[(op, p) for op in ("update", "delete", "register", "publish-batch") for p in JOURNAL_POINTS],
     ("stage-publish", "store:after-stage"),
-    *[("update", p) for p in ("meta:mid-temp-write", "meta:before-temp-fsync",
-                              "meta:after-replace", "meta:after-dir-fsync")],
-    *[("delete", p) for p in ("meta:mid-temp-write", "meta:after-replace",
-                              "meta:after-dir-fsync")],
+    *[
+        ("update", p)
+        for p in (
+            "meta:mid-temp-write",
+            "meta:before-temp-fsync",
+            "meta:after-replace",
+            "meta:after-dir-fsync",
+        )
+    ],
+    *[("delete", p) for p in ("meta:mid-temp-write", "meta:after-replace", "meta:after-dir-fsync")],
     *[("register", p) for p in ("meta:mid-temp-write", "meta:after-replace")],
-    *[("publish-batch", p) for p in ("blob:after-second-link", "meta:mid-temp-write",
-                                     "meta:after-replace")],
+    *[
+        ("publish-batch", p)
+        for p in ("blob:after-second-link", "meta:mid-temp-write", "meta:after-replace")
+    ],
 ]
 
 #: On S3 the points of a multipart upload (source dies mid-stream: parts sent, upload
@@ -84,13 +102,22 @@ S3_CASES = [
 ]
 #: TinyDB's own points are covered on the local store; on S3 some of them, for the S3 side
 #: of their outcome (an orphan object; a deleted asset's object left behind).
-S3_TINYDB_CASES = [*S3_CASES, ("publish", "journal:mid-append"),
-                   ("delete", "journal:after-fsync"), ("publish", "meta:before-replace"),
-                   ("delete", "meta:after-replace")]
+S3_TINYDB_CASES = [
+    *S3_CASES,
+    ("publish", "journal:mid-append"),
+    ("delete", "journal:after-fsync"),
+    ("publish", "meta:before-replace"),
+    ("delete", "meta:after-replace"),
+]
 MONGO_CASES = [
-    (op, f"mongo:{when}-{method}") for op, method in
-    (("publish", "insert"), ("register", "insert"), ("publish-batch", "insert_many"),
-     ("update", "replace"), ("delete", "delete"))
+    (op, f"mongo:{when}-{method}")
+    for op, method in (
+        ("publish", "insert"),
+        ("register", "insert"),
+        ("publish-batch", "insert_many"),
+        ("update", "replace"),
+        ("delete", "delete"),
+    )
     for when in ("before", "after")
 ]
 #: In-process (mongomock) the S3 points add nothing to the child-process runs on S3 + TinyDB:
@@ -131,16 +158,18 @@ def test_local_store_crash(zygote, tmp_path, local_spec, op, point):
     check_after_crash(local_spec, op, point, before)
 
 
-@pytest.mark.parametrize(("op", "point"), S3_TINYDB_CASES,
-                         ids=[f"{o}@{p}" for o, p in S3_TINYDB_CASES])
+@pytest.mark.parametrize(
+    ("op", "point"), S3_TINYDB_CASES, ids=[f"{o}@{p}" for o, p in S3_TINYDB_CASES]
+)
 def test_s3_tinydb_crash(zygote, tmp_path, s3_tinydb_spec, op, point):
     before = prepared(s3_tinydb_spec)
     crash_in_child(zygote, tmp_path, s3_tinydb_spec, op, point)
     check_after_crash(s3_tinydb_spec, op, point, before)
 
 
-@pytest.mark.parametrize(("op", "point"), S3_MONGO_CASES,
-                         ids=[f"{o}@{p}" for o, p in S3_MONGO_CASES])
+@pytest.mark.parametrize(
+    ("op", "point"), S3_MONGO_CASES, ids=[f"{o}@{p}" for o, p in S3_MONGO_CASES]
+)
 def test_s3_mongo_crash(zygote, tmp_path, s3_mongo_spec, monkeypatch, op, point):
     """A child process with a real server; mongomock: the crash simulated in-process."""
     spec, client = s3_mongo_spec

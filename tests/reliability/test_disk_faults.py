@@ -37,8 +37,9 @@ from crashkit import METADATA_TMP, fd_path, metadata_file, open_spec, payload, v
 import assetstore.backends.fsspec_blobs as fsspec_blobs
 from assetstore import AssetNotFoundError, BackendUnavailableError
 
-pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"),
-                                reason="faults are matched through /proc/self/fd")
+pytestmark = pytest.mark.skipif(
+    not sys.platform.startswith("linux"), reason="faults are matched through /proc/self/fd"
+)
 
 DATA = payload("faulty", 200_000)
 
@@ -127,11 +128,17 @@ def do(store, op):
     if op == "publish":
         store.upload(DATA, name="new", version="1", tag="a")
     elif op == "upload_many":
-        store.upload_many([{"source": DATA, "name": f"batch{i}", "version": "1", "tag": "a"}
-                           for i in range(3)])
+        store.upload_many(
+            [{"source": DATA, "name": f"batch{i}", "version": "1", "tag": "a"} for i in range(3)]
+        )
     elif op == "register":
-        store.register({"asset_name": "ext", "asset_version": {"version": "1", "tag": "a"},
-                        "asset_public_url": "https://example.com/ext"})
+        store.register(
+            {
+                "asset_name": "ext",
+                "asset_version": {"version": "1", "tag": "a"},
+                "asset_public_url": "https://example.com/ext",
+            }
+        )
     elif op == "update":
         store.update("old:1-a", {"asset_tags": ["changed"]})
     elif op == "delete":
@@ -146,8 +153,11 @@ def happened(store, op):
         if op == "publish":
             return store.read_bytes("new:1-a") == DATA
         if op == "upload_many":
-            found = [store.read_bytes(f"batch{i}:1-a") == DATA for i in range(3)
-                     if store.count({"asset_uri": f"batch{i}:1-a"})]
+            found = [
+                store.read_bytes(f"batch{i}:1-a") == DATA
+                for i in range(3)
+                if store.count({"asset_uri": f"batch{i}:1-a"})
+            ]
             assert found in ([], [True] * 3), "a batch is all or nothing"
             return bool(found)
         if op == "register":
@@ -177,13 +187,13 @@ def no_leftovers(store, spec):
 
 
 OPS = ["publish", "upload_many", "register", "update", "delete"]
-BEFORE_COMMIT = [("write", errno.ENOSPC), ("write-partial", errno.ENOSPC),
-                 ("fsync", errno.EIO)]
+BEFORE_COMMIT = [("write", errno.ENOSPC), ("write-partial", errno.ENOSPC), ("fsync", errno.EIO)]
 
 
 @pytest.mark.parametrize("op", OPS)
-@pytest.mark.parametrize(("where", "code"), BEFORE_COMMIT,
-                         ids=[f"{w}-{errno.errorcode[c]}" for w, c in BEFORE_COMMIT])
+@pytest.mark.parametrize(
+    ("where", "code"), BEFORE_COMMIT, ids=[f"{w}-{errno.errorcode[c]}" for w, c in BEFORE_COMMIT]
+)
 def test_metadata_write_fails_before_the_commit(local_spec, monkeypatch, op, where, code):
     before = prepare(local_spec)
     with open_spec(local_spec) as store:
@@ -203,8 +213,11 @@ CHECKPOINT_FAULTS = [("write", errno.ENOSPC), ("fsync", errno.EIO), ("dir-fsync"
 
 
 @pytest.mark.parametrize("op", OPS)
-@pytest.mark.parametrize(("where", "code"), CHECKPOINT_FAULTS,
-                         ids=[f"{w}-{errno.errorcode[c]}" for w, c in CHECKPOINT_FAULTS])
+@pytest.mark.parametrize(
+    ("where", "code"),
+    CHECKPOINT_FAULTS,
+    ids=[f"{w}-{errno.errorcode[c]}" for w, c in CHECKPOINT_FAULTS],
+)
 def test_checkpoint_fails_after_the_commit(local_spec, monkeypatch, op, where, code):
     """The journal holds the change durably before the checkpoint starts: a failing
     checkpoint does not fail the call, the change is there, and the next checkpoint (here
@@ -361,9 +374,13 @@ def test_s3_tinydb_metadata_disk_full(s3_tinydb_spec, monkeypatch):
         verify_sound(store, s3_tinydb_spec)
 
 
-MONGO_CASES = [("publish", "insert_one"), ("register", "insert_one"),
-               ("upload_many", "insert_many"), ("update", "replace_one"),
-               ("delete", "delete_one")]
+MONGO_CASES = [
+    ("publish", "insert_one"),
+    ("register", "insert_one"),
+    ("upload_many", "insert_many"),
+    ("update", "replace_one"),
+    ("delete", "delete_one"),
+]
 
 
 @pytest.mark.parametrize(("op", "method"), MONGO_CASES, ids=[op for op, _ in MONGO_CASES])

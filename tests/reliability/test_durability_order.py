@@ -82,8 +82,12 @@ class Trace:
     def index(self, name: str, first: str = "", second: str = "", *, after: int = -1) -> int:
         """The position of the first matching event after ``after`` (regex on paths)."""
         for i, (event, a, b) in enumerate(self.events):
-            if i > after and event == name and re.fullmatch(first or ".*", a) \
-                    and re.fullmatch(second or ".*", b):
+            if (
+                i > after
+                and event == name
+                and re.fullmatch(first or ".*", a)
+                and re.fullmatch(second or ".*", b)
+            ):
                 return i
         raise AssertionError(f"no {name} {first} {second} after {after} in {self.events}")
 
@@ -126,10 +130,16 @@ def test_publish(store, local_spec, monkeypatch):
 
 def test_upload_many(store, local_spec, monkeypatch):
     trace = Trace(monkeypatch, local_spec["root"])
-    assets = store.upload_many([{"source": f"file {i}".encode(), "name": f"b{i}",
-                                 "version": "1", "tag": "a"} for i in range(5)])
-    links = [trace.index("link", r"\.tmp/[0-9a-f]{32}",
-                         f"objects/{a.asset_id[:2]}/{a.asset_id}") for a in assets]
+    assets = store.upload_many(
+        [
+            {"source": f"file {i}".encode(), "name": f"b{i}", "version": "1", "tag": "a"}
+            for i in range(5)
+        ]
+    )
+    links = [
+        trace.index("link", r"\.tmp/[0-9a-f]{32}", f"objects/{a.asset_id[:2]}/{a.asset_id}")
+        for a in assets
+    ]
     synced = min(i for i, e in enumerate(trace.events) if e[0] in ("syncfs", "sync"))
     assert max(links) < synced
     assert synced < trace.metadata_commit(after=synced)
@@ -160,4 +170,3 @@ def test_checkpoint(local_spec, monkeypatch):
     fsync, rename, directory = trace.replace_durably("metadata.json", after=commit)
     journal = trace.replace_durably("metadata.json.journal", after=directory)
     assert commit < fsync < rename < directory < journal[0] < journal[1] < journal[2]
-

@@ -71,8 +71,7 @@ def parse(out: str) -> tuple[list[list[str]], list[str] | None]:
 
 
 def loop_assets(store) -> dict[str, int]:
-    return {a.asset_uri: a.asset_metadata["n"]
-            for a in store.query({"asset_metadata.loop": True})}
+    return {a.asset_uri: a.asset_metadata["n"] for a in store.query({"asset_metadata.loop": True})}
 
 
 def check_bytes(store, uri: str) -> None:
@@ -89,8 +88,9 @@ def kill_rounds(zygote, spec: dict, rounds: int, tmp_path: Path) -> Counter:
         for round_ in range(rounds):
             out = tmp_path / f"round{round_}.out"
             err = tmp_path / f"round{round_}.err"
-            pid = zygote.spawn(["loop", json.dumps(spec), str(rng.randrange(1 << 30)),
-                                f"k{round_}"], out, err)
+            pid = zygote.spawn(
+                ["loop", json.dumps(spec), str(rng.randrange(1 << 30)), f"k{round_}"], out, err
+            )
             while not out.exists() or not out.read_text().startswith("ready"):
                 time.sleep(0.002)
                 if psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:

@@ -46,7 +46,8 @@ def test_gc_without_a_grace_period_can_remove_a_staged_file(local_spec):
     with open_spec(local_spec) as store:
         staged = store.stage(b"in flight")
         assert store.gc().removed == []  # the default grace period keeps it
-        assert store.gc(older_than=0).removed == [f"objects/{staged.staging_id[:2]}/"
-                                                  f"{staged.staging_id}"]
+        assert store.gc(older_than=0).removed == [
+            f"objects/{staged.staging_id[:2]}/{staged.staging_id}"
+        ]
         store.publish(staged, name="late", version="1", tag="a")
         assert store.fsck().missing == ["late:1-a"]

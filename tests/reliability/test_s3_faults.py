@@ -93,8 +93,9 @@ def interrupt_while_waiting(monkeypatch, method):
     return fired
 
 
-@pytest.mark.parametrize("method", ["create_multipart_upload", "upload_part",
-                                    "complete_multipart_upload", "put_object"])
+@pytest.mark.parametrize(
+    "method", ["create_multipart_upload", "upload_part", "complete_multipart_upload", "put_object"]
+)
 def test_ctrl_c_while_waiting_for_s3(store, s3_tinydb_spec, monkeypatch, method):
     """Interrupted before the upload's id is known, the upload cannot be aborted on the
     spot and stays pending; interrupted after the completion (or the PUT), the object
@@ -107,8 +108,9 @@ def test_ctrl_c_while_waiting_for_s3(store, s3_tinydb_spec, monkeypatch, method)
     assert fired == [method]
     assert store.count() == 0
     leftovers = len(pending_uploads(store)) + len(store.fsck().orphans)
-    assert leftovers == (1 if method in ("create_multipart_upload", "complete_multipart_upload",
-                                         "put_object") else 0)
+    assert leftovers == (
+        1 if method in ("create_multipart_upload", "complete_multipart_upload", "put_object") else 0
+    )
     verify_sound(store, s3_tinydb_spec)  # gc(older_than=0) removes it
     nothing_visible(store)
 
@@ -121,6 +123,7 @@ def server_fails(monkeypatch, *methods):
         def fail(self, *args, **kwargs):
             calls.append(name)
             raise S3ClientError("InternalError", f"{name} failed (injected)")
+
         return fail
 
     for name in methods:
@@ -155,8 +158,7 @@ def test_server_error_on_the_part_and_on_the_abort(store, s3_tinydb_spec, monkey
     verify_sound(store, s3_tinydb_spec)
 
 
-def test_reader_sees_blobs_written_by_another_process_after_it_listed(
-        s3_tinydb_spec, monkeypatch):
+def test_reader_sees_blobs_written_by_another_process_after_it_listed(s3_tinydb_spec, monkeypatch):
     """A store that ran fsck (a listing) then reads an asset another process published
     into an already-listed directory (same two-digit prefix): s3fs's listing cache used to
     answer FileNotFoundError. The writer has its own S3 client (like another process)."""
@@ -166,12 +168,18 @@ def test_reader_sees_blobs_written_by_another_process_after_it_listed(
     with open_spec(s3_tinydb_spec) as reader:
         first = reader.upload(b"first", name="first", version="1", tag="a")
         assert reader.fsck().ok  # lists objects/<prefix>/
-        blobs = S3BlobStore(s3_tinydb_spec["bucket_url"], endpoint_url=s3_tinydb_spec["endpoint"],
-                            key="testing", secret="testing", region="us-east-1",
-                            skip_instance_cache=True)
+        blobs = S3BlobStore(
+            s3_tinydb_spec["bucket_url"],
+            endpoint_url=s3_tinydb_spec["endpoint"],
+            key="testing",
+            secret="testing",
+            region="us-east-1",
+            skip_instance_cache=True,
+        )
         assert blobs.fs is not reader._blobs.fs
-        writer = assemble_store(blobs, s3_tinydb_spec["metadata"], public_url=None,
-                                assets_db_id=None)
+        writer = assemble_store(
+            blobs, s3_tinydb_spec["metadata"], public_url=None, assets_db_id=None
+        )
         same_prefix = uuid.UUID(first.asset_id[:2] + uuid.uuid4().hex[2:])
         monkeypatch.setattr(uuid, "uuid4", lambda: same_prefix)
         second = writer.upload(b"second", name="second", version="1", tag="a")
@@ -185,8 +193,11 @@ def test_gc_grace_period_keeps_a_multipart_upload_in_flight(store, monkeypatch):
     """gc's grace period protects another process's upload in progress. (moto reports
     every upload as initiated in 2010, so the listing's date is set here.)"""
     blobs = store._blobs
-    started = blobs.fs.call_s3("create_multipart_upload", Bucket=blobs.bucket,
-                               Key=blobs._path("objects/ab/in-flight").split("/", 1)[1])
+    started = blobs.fs.call_s3(
+        "create_multipart_upload",
+        Bucket=blobs.bucket,
+        Key=blobs._path("objects/ab/in-flight").split("/", 1)[1],
+    )
     real = type(blobs.fs).call_s3
     age = {"seconds": 60.0}
 

@@ -44,11 +44,14 @@ VERSIONS = ["1", "1.2", "1.10", "2", "10"]  # in ascending version order
 VERSION_TAGS = ["a", "b"]
 LABELS = ["x", "y", "z"]
 #: resolve() specs and the versions each admits.
-SPECS = {"latest": set(VERSIONS), "1.2": {"1.2"}, ">=1.2,<10": {"1.2", "1.10", "2"},
-         "^1": {"1", "1.2", "1.10"}}
+SPECS = {
+    "latest": set(VERSIONS),
+    "1.2": {"1.2"},
+    ">=1.2,<10": {"1.2", "1.10", "2"},
+    "^1": {"1", "1.2", "1.10"},
+}
 
-uris = st.tuples(st.sampled_from(NAMES), st.sampled_from(VERSIONS),
-                 st.sampled_from(VERSION_TAGS))
+uris = st.tuples(st.sampled_from(NAMES), st.sampled_from(VERSIONS), st.sampled_from(VERSION_TAGS))
 contents = st.binary(max_size=2000)
 labels = st.lists(st.sampled_from(LABELS), unique=True, max_size=3)
 metadata = st.dictionaries(st.sampled_from(["k", "v"]), st.integers(0, 2), max_size=2)
@@ -96,8 +99,14 @@ class StoreMachine(RuleBasedStateMachine):
         assert asset.asset_uri == uri and asset.revision == 1
         if data is not None:
             assert asset.file_size == len(data)
-        self.model[uri] = {"data": data, "tags": tags, "meta": meta, "revision": 1,
-                           "source": source, "created": asset.created_at}
+        self.model[uri] = {
+            "data": data,
+            "tags": tags,
+            "meta": meta,
+            "revision": 1,
+            "source": source,
+            "created": asset.created_at,
+        }
 
     @rule(parts=uris, data=contents, tags=labels, meta=metadata)
     def upload(self, parts, data, tags, meta):
@@ -107,16 +116,21 @@ class StoreMachine(RuleBasedStateMachine):
             with pytest.raises(AlreadyExistsError):
                 self.store.upload(data, name=name, version=version, tag=tag)
             return
-        asset = self.store.upload(data, name=name, version=version, tag=tag, tags=tags,
-                                  metadata=meta)
+        asset = self.store.upload(
+            data, name=name, version=version, tag=tag, tags=tags, metadata=meta
+        )
         self._created(asset, parts, data, tags, meta, "upload")
 
     @rule(parts=uris, tags=labels)
     def register(self, parts, tags):
         self.step()
         name, version, tag = parts
-        record = {"asset_name": name, "asset_version": {"version": version, "tag": tag},
-                  "asset_public_url": "https://example.com/f", "asset_tags": tags}
+        record = {
+            "asset_name": name,
+            "asset_version": {"version": version, "tag": tag},
+            "asset_public_url": "https://example.com/f",
+            "asset_tags": tags,
+        }
         if uri_of(parts) in self.model:
             with pytest.raises(AlreadyExistsError):
                 self.store.register(record)
@@ -206,7 +220,10 @@ class StoreMachine(RuleBasedStateMachine):
         entry = self.model[uri]
         asset = self.store.get(uri)
         assert (asset.asset_tags, asset.asset_metadata, asset.revision) == (
-            entry["tags"], entry["meta"], entry["revision"])
+            entry["tags"],
+            entry["meta"],
+            entry["revision"],
+        )
         if entry["source"] == "upload":
             assert self.store.read_bytes(uri) == entry["data"]
             assert self.store.get_by_id(asset.asset_id).asset_uri == uri
@@ -221,21 +238,30 @@ class StoreMachine(RuleBasedStateMachine):
         assert found == sorted(u for u, e in self.model.items() if label in e["tags"])
         assert self.store.count({"asset_tags": label}) == len(found)
 
-    @rule(name=st.sampled_from(NAMES), spec=st.sampled_from(sorted(SPECS)),
-          tag=st.none() | st.sampled_from(VERSION_TAGS))
+    @rule(
+        name=st.sampled_from(NAMES),
+        spec=st.sampled_from(sorted(SPECS)),
+        tag=st.none() | st.sampled_from(VERSION_TAGS),
+    )
     def resolve(self, name, spec, tag):
         self.step()
-        candidates = {u: e for u, e in self.model.items()
-                      if u.rsplit(":", 1)[0] == name
-                      and (tag is None or u.rsplit("-", 1)[1] == tag)
-                      and u.rsplit(":", 1)[1].rsplit("-", 1)[0] in SPECS[spec]}
+        candidates = {
+            u: e
+            for u, e in self.model.items()
+            if u.rsplit(":", 1)[0] == name
+            and (tag is None or u.rsplit("-", 1)[1] == tag)
+            and u.rsplit(":", 1)[1].rsplit("-", 1)[0] in SPECS[spec]
+        }
         if not candidates:
             with pytest.raises(AssetNotFoundError):
                 self.store.resolve(name, spec, tag=tag)
             return
         best = max(VERSIONS.index(u.rsplit(":", 1)[1].rsplit("-", 1)[0]) for u in candidates)
-        at_best = {u: e for u, e in candidates.items()
-                   if u.rsplit(":", 1)[1].rsplit("-", 1)[0] == VERSIONS[best]}
+        at_best = {
+            u: e
+            for u, e in candidates.items()
+            if u.rsplit(":", 1)[1].rsplit("-", 1)[0] == VERSIONS[best]
+        }
         newest = max(e["created"] for e in at_best.values())
         allowed = {u for u, e in at_best.items() if e["created"] == newest}
         assert self.store.resolve(name, spec, tag=tag).asset_uri in allowed
@@ -256,19 +282,24 @@ class StoreMachine(RuleBasedStateMachine):
 
     @invariant()
     def agrees_with_the_model(self):
-        stored = {a.asset_uri: (a.revision, a.asset_tags, a.asset_metadata)
-                  for a in self.store.query()}
-        assert stored == {u: (e["revision"], e["tags"], e["meta"])
-                          for u, e in self.model.items()}
+        stored = {
+            a.asset_uri: (a.revision, a.asset_tags, a.asset_metadata) for a in self.store.query()
+        }
+        assert stored == {u: (e["revision"], e["tags"], e["meta"]) for u, e in self.model.items()}
 
 
 def run(machine, examples, steps):
     """About 20 s each on a 2-core machine: local operations are cheap, S3 ones are HTTP."""
-    run_state_machine_as_test(machine, settings=settings(
-        max_examples=examples, stateful_step_count=steps, deadline=None,
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much]))
-    print(f"\n{machine.__name__}: {machine.runs} runs, {machine.steps} steps",
-          file=sys.stderr)
+    run_state_machine_as_test(
+        machine,
+        settings=settings(
+            max_examples=examples,
+            stateful_step_count=steps,
+            deadline=None,
+            suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+        ),
+    )
+    print(f"\n{machine.__name__}: {machine.runs} runs, {machine.steps} steps", file=sys.stderr)
     assert machine.runs >= examples
 
 
@@ -296,9 +327,12 @@ def test_s3_mongo_store_agrees_with_a_dict(s3_options):
         def open_store():
             database = f"stateful_{uuid.uuid4().hex[:8]}"
             client = mongomock.MongoClient()
-            store = open_store(f"{bucket}/{uuid.uuid4().hex[:8]}",
-                               metadata=f"mongodb://mongomock.invalid/{database}",
-                               mongo_client=client, **s3_options)
+            store = open_store(
+                f"{bucket}/{uuid.uuid4().hex[:8]}",
+                metadata=f"mongodb://mongomock.invalid/{database}",
+                mongo_client=client,
+                **s3_options,
+            )
             return store, client.close
 
     run(S3MongoStore, examples=25, steps=30)

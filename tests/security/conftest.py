@@ -30,8 +30,11 @@ for helper_dir in (HERE.parent / "http", HERE):
 from live_server import CliServer, Live, fresh_live, run_cli_server, serve_both  # noqa: E402
 from seckit import TOKEN, Canary, http_server  # noqa: E402
 
-SENTINELS = {"etc/passwd": b"root:x:0:0:sentinel\n", "secret.txt": b"sentinel secret\n",
-             "store-sibling/x": b"sibling\n"}
+SENTINELS = {
+    "etc/passwd": b"root:x:0:0:sentinel\n",
+    "secret.txt": b"sentinel secret\n",
+    "store-sibling/x": b"sibling\n",
+}
 
 
 @pytest.fixture(scope="module")
@@ -55,8 +58,15 @@ def live(live_app: tuple[FastAPI, str], tmp_path: Path) -> Iterator[Live]:
 @pytest.fixture(scope="session")
 def secure_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CliServer]:
     workdir = tmp_path_factory.mktemp("secure-server")
-    with run_cli_server(workdir, "--no-register-health-check", "--max-upload-mb", "128",
-                        "--log-level", "debug", env={"ASSETSTORE_TOKEN": TOKEN}) as server:
+    with run_cli_server(
+        workdir,
+        "--no-register-health-check",
+        "--max-upload-mb",
+        "128",
+        "--log-level",
+        "debug",
+        env={"ASSETSTORE_TOKEN": TOKEN},
+    ) as server:
         yield server
 
 

@@ -118,8 +118,15 @@ def raw_request(
     return RawResponse(status, headers, bytes(received[start:]), sent)
 
 
-def request_head(method: str, url: str, path: str, headers: Iterable[tuple[str, str]] = (),
-                 *, length: int | None = None, chunked: bool = False) -> bytes:
+def request_head(
+    method: str,
+    url: str,
+    path: str,
+    headers: Iterable[tuple[str, str]] = (),
+    *,
+    length: int | None = None,
+    chunked: bool = False,
+) -> bytes:
     """The head of a request, with the path sent exactly as given (no normalisation)."""
     host, port = host_port(url)
     lines = [f"{method} {path} HTTP/1.1", f"Host: {host}:{port}"]
@@ -132,8 +139,15 @@ def request_head(method: str, url: str, path: str, headers: Iterable[tuple[str, 
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
 
 
-def send(url: str, method: str, path: str, body: bytes = b"",
-         headers: Iterable[tuple[str, str]] = (), *, timeout: float = 30.0) -> RawResponse:
+def send(
+    url: str,
+    method: str,
+    path: str,
+    body: bytes = b"",
+    headers: Iterable[tuple[str, str]] = (),
+    *,
+    timeout: float = 30.0,
+) -> RawResponse:
     """One raw request with a complete body."""
     head = request_head(method, url, path, headers, length=len(body))
     return raw_request(url, head, [body] if body else [], timeout=timeout)
@@ -151,8 +165,14 @@ def chunked(pieces: Iterable[bytes]) -> Iterator[bytes]:
 BOUNDARY = "hostile-boundary-7f3a"
 
 
-def part(name: str | bytes, data: bytes, *, filename: bytes | None = None,
-         extra: bytes = b"", boundary: str = BOUNDARY) -> bytes:
+def part(
+    name: str | bytes,
+    data: bytes,
+    *,
+    filename: bytes | None = None,
+    extra: bytes = b"",
+    boundary: str = BOUNDARY,
+) -> bytes:
     """One form part, byte for byte: ``filename`` is put between the quotes as it is."""
     name_bytes = name.encode() if isinstance(name, str) else name
     disposition = b'Content-Disposition: form-data; name="' + name_bytes + b'"'
@@ -170,18 +190,26 @@ def form(*parts: bytes, boundary: str = BOUNDARY) -> bytes:
     return b"".join(parts) + end(boundary)
 
 
-def upload_head(url: str, *, length: int | None = None, chunked: bool = False,
-                boundary: str = BOUNDARY, token: str | None = None) -> bytes:
+def upload_head(
+    url: str,
+    *,
+    length: int | None = None,
+    chunked: bool = False,
+    boundary: str = BOUNDARY,
+    token: str | None = None,
+) -> bytes:
     headers = [("Content-Type", f"multipart/form-data; boundary={boundary}")]
     if token:
         headers.append(("Authorization", f"Bearer {token}"))
     return request_head("POST", url, "/upload_asset", headers, length=length, chunked=chunked)
 
 
-def post_form(url: str, body: bytes, *, boundary: str = BOUNDARY,
-              token: str | None = None) -> RawResponse:
-    return raw_request(url, upload_head(url, length=len(body), boundary=boundary, token=token),
-                       [body])
+def post_form(
+    url: str, body: bytes, *, boundary: str = BOUNDARY, token: str | None = None
+) -> RawResponse:
+    return raw_request(
+        url, upload_head(url, length=len(body), boundary=boundary, token=token), [body]
+    )
 
 
 # --------------------------------------------------------------------------- file trees
@@ -196,7 +224,10 @@ def snapshot(root: Path, *, exclude: Iterable[Path] = ()) -> dict[str, tuple[boo
             path = here / name
             stat = path.lstat()
             found[str(path.relative_to(root.resolve()))] = (
-                path.is_dir(), 0 if path.is_dir() else stat.st_size, stat.st_mtime_ns)
+                path.is_dir(),
+                0 if path.is_dir() else stat.st_size,
+                stat.st_mtime_ns,
+            )
     return found
 
 
@@ -244,6 +275,7 @@ def wait_until(condition: object, timeout: float = 10.0) -> bool:
 CANARY_ANSWER = b'{"success": true, "data": [], "total": 0, "next_skip": null}'
 
 
-def http_server(host: str = "127.0.0.1", location: str | None = None, port: int = 0
-                ) -> contextlib.AbstractContextManager[Canary]:
+def http_server(
+    host: str = "127.0.0.1", location: str | None = None, port: int = 0
+) -> contextlib.AbstractContextManager[Canary]:
     return live_server.http_server(host, location, port, body=CANARY_ANSWER)

@@ -23,16 +23,77 @@ from assetstore.errors import AssetNotFoundError, InvalidNameError
 from assetstore.uri import parse_uri
 
 HOSTILE_NAMES = [
-    "../x", "../../etc/passwd", "a/../../x", "..", ".", "./x", "a/./b", "a/..", "x/../..",
-    "/abs", "/etc/passwd", "a//b", "a/", "%2e%2e/x", "%2e%2e%2fx", "..%2fx", "%252e%252e%252f",
-    "a\\b", "..\\..\\x", "C:\\Windows\\x", "a\x00b", "\x00", "a#b", "a?b", "a:b", "x" * 201,
-    " x", "x ", "a/ ../b", "a\nb", "a\r\nb", "a\tb", "a\x7fb", "a\x1bb",
-    "\u202eevil", "a\u200bb", "a\u2028b", "",
+    "../x",
+    "../../etc/passwd",
+    "a/../../x",
+    "..",
+    ".",
+    "./x",
+    "a/./b",
+    "a/..",
+    "x/../..",
+    "/abs",
+    "/etc/passwd",
+    "a//b",
+    "a/",
+    "%2e%2e/x",
+    "%2e%2e%2fx",
+    "..%2fx",
+    "%252e%252e%252f",
+    "a\\b",
+    "..\\..\\x",
+    "C:\\Windows\\x",
+    "a\x00b",
+    "\x00",
+    "a#b",
+    "a?b",
+    "a:b",
+    "x" * 201,
+    " x",
+    "x ",
+    "a/ ../b",
+    "a\nb",
+    "a\r\nb",
+    "a\tb",
+    "a\x7fb",
+    "a\x1bb",
+    "\u202eevil",
+    "a\u200bb",
+    "a\u2028b",
+    "",
 ]
-HOSTILE_VERSIONS = ["../1", "1/2", "1\\2", "1\x00", "%2e", "1#", "1?", ".1", "-1", "1 2", "1:2",
-                    "1" * 65, "", "\uff11"]
-HOSTILE_TAGS = ["../a", "a/b", "a\\b", "a-b", "a\x00", "%2e", "a#", "a?", ".a", "a b", "a:b",
-                "t" * 65, "", "\uff41"]
+HOSTILE_VERSIONS = [
+    "../1",
+    "1/2",
+    "1\\2",
+    "1\x00",
+    "%2e",
+    "1#",
+    "1?",
+    ".1",
+    "-1",
+    "1 2",
+    "1:2",
+    "1" * 65,
+    "",
+    "\uff11",
+]
+HOSTILE_TAGS = [
+    "../a",
+    "a/b",
+    "a\\b",
+    "a-b",
+    "a\x00",
+    "%2e",
+    "a#",
+    "a?",
+    ".a",
+    "a b",
+    "a:b",
+    "t" * 65,
+    "",
+    "\uff41",
+]
 
 
 def outside(root: Path) -> dict[str, tuple[bool, int, int]]:
@@ -41,8 +102,9 @@ def outside(root: Path) -> dict[str, tuple[bool, int, int]]:
 
 
 def meta(name: str = "m", version: str = "1.0", tag: str = "a") -> bytes:
-    return json.dumps({"asset_name": name, "asset_version": {"version": version, "tag": tag}}
-                      ).encode()
+    return json.dumps(
+        {"asset_name": name, "asset_version": {"version": version, "tag": tag}}
+    ).encode()
 
 
 # --------------------------------------------------------------------------- library
@@ -56,12 +118,15 @@ def test_library_refuses_hostile_names_and_writes_nothing_outside(tmp_path):
         attempts = 0
         for name in HOSTILE_NAMES:
             for call in (
-                lambda n=name: store.upload(b"data", name=n, version="1", tag="a",
-                                            filename=n or None),
-                lambda n=name: store.register({"asset_name": n,
-                                               "asset_version": {"version": "1", "tag": "a"}}),
-                lambda n=name: store.upload_many([{"source": b"d", "name": n, "version": "1",
-                                                   "tag": "a"}]),
+                lambda n=name: store.upload(
+                    b"data", name=n, version="1", tag="a", filename=n or None
+                ),
+                lambda n=name: store.register(
+                    {"asset_name": n, "asset_version": {"version": "1", "tag": "a"}}
+                ),
+                lambda n=name: store.upload_many(
+                    [{"source": b"d", "name": n, "version": "1", "tag": "a"}]
+                ),
             ):
                 with pytest.raises(InvalidNameError):
                     call()
@@ -82,15 +147,23 @@ def test_library_refuses_hostile_names_and_writes_nothing_outside(tmp_path):
         assert store.fsck().orphans == []
 
 
-@pytest.mark.parametrize("uri", [f"{n}:1-a" for n in HOSTILE_NAMES if n]
-                         + ["m:../1-a", "m:1-../a", "m:1-a/..", "m", "m:1", "../m:1.0-a"])
+@pytest.mark.parametrize(
+    "uri",
+    [f"{n}:1-a" for n in HOSTILE_NAMES if n]
+    + ["m:../1-a", "m:1-../a", "m:1-a/..", "m", "m:1", "../m:1.0-a"],
+)
 def test_hostile_uris_are_malformed_or_unknown(tmp_path, uri):
     with open_store(tmp_path / "store") as store:
         store.upload(b"keep", name="m", version="1.0", tag="a")
         with pytest.raises(InvalidNameError):
             parse_uri(uri)
-        for call in (store.get, store.delete, lambda u: store.update(u, {"asset_tags": ["x"]}),
-                     store.open, store.read_bytes):
+        for call in (
+            store.get,
+            store.delete,
+            lambda u: store.update(u, {"asset_tags": ["x"]}),
+            store.open,
+            store.read_bytes,
+        ):
             with pytest.raises(AssetNotFoundError):
                 call(uri)
         assert store.read_bytes("m:1.0-a") == b"keep"
@@ -103,8 +176,17 @@ def test_names_that_merely_look_like_paths_stay_names(tmp_path):
     stored under uuid keys, and no normalisation (NFKC, case) makes them another's name."""
     root = tmp_path / "parent"
     root.mkdir()
-    names = ["org/team/model", "\uff0e\uff0e\uff0fetc\uff0fpasswd", "\uff0e\uff0e",
-             "模型/版本", "a b/c d", "n" * 200, "café", "cafe\u0301", "ETC/PASSWD"]
+    names = [
+        "org/team/model",
+        "\uff0e\uff0e\uff0fetc\uff0fpasswd",
+        "\uff0e\uff0e",
+        "模型/版本",
+        "a b/c d",
+        "n" * 200,
+        "café",
+        "cafe\u0301",
+        "ETC/PASSWD",
+    ]
     with open_store(root / "store") as store:
         before = outside(root)
         for name in names:
@@ -141,9 +223,11 @@ def test_download_into_a_directory_never_uses_a_dot_name(tmp_path, filename):
 @pytest.mark.parametrize("order", ["metadata-first", "file-first"])
 def test_upload_with_hostile_name_version_or_tag(live, order):
     before = outside(live.root)
-    cases = ([meta(name=n) for n in HOSTILE_NAMES]
-             + [meta(version=v) for v in HOSTILE_VERSIONS]
-             + [meta(tag=t) for t in HOSTILE_TAGS])
+    cases = (
+        [meta(name=n) for n in HOSTILE_NAMES]
+        + [meta(version=v) for v in HOSTILE_VERSIONS]
+        + [meta(tag=t) for t in HOSTILE_TAGS]
+    )
     for fields in cases:
         file_part = part("asset", b"hostile bytes", filename=b"f.bin")
         meta_part = part("asset_metadata", fields)
@@ -162,15 +246,25 @@ def test_upload_with_hostile_name_version_or_tag(live, order):
 def test_external_asset_with_hostile_names(live, http):
     before = outside(live.root)
     for name in HOSTILE_NAMES:
-        response = http.post(f"{live.url}/asset", json={
-            "asset_name": name, "asset_version": {"version": "1", "tag": "a"},
-            "asset_public_url": "https://example.com/x"})
+        response = http.post(
+            f"{live.url}/asset",
+            json={
+                "asset_name": name,
+                "asset_version": {"version": "1", "tag": "a"},
+                "asset_public_url": "https://example.com/x",
+            },
+        )
         assert response.status_code == 400, name
         assert response.json()["error_type"] == "InvalidNameError"
     # asset_uri is the store's: a caller's hostile one is refused, never used as the key
-    response = http.post(f"{live.url}/asset", json={
-        "asset_name": "ok", "asset_version": {"version": "1", "tag": "a"},
-        "asset_uri": "../../etc/passwd:1-a"})
+    response = http.post(
+        f"{live.url}/asset",
+        json={
+            "asset_name": "ok",
+            "asset_version": {"version": "1", "tag": "a"},
+            "asset_uri": "../../etc/passwd:1-a",
+        },
+    )
     assert response.status_code == 400
     assert live.store.count() == 0
     assert outside(live.root) == before
@@ -183,8 +277,12 @@ def test_lookalike_names_over_http_are_data_not_paths(live, http):
     before = outside(live.root)
     names = ["\uff0e\uff0e\uff0f\uff0e\uff0e\uff0fetc", "..\u2215etc", "\u2024\u2024/etc"]
     for name in names:
-        response = post_form(live.url, form(part("asset_metadata", meta(name=name)),
-                                            part("asset", name.encode(), filename=b"f")))
+        response = post_form(
+            live.url,
+            form(
+                part("asset_metadata", meta(name=name)), part("asset", name.encode(), filename=b"f")
+            ),
+        )
         assert response.status == 201, response.body
         assert json.loads(response.body)["asset_uri"] == f"{name}:1.0-a"
     assert len(blob_keys(live.root / "store")) == len(names)
@@ -198,12 +296,31 @@ def test_lookalike_names_over_http_are_data_not_paths(live, http):
 
 # --------------------------------------------------------------------------- HTTP paths
 TRAVERSAL_URIS = [
-    "%2e%2e%2f%2e%2e%2fetc%2fpasswd:1-a", "..%2f..%2fm:1.0-a", "%2e%2e/m:1.0-a", "../m:1.0-a",
-    "x/../m:1.0-a", "./m:1.0-a", "m:1.0-a/..", "m:1.0-a/.", "%252e%252e%252fm:1.0-a",
-    "%25252e%25252e%25252fm:1.0-a", "%2fetc%2fpasswd:1-a", "/etc/passwd:1-a",
-    "..%5c..%5cm:1.0-a", "..%255c..%255cm:1.0-a", "m%00:1.0-a", "m:1.0-a%00", "m:1.0-a%00.json",
-    "m:1.0-a%23", "m:1.0-a%3F", "%c0%ae%c0%ae%2fm:1.0-a", "%ef%bc%8e%ef%bc%8e%ef%bc%8fm:1.0-a",
-    "M:1.0-A", "m:1.0-a%20", "%20m:1.0-a", "a" * 8000 + ":1-a",
+    "%2e%2e%2f%2e%2e%2fetc%2fpasswd:1-a",
+    "..%2f..%2fm:1.0-a",
+    "%2e%2e/m:1.0-a",
+    "../m:1.0-a",
+    "x/../m:1.0-a",
+    "./m:1.0-a",
+    "m:1.0-a/..",
+    "m:1.0-a/.",
+    "%252e%252e%252fm:1.0-a",
+    "%25252e%25252e%25252fm:1.0-a",
+    "%2fetc%2fpasswd:1-a",
+    "/etc/passwd:1-a",
+    "..%5c..%5cm:1.0-a",
+    "..%255c..%255cm:1.0-a",
+    "m%00:1.0-a",
+    "m:1.0-a%00",
+    "m:1.0-a%00.json",
+    "m:1.0-a%23",
+    "m:1.0-a%3F",
+    "%c0%ae%c0%ae%2fm:1.0-a",
+    "%ef%bc%8e%ef%bc%8e%ef%bc%8fm:1.0-a",
+    "M:1.0-A",
+    "m:1.0-a%20",
+    "%20m:1.0-a",
+    "a" * 8000 + ":1-a",
 ]
 
 
@@ -213,10 +330,10 @@ def test_get_put_delete_with_encoded_traversal(live):
     live.store.upload(b"keep me", name="m", version="1.0", tag="a")
     before, keys = outside(live.root), blob_keys(live.root / "store")
     for uri in TRAVERSAL_URIS:
-        for method, body in (("GET", b""), ("PUT", b'{"asset_tags": ["pwned"]}'),
-                             ("DELETE", b"")):
-            response = send(live.url, method, f"/asset/{uri}", body,
-                            [("Content-Type", "application/json")])
+        for method, body in (("GET", b""), ("PUT", b'{"asset_tags": ["pwned"]}'), ("DELETE", b"")):
+            response = send(
+                live.url, method, f"/asset/{uri}", body, [("Content-Type", "application/json")]
+            )
             assert response.status == 404, (method, uri, response.status, response.body[:200])
             assert json.loads(response.body)["success"] is False
             assert b"sentinel" not in response.body and b"root:" not in response.body
@@ -230,11 +347,24 @@ def test_get_put_delete_with_encoded_traversal(live):
 def test_asset_object_with_traversal_or_overlong_ids(live):
     asset = live.store.upload(b"the file", name="m", version="1.0", tag="a")
     store_json = (live.root / "store" / "store.json").read_bytes()
-    ids = ["..", "%2e%2e", "..%2f..%2fstore.json", "..%252f..%252fstore.json", "store.json",
-           "objects", asset.asset_id[:2], f"{asset.asset_id[:2]}%2f{asset.asset_id}",
-           f"objects%2f{asset.asset_id[:2]}%2f{asset.asset_id}", asset.asset_id.upper(),
-           f"{asset.asset_id}%00", f"{asset.asset_id}%2f..", f"..%5c{asset.asset_id}",
-           "%00", "a" * 10000, f"{asset.asset_id}/../../store.json"]
+    ids = [
+        "..",
+        "%2e%2e",
+        "..%2f..%2fstore.json",
+        "..%252f..%252fstore.json",
+        "store.json",
+        "objects",
+        asset.asset_id[:2],
+        f"{asset.asset_id[:2]}%2f{asset.asset_id}",
+        f"objects%2f{asset.asset_id[:2]}%2f{asset.asset_id}",
+        asset.asset_id.upper(),
+        f"{asset.asset_id}%00",
+        f"{asset.asset_id}%2f..",
+        f"..%5c{asset.asset_id}",
+        "%00",
+        "a" * 10000,
+        f"{asset.asset_id}/../../store.json",
+    ]
     for asset_id in ids:
         for method in ("GET", "HEAD"):
             response = send(live.url, method, f"/asset-object/{asset_id}")
@@ -244,21 +374,41 @@ def test_asset_object_with_traversal_or_overlong_ids(live):
 
 
 def test_registry_ids_with_traversal(live, http):
-    entry = live.registry.register({"asset_registry_name": "r",
-                                    "asset_registry_public_url": "https://example.com"})
+    entry = live.registry.register(
+        {"asset_registry_name": "r", "asset_registry_public_url": "https://example.com"}
+    )
     before = outside(live.root)
-    for registry_id in ["..", ".", "%2e%2e", "..%2f..%2fx", "..%252f", "x%00", "a" * 10000,
-                        f"{entry.asset_registry_id}%2f..", entry.asset_registry_id.upper()]:
-        for method, path in (("GET", "/asset_registry/"), ("PUT", "/asset_registry/"),
-                             ("DELETE", "/asset_registry/"), ("GET", "/check_health/")):
+    for registry_id in [
+        "..",
+        ".",
+        "%2e%2e",
+        "..%2f..%2fx",
+        "..%252f",
+        "x%00",
+        "a" * 10000,
+        f"{entry.asset_registry_id}%2f..",
+        entry.asset_registry_id.upper(),
+    ]:
+        for method, path in (
+            ("GET", "/asset_registry/"),
+            ("PUT", "/asset_registry/"),
+            ("DELETE", "/asset_registry/"),
+            ("GET", "/check_health/"),
+        ):
             body = b'{"asset_registry_tags": ["pwned"]}' if method == "PUT" else b""
-            response = send(live.url, method, path + registry_id, body,
-                            [("Content-Type", "application/json")])
+            response = send(
+                live.url, method, path + registry_id, body, [("Content-Type", "application/json")]
+            )
             assert response.status == 404, (method, path, registry_id, response.status)
     for bad_id in ("../x", "..", ".", "a/b", "a\\b", "a\x00", "x" * 129, "%2e%2e"):
-        response = http.post(f"{live.url}/asset_registry?check_health=false", json={
-            "asset_registry_id": bad_id, "asset_registry_name": "r",
-            "asset_registry_public_url": "https://example.com"})
+        response = http.post(
+            f"{live.url}/asset_registry?check_health=false",
+            json={
+                "asset_registry_id": bad_id,
+                "asset_registry_name": "r",
+                "asset_registry_public_url": "https://example.com",
+            },
+        )
         assert response.status_code == 400, bad_id
     assert [e.asset_registry_id for e in live.registry.query()] == [entry.asset_registry_id]
     assert live.registry.get(entry.asset_registry_id).revision == 1
@@ -267,9 +417,20 @@ def test_registry_ids_with_traversal(live, http):
 
 # --------------------------------------------------------------------------- file names
 HOSTILE_FILENAMES = [
-    b"../../x", b"..\\x", b"..\\..\\windows\\win.ini", b"/etc/passwd", b"C:\\boot.ini",
-    b"a\x00b.txt", b"..", b".", b"a\rX-Injected: 1", b"a\r\nX-Injected: yes\r\n",
-    b'a"; filename*=UTF-8\'\'evil', b"\xff\xfe", b"\xe2\x80\xae.txt", b"%2e%2e%2fx",
+    b"../../x",
+    b"..\\x",
+    b"..\\..\\windows\\win.ini",
+    b"/etc/passwd",
+    b"C:\\boot.ini",
+    b"a\x00b.txt",
+    b"..",
+    b".",
+    b"a\rX-Injected: 1",
+    b"a\r\nX-Injected: yes\r\n",
+    b"a\"; filename*=UTF-8''evil",
+    b"\xff\xfe",
+    b"\xe2\x80\xae.txt",
+    b"%2e%2e%2fx",
     b"x" * 300,
 ]
 
@@ -290,8 +451,10 @@ def test_hostile_multipart_filename(live, filename):
     """The file name is cleaned when stored (no directories, no control characters, no dot
     names) and the later download's Content-Disposition cannot carry a header injection."""
     before = outside(live.root)
-    body = form(part("asset_metadata", meta()),
-                part("asset", b"content", filename=filename, extra=b"Content-Type: text/plain"))
+    body = form(
+        part("asset_metadata", meta()),
+        part("asset", b"content", filename=filename, extra=b"Content-Type: text/plain"),
+    )
     response = post_form(live.url, body)
     if b"\r" in filename or b"\n" in filename:
         # a line break inside the quoted file name breaks the part's headers: refused whole
@@ -314,8 +477,15 @@ def test_hostile_multipart_filename(live, filename):
 def test_library_filenames_cannot_inject_headers_into_downloads(live):
     """The library keeps the caller's file name as given (minus directories); the download
     answer still cannot be split."""
-    for index, name in enumerate(["a\r\nX-Injected: yes", "b\nSet-Cookie: x=1", "c\x00d",
-                                  '"; filename="evil.exe', "é\r\n\u2028ü"]):
+    for index, name in enumerate(
+        [
+            "a\r\nX-Injected: yes",
+            "b\nSet-Cookie: x=1",
+            "c\x00d",
+            '"; filename="evil.exe',
+            "é\r\n\u2028ü",
+        ]
+    ):
         asset = live.store.upload(b"x", name=f"n{index}", version="1", tag="a", filename=name)
         response = httpx.get(f"{live.url}/asset-object/{asset.asset_id}")
         assert response.status_code == 200

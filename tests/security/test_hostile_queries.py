@@ -91,8 +91,13 @@ def test_server_side_code_is_refused_anywhere(live, path, http):
 
 
 def test_server_side_code_is_refused_in_federated_search(live, canary, http):
-    live.registry.register({"asset_registry_id": "target", "asset_registry_name": "t",
-                            "asset_registry_public_url": f"http://127.0.0.1:{canary.port}"})
+    live.registry.register(
+        {
+            "asset_registry_id": "target",
+            "asset_registry_name": "t",
+            "asset_registry_public_url": f"http://127.0.0.1:{canary.port}",
+        }
+    )
     live.set_settings(allow_private_health_checks=True)  # the canary would be reachable
     for filter in forbidden_filters():
         for body in ({"filter": filter}, {"filter": {}, "registries": filter}):
@@ -122,8 +127,9 @@ def test_ten_thousand_element_in_is_refused_and_nine_thousand_runs(live, http):
     refused = post(http, live.url, "/assets", json.dumps({"asset_name": {"$in": values}}))
     assert refused.status_code == 400
     assert "max_nodes" in refused.json()["error"]
-    allowed = post(http, live.url, "/assets",
-                   json.dumps({"asset_name": {"$in": [*values[:8_999], "needle"]}}))
+    allowed = post(
+        http, live.url, "/assets", json.dumps({"asset_name": {"$in": [*values[:8_999], "needle"]}})
+    )
     assert allowed.status_code == 200
     assert [a["asset_uri"] for a in allowed.json()["data"]] == ["needle:1-a"]
 
@@ -132,14 +138,22 @@ def test_megabyte_body_is_413_declared_or_chunked(live):
     body = json.dumps({"asset_name": {"$in": ["x" * 1000] * 1100}}).encode()
     assert len(body) > MiB
     for path in [*QUERY_ENDPOINTS, "/asset_registries/search", "/asset"]:
-        declared = raw_request(live.url, request_head(
-            "POST", live.url, path, [("Content-Type", "application/json")], length=len(body)))
+        declared = raw_request(
+            live.url,
+            request_head(
+                "POST", live.url, path, [("Content-Type", "application/json")], length=len(body)
+            ),
+        )
         # answered from Content-Length alone: not one byte of the body was sent
         assert declared.status == 413, (path, declared.body)
         assert declared.sent == 0
-        streamed = raw_request(live.url, request_head(
-            "POST", live.url, path, [("Content-Type", "application/json")], chunked=True),
-            chunked(body[i:i + 65536] for i in range(0, len(body), 65536)))
+        streamed = raw_request(
+            live.url,
+            request_head(
+                "POST", live.url, path, [("Content-Type", "application/json")], chunked=True
+            ),
+            chunked(body[i : i + 65536] for i in range(0, len(body), 65536)),
+        )
         assert streamed.status == 413, (path, streamed.body)
         assert json.loads(streamed.body)["error_type"] == "PayloadTooLargeError"
     assert live.store.count() == 0
@@ -156,17 +170,27 @@ def test_catastrophic_regex_gets_a_fast_correct_answer(live, http):
         "(.*a){20}": ["evil:1-a", "plain:1-a"],
     }
     for pattern, expected in cases.items():
-        response = post(http, live.url, "/assets?sort=asset_name",
-                        json.dumps({"asset_metadata.v": {"$regex": pattern}}))
+        response = post(
+            http,
+            live.url,
+            "/assets?sort=asset_name",
+            json.dumps({"asset_metadata.v": {"$regex": pattern}}),
+        )
         assert response.status_code == 200, (pattern, response.text)
         assert [a["asset_uri"] for a in response.json()["data"]] == expected, pattern
-        negated = post(http, live.url, "/assets?sort=asset_name",
-                       json.dumps({"asset_metadata.v": {"$not": {"$regex": pattern}}}))
+        negated = post(
+            http,
+            live.url,
+            "/assets?sort=asset_name",
+            json.dumps({"asset_metadata.v": {"$not": {"$regex": pattern}}}),
+        )
         assert [a["asset_uri"] for a in negated.json()["data"]] == sorted(
-            {"evil:1-a", "plain:1-a"} - set(expected)), pattern
+            {"evil:1-a", "plain:1-a"} - set(expected)
+        ), pattern
     for pattern in ("(a+)\\1", "(?=a)a", "(?<=a)b", "(?>a+)", "a++", "((a{100}){100}){100}"):
-        response = post(http, live.url, "/assets",
-                        json.dumps({"asset_metadata.v": {"$regex": pattern}}))
+        response = post(
+            http, live.url, "/assets", json.dumps({"asset_metadata.v": {"$regex": pattern}})
+        )
         assert response.status_code == 400, pattern
         assert response.json()["error_type"] == "InvalidQueryError"
 
@@ -185,8 +209,11 @@ def _hostile_requests(url: str) -> list[tuple[str, bytes | str, int]]:
         ("/assets", json.dumps({"asset_name": {"$in": [str(i) for i in range(10_000)]}}), 400),
         ("/assets", big, 413),
         ("/assets", json.dumps({"asset_metadata.v": {"$regex": "(a+)+$"}}), 200),
-        ("/asset_registries/search",
-         json.dumps({"filter": {"asset_metadata.v": {"$regex": "(a+)+$"}}}), 200),
+        (
+            "/asset_registries/search",
+            json.dumps({"filter": {"asset_metadata.v": {"$regex": "(a+)+$"}}}),
+            200,
+        ),
     ]
     return kinds * 3
 

@@ -61,8 +61,9 @@ def test_declared_length_over_the_limit_is_refused_before_the_body(live):
 def test_chunked_body_growing_past_the_limit(live, order):
     live.set_settings(max_upload_bytes=MiB)
     meta_part = part("asset_metadata", META)
-    file_head = (f"--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"asset\"; "
-                 'filename="big.bin"\r\n\r\n').encode()
+    file_head = (
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="asset"; filename="big.bin"\r\n\r\n'
+    ).encode()
 
     def body() -> Iterator[bytes]:
         if order == "metadata-first":
@@ -98,15 +99,18 @@ def test_chunked_body_growing_outside_the_parts(live, where):
 
 def test_ten_thousand_tiny_parts(live):
     many = b"".join(part(f"x{i}", b"v") for i in range(10_000))
-    response = post_form(live.url, many + part("asset_metadata", META)
-                         + part("asset", b"data", filename=b"f") + end())
+    response = post_form(
+        live.url,
+        many + part("asset_metadata", META) + part("asset", b"data", filename=b"f") + end(),
+    )
     assert response.status == 413, response.body
     assert "more than 1000 parts" in json.loads(response.body)["error"]
     assert_nothing_left(live)
     # a few unknown fields are still ignored, as a browser form may send them
     few = b"".join(part(f"x{i}", b"v") for i in range(50))
-    accepted = post_form(live.url, few + part("asset_metadata", META)
-                         + part("asset", b"data", filename=b"f") + end())
+    accepted = post_form(
+        live.url, few + part("asset_metadata", META) + part("asset", b"data", filename=b"f") + end()
+    )
     assert accepted.status == 201, accepted.body
     assert live.store.read_bytes("m:1-a") == b"data"
 
@@ -115,61 +119,182 @@ def test_ten_thousand_tiny_parts(live):
 FILE = part("asset", b"file bytes " * 1000, filename=b"f.bin")
 MALFORMED = {
     # name: (body, content type or None for the usual one, status, part of the message)
-    "other boundary in body": (form(part("asset_metadata", META), FILE, boundary="other"),
-                               None, 422, "ended before its closing boundary"),
-    "no boundary": (form(part("asset_metadata", META), FILE), "multipart/form-data", 422,
-                    "multipart/form-data"),
-    "not multipart": (form(part("asset_metadata", META), FILE), "application/json", 422,
-                      "multipart/form-data"),
+    "other boundary in body": (
+        form(part("asset_metadata", META), FILE, boundary="other"),
+        None,
+        422,
+        "ended before its closing boundary",
+    ),
+    "no boundary": (
+        form(part("asset_metadata", META), FILE),
+        "multipart/form-data",
+        422,
+        "multipart/form-data",
+    ),
+    "not multipart": (
+        form(part("asset_metadata", META), FILE),
+        "application/json",
+        422,
+        "multipart/form-data",
+    ),
     "empty body": (b"", None, 422, "ended before its closing boundary"),
-    "truncated in the file": (part("asset_metadata", META) + FILE[:-200], None, 422,
-                              "ended before its closing boundary"),
-    "truncated in headers": (part("asset_metadata", META) + FILE[:40], None, 422,
-                             "ended before its closing boundary"),
-    "no closing boundary": (part("asset_metadata", META) + FILE, None, 422,
-                            "ended before its closing boundary"),
+    "truncated in the file": (
+        part("asset_metadata", META) + FILE[:-200],
+        None,
+        422,
+        "ended before its closing boundary",
+    ),
+    "truncated in headers": (
+        part("asset_metadata", META) + FILE[:40],
+        None,
+        422,
+        "ended before its closing boundary",
+    ),
+    "no closing boundary": (
+        part("asset_metadata", META) + FILE,
+        None,
+        422,
+        "ended before its closing boundary",
+    ),
     "garbage": (b"\x00\xff" * 5000, None, 422, "malformed multipart body"),
-    "LF line ends": (form(part("asset_metadata", META), FILE).replace(b"\r\n", b"\n"), None,
-                     422, "malformed multipart body"),
+    "LF line ends": (
+        form(part("asset_metadata", META), FILE).replace(b"\r\n", b"\n"),
+        None,
+        422,
+        "malformed multipart body",
+    ),
     "missing asset part": (form(part("asset_metadata", META)), None, 422, "missing file part"),
     "missing metadata": (form(FILE), None, 422, "missing form field"),
-    "two asset parts": (form(FILE, FILE, part("asset_metadata", META)), None, 422,
-                        "more than one 'asset'"),
-    "two asset parts, metadata first": (form(part("asset_metadata", META), FILE, FILE), None,
-                                        422, "more than one 'asset'"),
-    "two metadata fields": (form(part("asset_metadata", META), FILE,
-                                 part("asset_metadata", META)), None, 422, "more than one"),
-    "metadata not JSON": (form(FILE, part("asset_metadata", b"{'asset_name': 'm'")), None,
-                          422, "not valid JSON"),
-    "metadata an array": (form(FILE, part("asset_metadata", b"[1, 2]")), None, 422,
-                          "must be a JSON object"),
-    "metadata null": (form(FILE, part("asset_metadata", b"null")), None, 422,
-                      "must be a JSON object"),
-    "metadata a string": (form(part("asset_metadata", b'"m:1-a"'), FILE), None, 422,
-                          "must be a JSON object"),
-    "metadata 1 MB": (form(part("asset_metadata", b'{"x": "' + b"a" * MiB + b'"}'), FILE),
-                      None, 413, "exceeds"),
-    "metadata 5000 deep": (form(part("asset_metadata", b'{"a": ' * 5000 + b"1" + b"}" * 5000),
-                                FILE), None, 400, "nested too deeply"),
-    "asset_metadata 40 deep": (form(FILE, part("asset_metadata", json.dumps({
-        "asset_name": "m", "asset_version": {"version": "1", "tag": "a"},
-        "asset_metadata": json.loads('{"a": ' * 40 + "1" + "}" * 40)}).encode())), None, 400,
-        "nested deeper"),
-    "asset_metadata with $ keys": (form(FILE, part("asset_metadata", json.dumps({
-        "asset_name": "m", "asset_version": {"version": "1", "tag": "a"},
-        "asset_metadata": {"$where": "1"}}).encode())), None, 400, "keys may not"),
-    "asset_version not an object": (form(FILE, part("asset_metadata", json.dumps({
-        "asset_name": "m", "asset_version": "1-a"}).encode())), None, 422, "asset_version"),
-    "5 KB part header": (form(part("asset_metadata", META),
-                              part("asset", b"x", filename=b"f" * 5000)), None, 422,
-                         "Maximum header size"),
-    "20 part headers": (form(part("asset_metadata", META), part(
-        "asset", b"x", filename=b"f", extra=b"\r\n".join(b"X-%d: v" % i for i in range(20)))),
-        None, 422, "Maximum header count"),
-    "2 MB ignored field": (form(part("comment", b"c" * (2 * MiB)), part("asset_metadata", META),
-                                FILE), None, 413, "too large"),
-    "part without a name": (form(part(b"", b"x"), part("asset_metadata", META)), None, 422,
-                            "missing file part"),
+    "two asset parts": (
+        form(FILE, FILE, part("asset_metadata", META)),
+        None,
+        422,
+        "more than one 'asset'",
+    ),
+    "two asset parts, metadata first": (
+        form(part("asset_metadata", META), FILE, FILE),
+        None,
+        422,
+        "more than one 'asset'",
+    ),
+    "two metadata fields": (
+        form(part("asset_metadata", META), FILE, part("asset_metadata", META)),
+        None,
+        422,
+        "more than one",
+    ),
+    "metadata not JSON": (
+        form(FILE, part("asset_metadata", b"{'asset_name': 'm'")),
+        None,
+        422,
+        "not valid JSON",
+    ),
+    "metadata an array": (
+        form(FILE, part("asset_metadata", b"[1, 2]")),
+        None,
+        422,
+        "must be a JSON object",
+    ),
+    "metadata null": (
+        form(FILE, part("asset_metadata", b"null")),
+        None,
+        422,
+        "must be a JSON object",
+    ),
+    "metadata a string": (
+        form(part("asset_metadata", b'"m:1-a"'), FILE),
+        None,
+        422,
+        "must be a JSON object",
+    ),
+    "metadata 1 MB": (
+        form(part("asset_metadata", b'{"x": "' + b"a" * MiB + b'"}'), FILE),
+        None,
+        413,
+        "exceeds",
+    ),
+    "metadata 5000 deep": (
+        form(part("asset_metadata", b'{"a": ' * 5000 + b"1" + b"}" * 5000), FILE),
+        None,
+        400,
+        "nested too deeply",
+    ),
+    "asset_metadata 40 deep": (
+        form(
+            FILE,
+            part(
+                "asset_metadata",
+                json.dumps(
+                    {
+                        "asset_name": "m",
+                        "asset_version": {"version": "1", "tag": "a"},
+                        "asset_metadata": json.loads('{"a": ' * 40 + "1" + "}" * 40),
+                    }
+                ).encode(),
+            ),
+        ),
+        None,
+        400,
+        "nested deeper",
+    ),
+    "asset_metadata with $ keys": (
+        form(
+            FILE,
+            part(
+                "asset_metadata",
+                json.dumps(
+                    {
+                        "asset_name": "m",
+                        "asset_version": {"version": "1", "tag": "a"},
+                        "asset_metadata": {"$where": "1"},
+                    }
+                ).encode(),
+            ),
+        ),
+        None,
+        400,
+        "keys may not",
+    ),
+    "asset_version not an object": (
+        form(
+            FILE,
+            part(
+                "asset_metadata", json.dumps({"asset_name": "m", "asset_version": "1-a"}).encode()
+            ),
+        ),
+        None,
+        422,
+        "asset_version",
+    ),
+    "5 KB part header": (
+        form(part("asset_metadata", META), part("asset", b"x", filename=b"f" * 5000)),
+        None,
+        422,
+        "Maximum header size",
+    ),
+    "20 part headers": (
+        form(
+            part("asset_metadata", META),
+            part(
+                "asset", b"x", filename=b"f", extra=b"\r\n".join(b"X-%d: v" % i for i in range(20))
+            ),
+        ),
+        None,
+        422,
+        "Maximum header count",
+    ),
+    "2 MB ignored field": (
+        form(part("comment", b"c" * (2 * MiB)), part("asset_metadata", META), FILE),
+        None,
+        413,
+        "too large",
+    ),
+    "part without a name": (
+        form(part(b"", b"x"), part("asset_metadata", META)),
+        None,
+        422,
+        "missing file part",
+    ),
 }
 
 
@@ -177,8 +302,9 @@ MALFORMED = {
 def test_malformed_multipart(live, case):
     body, content_type, status, message = MALFORMED[case]
     headers = [("Content-Type", content_type or f"multipart/form-data; boundary={BOUNDARY}")]
-    response = raw_request(live.url, request_head("POST", live.url, "/upload_asset", headers,
-                                                  length=len(body)), [body])
+    response = raw_request(
+        live.url, request_head("POST", live.url, "/upload_asset", headers, length=len(body)), [body]
+    )
     assert response.status == status, response.body[:300]
     error = json.loads(response.body)
     assert error["success"] is False
@@ -198,21 +324,45 @@ def test_big_hostile_bodies_keep_server_memory_flat(secure_server, http):
     auth = {"Authorization": f"Bearer {TOKEN}"}
     total_before = http.post(f"{url}/assets?limit=0", json={}).json()["total"]
     keys_before = blob_keys(data)
-    file_head = (f"--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"asset\"; "
-                 'filename="big.bin"\r\n\r\n').encode()
-    bad_meta = json.dumps({"asset_name": "../../escape", "asset_version": {
-        "version": "1", "tag": "a"}}).encode()
+    file_head = (
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="asset"; filename="big.bin"\r\n\r\n'
+    ).encode()
+    bad_meta = json.dumps(
+        {"asset_name": "../../escape", "asset_version": {"version": "1", "tag": "a"}}
+    ).encode()
     with PeakRss(secure_server.process.pid) as rss:
-        grown = raw_request(url, upload_head(url, chunked=True, token=TOKEN), chunked(
-            [part("asset_metadata", META.replace(b'"m"', b'"rss-grow"')), file_head,
-             *megabytes(512)]))
-        drained = raw_request(url, upload_head(url, chunked=True, token=TOKEN), chunked(
-            [part("asset_metadata", bad_meta), file_head, *megabytes(100), b"\r\n", end()]))
-        doubled = raw_request(url, upload_head(url, chunked=True, token=TOKEN), chunked(
-            [file_head, *megabytes(64), b"\r\n", file_head, b"x\r\n",
-             part("asset_metadata", META.replace(b'"m"', b'"rss-twice"')), end()]))
-        declared = raw_request(url, upload_head(url, length=100 << 30, token=TOKEN),
-                               timeout=10)
+        grown = raw_request(
+            url,
+            upload_head(url, chunked=True, token=TOKEN),
+            chunked(
+                [
+                    part("asset_metadata", META.replace(b'"m"', b'"rss-grow"')),
+                    file_head,
+                    *megabytes(512),
+                ]
+            ),
+        )
+        drained = raw_request(
+            url,
+            upload_head(url, chunked=True, token=TOKEN),
+            chunked([part("asset_metadata", bad_meta), file_head, *megabytes(100), b"\r\n", end()]),
+        )
+        doubled = raw_request(
+            url,
+            upload_head(url, chunked=True, token=TOKEN),
+            chunked(
+                [
+                    file_head,
+                    *megabytes(64),
+                    b"\r\n",
+                    file_head,
+                    b"x\r\n",
+                    part("asset_metadata", META.replace(b'"m"', b'"rss-twice"')),
+                    end(),
+                ]
+            ),
+        )
+        declared = raw_request(url, upload_head(url, length=100 << 30, token=TOKEN), timeout=10)
     assert grown.status == 413, grown.body
     assert 128 * MiB <= grown.sent < 512 * MiB
     assert drained.status == 400, drained.body

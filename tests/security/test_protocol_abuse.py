@@ -26,8 +26,13 @@ def unchanged(live) -> None:
 
 
 # --------------------------------------------------------------------------- method override
-OVERRIDES = ["X-HTTP-Method-Override", "X-HTTP-Method", "X-Method-Override",
-             "X-Original-Method", "X-Forwarded-Method"]
+OVERRIDES = [
+    "X-HTTP-Method-Override",
+    "X-HTTP-Method",
+    "X-Method-Override",
+    "X-Original-Method",
+    "X-Forwarded-Method",
+]
 
 
 def test_method_override_headers_and_parameters_are_ignored(live, asset):
@@ -76,13 +81,17 @@ def test_header_just_under_the_limit_is_still_served(live, asset):
 def test_duplicate_keys_last_one_wins_everywhere(live, http):
     """The body is parsed once and the same dict is validated and used, so a duplicate key
     cannot pass validation with one value and be stored or run with another."""
-    benign_last = (b'{"asset_name": "../../escape", "asset_name": "fine", '
-                   b'"asset_version": {"version": "1", "tag": "a"}}')
+    benign_last = (
+        b'{"asset_name": "../../escape", "asset_name": "fine", '
+        b'"asset_version": {"version": "1", "tag": "a"}}'
+    )
     created = send(live.url, "POST", "/asset", benign_last, JSON)
     assert created.status == 201
     assert json.loads(created.body)["asset_uri"] == "fine:1-a"
-    hostile_last = (b'{"asset_name": "fine2", "asset_name": "../../escape", '
-                    b'"asset_version": {"version": "1", "tag": "a"}}')
+    hostile_last = (
+        b'{"asset_name": "fine2", "asset_name": "../../escape", '
+        b'"asset_version": {"version": "1", "tag": "a"}}'
+    )
     refused = send(live.url, "POST", "/asset", hostile_last, JSON)
     assert refused.status == 400 and json.loads(refused.body)["error_type"] == "InvalidNameError"
     assert [a.asset_uri for a in live.store.query()] == ["fine:1-a"]
@@ -102,28 +111,45 @@ def _nested(depth: int) -> str:
     return '{"a": ' * depth + "1" + "}" * depth
 
 
-@pytest.mark.parametrize(("depth", "status", "message"), [
-    (31, 201, None),  # asset_metadata itself is level 1: 31 objects inside it fit the 32
-    (32, 400, "nested deeper than 32"),
-    (1000, 400, "nested deeper than 32"),
-    (5000, 400, "nested too deeply"),  # beyond the JSON parser: was a 422 "not valid JSON"
-])
+@pytest.mark.parametrize(
+    ("depth", "status", "message"),
+    [
+        (31, 201, None),  # asset_metadata itself is level 1: 31 objects inside it fit the 32
+        (32, 400, "nested deeper than 32"),
+        (1000, 400, "nested deeper than 32"),
+        (5000, 400, "nested too deeply"),  # beyond the JSON parser: was a 422 "not valid JSON"
+    ],
+)
 def test_metadata_depth_limit_over_http(live, depth, status, message):
-    body = ('{"asset_name": "deep", "asset_version": {"version": "1", "tag": "a"}, '
-            f'"asset_metadata": {_nested(depth)}}}').encode()
+    body = (
+        '{"asset_name": "deep", "asset_version": {"version": "1", "tag": "a"}, '
+        f'"asset_metadata": {_nested(depth)}}}'
+    ).encode()
     created = send(live.url, "POST", "/asset", body, JSON)
     assert created.status == status, created.body[:200]
     if message:
         assert message in json.loads(created.body)["error"]
         assert live.store.count() == 0
         upload = live.store.upload(b"x", name="up", version="1", tag="a")
-        changed = send(live.url, "PUT", f"/asset/{upload.asset_uri}",
-                       f'{{"asset_metadata": {_nested(depth)}}}'.encode(), JSON)
+        changed = send(
+            live.url,
+            "PUT",
+            f"/asset/{upload.asset_uri}",
+            f'{{"asset_metadata": {_nested(depth)}}}'.encode(),
+            JSON,
+        )
         assert changed.status == 400 and message in json.loads(changed.body)["error"]
         assert live.store.get(upload.asset_uri).revision == 1
-        registry = send(live.url, "POST", "/asset_registry?check_health=false", (
-            '{"asset_registry_name": "r", "asset_registry_public_url": "https://x.example", '
-            f'"asset_registry_metadata": {_nested(depth)}}}').encode(), JSON)
+        registry = send(
+            live.url,
+            "POST",
+            "/asset_registry?check_health=false",
+            (
+                '{"asset_registry_name": "r", "asset_registry_public_url": "https://x.example", '
+                f'"asset_registry_metadata": {_nested(depth)}}}'
+            ).encode(),
+            JSON,
+        )
         assert registry.status == 400
         assert live.registry.query() == []
 
@@ -131,8 +157,11 @@ def test_metadata_depth_limit_over_http(live, depth, status, message):
 def test_big_metadata_over_http(live):
     """Bodies stop at max_query_bytes (256 KiB: 413 before parsing); the upload's metadata
     field at max_form_field_bytes (1 MiB); the stored object at 1 MiB of JSON."""
-    big = {"asset_name": "big", "asset_version": {"version": "1", "tag": "a"},
-           "asset_metadata": {"blob": "x" * MiB}}
+    big = {
+        "asset_name": "big",
+        "asset_version": {"version": "1", "tag": "a"},
+        "asset_metadata": {"blob": "x" * MiB},
+    }
     body = json.dumps(big).encode()
     assert send(live.url, "POST", "/asset", body, JSON).status == 413
     wide = {**big, "asset_metadata": {f"k{i}": i for i in range(30_000)}}  # ~380 KB
@@ -142,8 +171,13 @@ def test_big_metadata_over_http(live):
     assert stored.status == 400 and "larger than" in json.loads(stored.body)["error"]
     bad_keys = [{"$where": 1}, {"a.b": 1}, {"": 1}, {"a\x00": 1}, {"ok": {"$set": 1}}]
     for metadata in bad_keys:
-        response = send(live.url, "POST", "/asset", json.dumps(
-            {**big, "asset_metadata": metadata}).encode(), JSON)
+        response = send(
+            live.url,
+            "POST",
+            "/asset",
+            json.dumps({**big, "asset_metadata": metadata}).encode(),
+            JSON,
+        )
         assert response.status == 400, metadata
     assert live.store.count() == 0
 
@@ -182,8 +216,9 @@ RANGES = {
 def test_range_abuse(live, asset):
     size = len(DATA)
     for header, (status, span) in RANGES.items():
-        response = send(live.url, "GET", f"/asset-object/{asset.asset_id}", b"",
-                        [("Range", header)])
+        response = send(
+            live.url, "GET", f"/asset-object/{asset.asset_id}", b"", [("Range", header)]
+        )
         assert response.status == status, (header[:60], response.status, response.body[:200])
         if status == 200:
             assert response.body == DATA
@@ -194,29 +229,65 @@ def test_range_abuse(live, asset):
             assert response.header("content-range") == f"bytes {start}-{end - 1}/{size}"
         else:
             assert response.header("content-range") == f"bytes */{size}"
-    repeated = send(live.url, "GET", f"/asset-object/{asset.asset_id}", b"",
-                    [("Range", "bytes=0-0")] * 1000)
+    repeated = send(
+        live.url, "GET", f"/asset-object/{asset.asset_id}", b"", [("Range", "bytes=0-0")] * 1000
+    )
     assert repeated.status in (200, 206)
     assert repeated.body in (DATA, DATA[:1])
 
 
 def test_if_range_garbage_gets_the_whole_file(live, asset):
-    for value in ("garbage", '"' + "0" * 64 + '"', "W/" + '"x"', "\xb2", "*", "", '"a", "b"',
-                  "Mon, 01 Jan 1990 00:00:00 GMT"):
-        response = send(live.url, "GET", f"/asset-object/{asset.asset_id}", b"",
-                        [("Range", "bytes=0-9"), ("If-Range", value)])
+    for value in (
+        "garbage",
+        '"' + "0" * 64 + '"',
+        "W/" + '"x"',
+        "\xb2",
+        "*",
+        "",
+        '"a", "b"',
+        "Mon, 01 Jan 1990 00:00:00 GMT",
+    ):
+        response = send(
+            live.url,
+            "GET",
+            f"/asset-object/{asset.asset_id}",
+            b"",
+            [("Range", "bytes=0-9"), ("If-Range", value)],
+        )
         assert response.status == 200 and response.body == DATA, value
 
 
 # --------------------------------------------------------------------------- If-Match
-IF_MATCH_GARBAGE = ['"\xb2"', "\xb2", '"\xb9"', '"1", "2"', "W/", 'W/""', '""', '"-1"',
-                    '"0x1"', '"1.0"', '"1 "', '"99999999999999999999"', "1e0", '"+1"',
-                    '"1"garbage', "null", '"\u0661"'.encode().decode("latin-1"), "W/W/\"1\""]
+IF_MATCH_GARBAGE = [
+    '"\xb2"',
+    "\xb2",
+    '"\xb9"',
+    '"1", "2"',
+    "W/",
+    'W/""',
+    '""',
+    '"-1"',
+    '"0x1"',
+    '"1.0"',
+    '"1 "',
+    '"99999999999999999999"',
+    "1e0",
+    '"+1"',
+    '"1"garbage',
+    "null",
+    '"\u0661"'.encode().decode("latin-1"),
+    'W/W/"1"',
+]
 
 
 def test_if_match_garbage_is_a_400_and_changes_nothing(live, asset):
-    entry = live.registry.register({"asset_registry_id": "r", "asset_registry_name": "r",
-                                    "asset_registry_public_url": "https://example.com"})
+    entry = live.registry.register(
+        {
+            "asset_registry_id": "r",
+            "asset_registry_name": "r",
+            "asset_registry_public_url": "https://example.com",
+        }
+    )
     for value in IF_MATCH_GARBAGE:
         for method, path, body in (
             ("PUT", "/asset/m:1.0-a", b'{"asset_tags": ["changed"]}'),

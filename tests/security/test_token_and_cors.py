@@ -30,15 +30,34 @@ JSON = [("Content-Type", "application/json")]
 
 #: (method, path, body, headers): every write of the service, each one aimed at real data.
 WRITES = [
-    ("POST", "/upload_asset", UPLOAD,
-     [("Content-Type", f"multipart/form-data; boundary={BOUNDARY}")]),
+    (
+        "POST",
+        "/upload_asset",
+        UPLOAD,
+        [("Content-Type", f"multipart/form-data; boundary={BOUNDARY}")],
+    ),
     ("PUT", "/asset/m:1.0-a", b'{"asset_tags": ["pwned"]}', JSON),
     ("DELETE", "/asset/m:1.0-a", b"", []),
-    ("POST", "/asset", json.dumps({"asset_name": "ext", "asset_version": {
-        "version": "1", "tag": "a"}, "asset_public_url": "https://evil.example/x"}).encode(), JSON),
-    ("POST", "/asset_registry?check_health=false", json.dumps({
-        "asset_registry_name": "evil", "asset_registry_public_url": "https://evil.example"
-    }).encode(), JSON),
+    (
+        "POST",
+        "/asset",
+        json.dumps(
+            {
+                "asset_name": "ext",
+                "asset_version": {"version": "1", "tag": "a"},
+                "asset_public_url": "https://evil.example/x",
+            }
+        ).encode(),
+        JSON,
+    ),
+    (
+        "POST",
+        "/asset_registry?check_health=false",
+        json.dumps(
+            {"asset_registry_name": "evil", "asset_registry_public_url": "https://evil.example"}
+        ).encode(),
+        JSON,
+    ),
     ("PUT", "/asset_registry/r1", b'{"asset_registry_tags": ["pwned"]}', JSON),
     ("DELETE", "/asset_registry/r1", b"", []),
     ("POST", "/admin/gc?older_than=0", b"", []),
@@ -74,8 +93,13 @@ def guarded(live):
     old enough for ``gc(older_than=0)``: what an unauthorised write could damage."""
     live.set_settings(token=TOKEN)
     live.store.upload(b"original", name="m", version="1.0", tag="a")
-    live.registry.register({"asset_registry_id": "r1", "asset_registry_name": "r",
-                            "asset_registry_public_url": "https://example.com"})
+    live.registry.register(
+        {
+            "asset_registry_id": "r1",
+            "asset_registry_name": "r",
+            "asset_registry_public_url": "https://example.com",
+        }
+    )
     orphan = live.root / "store" / blob_key("ab" + "0" * 30)
     orphan.parent.mkdir(parents=True, exist_ok=True)
     orphan.write_bytes(b"orphan")
@@ -90,7 +114,8 @@ def assert_unchanged(live, orphan) -> None:
     assert live.store.read_bytes("m:1.0-a") == b"original"
     entries = live.registry.query()
     assert [(e.asset_registry_id, e.revision, e.asset_registry_tags) for e in entries] == [
-        ("r1", 1, [])]
+        ("r1", 1, [])
+    ]
     assert orphan.read_bytes() == b"orphan"
 
 
@@ -114,10 +139,16 @@ def test_every_write_refuses_near_miss_tokens(guarded, variant, caplog):
     assert TOKEN not in caplog.text
 
 
-@pytest.mark.parametrize("where", [
-    ("?token=", []), ("?access_token=", []), ("", [("X-Api-Key", TOKEN)]),
-    ("", [("Cookie", f"token={TOKEN}")]), ("", [("X-Authorization", f"Bearer {TOKEN}")]),
-])
+@pytest.mark.parametrize(
+    "where",
+    [
+        ("?token=", []),
+        ("?access_token=", []),
+        ("", [("X-Api-Key", TOKEN)]),
+        ("", [("Cookie", f"token={TOKEN}")]),
+        ("", [("X-Authorization", f"Bearer {TOKEN}")]),
+    ],
+)
 def test_the_token_is_only_taken_from_the_authorization_header(guarded, where):
     live, orphan = guarded
     query, headers = where
@@ -142,8 +173,14 @@ def test_blanks_around_the_header_value_are_not_part_of_the_token(guarded):
 def test_an_oversized_authorization_header_is_refused_before_the_app(guarded):
     live, orphan = guarded
     for size in (300_000, 2_000_000):
-        response = send(live.url, "DELETE", "/asset/m:1.0-a", b"",
-                        [("Authorization", "Bearer " + "A" * size)], timeout=10)
+        response = send(
+            live.url,
+            "DELETE",
+            "/asset/m:1.0-a",
+            b"",
+            [("Authorization", "Bearer " + "A" * size)],
+            timeout=10,
+        )
         assert response.status in (0, 400, 431), response.status  # 0: closed, no answer
     assert send(live.url, "GET", "/health").status == 200
     assert_unchanged(live, orphan)
@@ -152,10 +189,15 @@ def test_an_oversized_authorization_header_is_refused_before_the_app(guarded):
 def test_reads_stay_open_with_a_token(guarded):
     live, _ = guarded
     asset = live.store.get("m:1.0-a")
-    for method, path, body in (("GET", "/asset/m:1.0-a", b""), ("POST", "/assets", b"{}"),
-                               ("GET", f"/asset-object/{asset.asset_id}", b""),
-                               ("GET", "/resolve/m", b""), ("GET", "/asset_registry/r1", b""),
-                               ("POST", "/asset_registries", b"{}"), ("GET", "/health", b"")):
+    for method, path, body in (
+        ("GET", "/asset/m:1.0-a", b""),
+        ("POST", "/assets", b"{}"),
+        ("GET", f"/asset-object/{asset.asset_id}", b""),
+        ("GET", "/resolve/m", b""),
+        ("GET", "/asset_registry/r1", b""),
+        ("POST", "/asset_registries", b"{}"),
+        ("GET", "/health", b""),
+    ):
         for authorization in ([], [("Authorization", "Bearer wrong")]):
             response = send(live.url, method, path, body, JSON + authorization)
             assert response.status == 200, (method, path)
@@ -170,12 +212,22 @@ def test_token_never_in_the_real_servers_log_or_answers(secure_server):
     bodies = []
     for method, path, body, headers in WRITES:
         for wrong in near:
-            response = send(url, method, path.replace("r1", "none"), body,
-                            [*headers, ("Authorization", f"Bearer {wrong}")])
+            response = send(
+                url,
+                method,
+                path.replace("r1", "none"),
+                body,
+                [*headers, ("Authorization", f"Bearer {wrong}")],
+            )
             assert response.status == 401
             bodies.append(response.body)
-        good = send(url, method, path.replace("r1", "none").replace("m:1.0-a", "none:1-a"),
-                    body, [*headers, ("Authorization", f"Bearer {TOKEN}")])
+        good = send(
+            url,
+            method,
+            path.replace("r1", "none").replace("m:1.0-a", "none:1-a"),
+            body,
+            [*headers, ("Authorization", f"Bearer {TOKEN}")],
+        )
         assert good.status in (200, 201, 404, 409), (method, path, good.body)
         bodies.append(good.body)
     bodies.append(send(url, "POST", "/assets", b"{not json", JSON).body)
@@ -191,9 +243,17 @@ def test_token_never_in_the_real_servers_log_or_answers(secure_server):
 
 # --------------------------------------------------------------------------- CORS
 FOREIGN_ORIGINS = [
-    "https://evil.example", "null", "https://app.example.evil.com", "https://evil.app.example",
-    "https://app.example.", "HTTPS://APP.EXAMPLE", "http://app.example",
-    "https://app.example:8443", "https://app.example/", "https://app.examplex", "*",
+    "https://evil.example",
+    "null",
+    "https://app.example.evil.com",
+    "https://evil.app.example",
+    "https://app.example.",
+    "HTTPS://APP.EXAMPLE",
+    "http://app.example",
+    "https://app.example:8443",
+    "https://app.example/",
+    "https://app.examplex",
+    "*",
 ]
 
 
@@ -203,16 +263,24 @@ def _cors_headers(response) -> dict[str, str]:
 
 def _requests(url: str, origin: str) -> list:
     origin_header = [("Origin", origin)]
-    preflight = [*origin_header, ("Access-Control-Request-Method", "DELETE"),
-                 ("Access-Control-Request-Headers", "authorization")]
+    preflight = [
+        *origin_header,
+        ("Access-Control-Request-Method", "DELETE"),
+        ("Access-Control-Request-Headers", "authorization"),
+    ]
     return [
         send(url, "GET", "/health", b"", origin_header),
         send(url, "GET", "/asset/m:1-a", b"", origin_header),
         send(url, "POST", "/assets", b"{}", JSON + origin_header),
         send(url, "DELETE", "/asset/none:1-a", b"", origin_header),
         send(url, "OPTIONS", "/asset/m:1-a", b"", preflight),
-        send(url, "OPTIONS", "/upload_asset", b"",
-             [*origin_header, ("Access-Control-Request-Method", "POST")]),
+        send(
+            url,
+            "OPTIONS",
+            "/upload_asset",
+            b"",
+            [*origin_header, ("Access-Control-Request-Method", "POST")],
+        ),
     ]
 
 
