@@ -6,7 +6,7 @@ S3 + MongoDB store and the HTTP client all implement them, and the conformance s
 
 ``BlobStore`` and ``DocumentStore`` are the ports backends implement. They only do I/O:
 URIs, validation, versions, query semantics, the publish protocol and checksums live once in
-the core (:mod:`assetstore.store`, :mod:`assetstore.registry`), so backends cannot drift apart.
+the core (:mod:`assetstore._store`, :mod:`assetstore._registry`), so backends cannot drift apart.
 """
 
 from __future__ import annotations
@@ -28,10 +28,10 @@ from assetstore.models import (
     GcReport,
     HealthReport,
 )
-from assetstore.streams import CHUNK_SIZE, Digest, open_source
+from assetstore._streams import CHUNK_SIZE, Digest, open_source
 
 if TYPE_CHECKING:
-    from assetstore.federation import SearchResult
+    from assetstore._federation import SearchResult
 
 #: A filter in MongoDB's find syntax, e.g. ``{"asset_tags": {"$in": ["image"]}}``.
 Filter = Mapping[str, Any]
@@ -410,8 +410,8 @@ class Registry(ABC):
         ``registries`` (None: all; a list of ids; or a registry filter) in parallel, through
         each store's public URL, and merge the results with each store's status. Stores that
         fail are reported, not raised; outbound calls obey the health-check address policy.
-        See :mod:`assetstore.federation`."""
-        from assetstore.federation import search_assets
+        See :mod:`assetstore._federation`."""
+        from assetstore._federation import search_assets
 
         return search_assets(self, filter, registries, sort=sort, limit=limit, timeout=timeout)
 

@@ -206,7 +206,7 @@ def assemble_store(
 
     The store's id comes first (configured, or persisted beside the blobs) because a shared
     MongoDB collection is scoped by it."""
-    from assetstore.store import Store, store_identity
+    from assetstore._store import Store, store_identity
 
     identity = store_identity(blobs, assets_db_id)
     documents = open_documents(
@@ -236,7 +236,7 @@ def _open_memory_store(location: str, *, metadata: str | None, **options: Any) -
 
 
 def _open_document_registry(location: str, *, mongo_client: Any = None, **options: Any) -> Registry:
-    from assetstore.registry import StoreRegistry
+    from assetstore._registry import StoreRegistry
 
     documents = open_documents(
         location,

@@ -8,7 +8,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
-from assetstore.backends.in_process import InProcessDocumentStore, Snapshot
+from assetstore.backends._snapshots import InProcessDocumentStore, Snapshot
 
 _NAMED: dict[tuple[str, str], MemoryDocumentStore] = {}
 _NAMED_LOCK = threading.Lock()

@@ -4,7 +4,7 @@ The file is TinyDB's own format (``{"table": {"1": {...}, "2": {...}}}``); stock
 ``tinydb.TinyDB(path)`` opens it. What this module adds around TinyDB's storage contract:
 
 * a change is one checksummed, fsynced append to ``<file>.journal``
-  (:mod:`assetstore.backends.journal`): a small durable write instead of a rewrite of the
+  (:mod:`assetstore.backends._journal`): a small durable write instead of a rewrite of the
   whole file, so a change costs the same with ten or a hundred thousand documents;
 * the journal is folded into the TinyDB file (a checkpoint) when it has grown to half the
   file's size, and when the store is closed: the file is written to a temp file, fsynced,
@@ -39,8 +39,8 @@ import orjson
 from tinydb.storages import Storage
 
 from assetstore.backends.fsspec_blobs import ensure_dir, replace_durably
-from assetstore.backends.in_process import InProcessDocumentStore, Snapshot, copy_document
-from assetstore.backends.journal import FileId, Journal
+from assetstore.backends._snapshots import InProcessDocumentStore, Snapshot, copy_document
+from assetstore.backends._journal import FileId, Journal
 from assetstore.errors import BackendUnavailableError, IntegrityError
 
 #: Seconds a writer waits for another process's write before giving up.

@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from assetstore.health import HealthCheckPolicy, check_url, is_public
+from assetstore._health import HealthCheckPolicy, check_url, is_public
 
 LOOPBACK_AND_PRIVATE = [
     "127.0.0.1",

@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from assetstore.backends.journal import Journal, decode, encode
+from assetstore.backends._journal import Journal, decode, encode
 from assetstore.errors import IntegrityError
 
 

@@ -11,7 +11,7 @@ import pytest
 from tinydb import TinyDB
 
 from assetstore import IntegrityError, open_store
-from assetstore.store import blob_key
+from assetstore._store import blob_key
 
 
 @pytest.fixture

@@ -10,9 +10,9 @@ from fastapi.middleware.cors import CORSMiddleware
 from starlette.responses import Response
 
 from assetstore.errors import InvalidInputError
-from assetstore.http import assets_api, registry_api
-from assetstore.http.errors import install_error_handlers
-from assetstore.http.responses import ok
+from assetstore.http import _assets_api as assets_api, _registry_api as registry_api
+from assetstore.http._errors import install_error_handlers
+from assetstore.http._responses import ok
 from assetstore.http.settings import ServiceSettings
 from assetstore.interfaces import AssetStore, Registry
 

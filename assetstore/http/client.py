@@ -31,14 +31,14 @@ from assetstore.errors import (
     InvalidInputError,
     RegistryNotFoundError,
 )
-from assetstore.federation import SearchResult
-from assetstore.health import HealthCheckPolicy
-from assetstore.http.client_streams import (
+from assetstore._federation import SearchResult
+from assetstore._health import HealthCheckPolicy
+from assetstore.http._client_streams import (
     ResponseReader,
     multipart_body,
     source_size,
 )
-from assetstore.http.connection import (
+from assetstore.http._connection import (
     DEFAULT_TIMEOUT,
     Connection,
     if_match,
@@ -56,7 +56,7 @@ from assetstore.interfaces import (
     require_stored_file,
 )
 from assetstore.models import AssetObject, AssetsDBRegistry, FsckReport, GcReport, HealthReport
-from assetstore.streams import VerifyingReader, check_range, open_source
+from assetstore._streams import VerifyingReader, check_range, open_source
 from assetstore.uri import build_uri
 
 
@@ -383,7 +383,7 @@ class HttpRegistry(_Remote, Registry):
 def _policy_transport(policy: HealthCheckPolicy | None) -> httpx.BaseTransport | None:
     if policy is None:
         return None
-    from assetstore.http.transport import PolicyTransport
+    from assetstore.http._transport import PolicyTransport
 
     return PolicyTransport(policy)
 

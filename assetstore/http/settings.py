@@ -14,8 +14,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from assetstore.errors import InvalidInputError
-from assetstore.health import HealthCheckPolicy
-from assetstore.validation import describe
+from assetstore._health import HealthCheckPolicy
+from assetstore._validation import describe
 
 ENV_PREFIX = "ASSETSTORE_"
 MiB = 1 << 20

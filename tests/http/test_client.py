@@ -85,7 +85,7 @@ def test_upload_streams_from_the_current_position_with_progress(live):
 def test_downloads_by_either_route_are_whole_ranged_and_verified(live, route, tmp_path):
     """Bodies stream over the standard library's HTTP client when nothing stands in between,
     and over httpx behind a proxy or an address policy: both must give the same bytes."""
-    from assetstore.health import HealthCheckPolicy
+    from assetstore._health import HealthCheckPolicy
 
     data = bytes(range(256)) * 5000
     policy = HealthCheckPolicy(allow_private=True) if route == "httpx" else None

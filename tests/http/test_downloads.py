@@ -8,7 +8,7 @@ import pytest
 
 from assetstore import open_store
 from assetstore.errors import AssetStoreError, IntegrityError
-from assetstore.store import blob_key
+from assetstore._store import blob_key
 
 DATA = bytes(range(256)) * 400  # 102,400 bytes
 

@@ -12,9 +12,9 @@ from live_server import free_port, serve
 
 from assetstore import open_registry, open_store
 from assetstore.errors import InvalidQueryError
-from assetstore.federation import SearchResult
-from assetstore.health import HealthCheckPolicy
-from assetstore.registry import StoreRegistry
+from assetstore._federation import SearchResult
+from assetstore._health import HealthCheckPolicy
+from assetstore._registry import StoreRegistry
 
 LOOPBACK = HealthCheckPolicy(allowed_networks=["127.0.0.1/32"])
 

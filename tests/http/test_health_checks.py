@@ -10,7 +10,7 @@ import httpx
 import pytest
 from live_server import http_server
 
-from assetstore.registry import StoreRegistry
+from assetstore._registry import StoreRegistry
 
 
 @pytest.fixture

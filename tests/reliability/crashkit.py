@@ -337,7 +337,7 @@ class Injector:
 
     def _store(self, step: str) -> None:
         """Between the two halves of stage + publish."""
-        from assetstore.store import Store
+        from assetstore._store import Store
 
         assert step == "after-stage"
         self.around(Store, "publish")
@@ -756,7 +756,7 @@ def zygote_main() -> None:
     import assetstore.backends.mongo
     import assetstore.backends.s3
     import assetstore.backends.tinydb_documents
-    import assetstore.store  # noqa: F401
+    import assetstore._store  # noqa: F401
 
     assert threading.active_count() == 1, "the zygote must not run threads before forking"
     print("ready", flush=True)

@@ -20,7 +20,7 @@ import pytest
 from crashkit import open_spec, payload
 
 from assetstore import IntegrityError
-from assetstore.store import blob_key
+from assetstore._store import blob_key
 
 SIZE = 300 << 10  # several 64 KiB read blocks on S3
 DATA = payload("precious", SIZE)

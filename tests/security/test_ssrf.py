@@ -13,7 +13,7 @@ import pytest
 from seckit import Canary, http_server
 
 from assetstore.errors import HealthCheckRefusedError
-from assetstore.registry import StoreRegistry
+from assetstore._registry import StoreRegistry
 
 #: Spellings of this machine's loopback (and 0.0.0.0, which Linux connects to loopback):
 #: the IPv4 canary listens on the port they name.
@@ -369,7 +369,7 @@ def test_rebinding_the_name_after_the_check_does_not_help(live, http, canary, re
 def test_policy_refuses_before_connecting(monkeypatch):
     """The library entry point: the refusal comes from the resolved address, before any
     socket is opened (so no canary can be hit, whatever listens there)."""
-    from assetstore.health import HealthCheckPolicy, connect_checked
+    from assetstore._health import HealthCheckPolicy, connect_checked
 
     opened = []
     real_socket = socket.socket

@@ -24,7 +24,7 @@ import httpx
 from httpcore._backends.sync import SyncStream
 
 from assetstore.errors import HealthCheckRefusedError
-from assetstore.health import HealthCheckPolicy, connect_checked
+from assetstore._health import HealthCheckPolicy, connect_checked
 
 
 class _PolicyBackend(httpcore.SyncBackend):

@@ -11,8 +11,8 @@ from fastapi import Query, Request
 from pydantic import BaseModel
 
 from assetstore.errors import InvalidInputError, InvalidQueryError, PayloadTooLargeError
-from assetstore.http.errors import UnprocessableBodyError
-from assetstore.http.responses import JSONResponse
+from assetstore.http._errors import UnprocessableBodyError
+from assetstore.http._responses import JSONResponse
 
 #: The largest ``skip`` and ``limit`` of ``POST /assets`` and ``POST /asset_registries``.
 MAX_SKIP = 1 << 31

@@ -55,8 +55,8 @@ from assetstore.models import (
     GcReport,
     utc_now,
 )
-from assetstore.revisions import delete_document, update_document
-from assetstore.streams import (
+from assetstore._revisions import delete_document, update_document
+from assetstore._streams import (
     CHUNK_SIZE,
     Digest,
     VerifyingReader,
@@ -65,7 +65,7 @@ from assetstore.streams import (
     sha256_of,
 )
 from assetstore.uri import build_uri
-from assetstore.validation import check_json_object, check_tags, check_url, describe
+from assetstore._validation import check_json_object, check_tags, check_url, describe
 
 #: Where blobs live in the blob store: ``objects/<first two hex digits>/<asset_id>``.
 OBJECTS_PREFIX = "objects/"

@@ -24,7 +24,7 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from assetstore.errors import IntegrityError
-from assetstore.http.errors import RangeNotSatisfiableError
+from assetstore.http._errors import RangeNotSatisfiableError
 from assetstore.models import AssetObject
 
 logger = logging.getLogger("assetstore.http")

@@ -14,7 +14,7 @@ from assetstore.errors import (
     ReadOnlyFieldError,
     RegistryNotFoundError,
 )
-from assetstore.health import HealthCheckPolicy, check_url
+from assetstore._health import HealthCheckPolicy, check_url
 from assetstore.interfaces import DocumentStore, Filter, Registry, Sort
 from assetstore.models import (
     REGISTRY_IDENTITY_FIELDS,
@@ -23,9 +23,9 @@ from assetstore.models import (
     HealthReport,
     utc_now,
 )
-from assetstore.revisions import delete_document, update_document
-from assetstore.validation import check_json_object, check_tags, describe
-from assetstore.validation import check_url as check_url_field
+from assetstore._revisions import delete_document, update_document
+from assetstore._validation import check_json_object, check_tags, describe
+from assetstore._validation import check_url as check_url_field
 
 _URL_SCHEMES = ("http", "https")
 MAX_NAME_LENGTH = 200

@@ -45,7 +45,7 @@ from assetstore.errors import (
     ReadOnlyFieldError,
     RevisionMismatchError,
 )
-from assetstore.http.responses import failure
+from assetstore.http._responses import failure
 
 logger = logging.getLogger("assetstore.http")
 

@@ -36,8 +36,8 @@ from assetstore.errors import (
     AssetStoreError,
     PayloadTooLargeError,
 )
-from assetstore.http.bodies import declared_length, parse_json_object
-from assetstore.http.errors import UnprocessableBodyError
+from assetstore.http._bodies import declared_length, parse_json_object
+from assetstore.http._errors import UnprocessableBodyError
 from assetstore.http.settings import ServiceSettings
 from assetstore.interfaces import AssetStore, StagedFile
 from assetstore.models import AssetObject

@@ -8,10 +8,10 @@ from fastapi import APIRouter, Depends, Query, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from assetstore import federation
+from assetstore import _federation as federation
 from assetstore.errors import InvalidInputError, InvalidQueryError, RevisionMismatchError
-from assetstore.http.auth import require_read, require_write
-from assetstore.http.bodies import (
+from assetstore.http._auth import require_read, require_write
+from assetstore.http._bodies import (
     Paging,
     etag_of,
     if_match_revision,
@@ -21,7 +21,7 @@ from assetstore.http.bodies import (
     paging,
     read_json_object,
 )
-from assetstore.http.responses import ok
+from assetstore.http._responses import ok
 from assetstore.http.settings import ServiceSettings
 from assetstore.interfaces import Registry
 

@@ -27,7 +27,7 @@ from assetstore.errors import (
     InvalidInputError,
     RegistryNotFoundError,
 )
-from assetstore.health import HealthCheckPolicy
+from assetstore._health import HealthCheckPolicy
 from assetstore.models import AssetObject, AssetsDBRegistry
 from assetstore.query import compile_filter, compile_sort
 

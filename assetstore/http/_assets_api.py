@@ -9,8 +9,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from assetstore.errors import InvalidQueryError
-from assetstore.http.auth import require_read, require_write
-from assetstore.http.bodies import (
+from assetstore.http._auth import require_read, require_write
+from assetstore.http._bodies import (
     Paging,
     etag_of,
     if_match_revision,
@@ -20,9 +20,9 @@ from assetstore.http.bodies import (
     paging,
     read_json_object,
 )
-from assetstore.http.downloads import FileResponse, file_headers, parse_range
-from assetstore.http.multipart import receive_upload, upload_executor
-from assetstore.http.responses import ok
+from assetstore.http._downloads import FileResponse, file_headers, parse_range
+from assetstore.http._multipart import receive_upload, upload_executor
+from assetstore.http._responses import ok
 from assetstore.interfaces import AssetStore, require_stored_file
 from assetstore.models import AssetObject
 
