@@ -8,6 +8,7 @@ of asset stores; in-process, on S3 + MongoDB, or over HTTP, with one API.
 'org/resnet:1.0-stable'
 """
 
+from assetstore.contract import AssetStore, Registry
 from assetstore.errors import (
     AlreadyExistsError,
     AssetNotFoundError,
@@ -26,7 +27,6 @@ from assetstore.errors import (
     RegistryNotFoundError,
     RevisionMismatchError,
 )
-from assetstore.interfaces import AssetStore, Registry
 from assetstore.models import AssetObject, AssetsDBRegistry, FsckReport, GcReport, HealthReport
 from assetstore.open import open_registry, open_store
 from assetstore.query import compile_filter

@@ -17,54 +17,29 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, Field
-
+from assetstore._health import HealthCheckPolicy
+from assetstore.contract import Registry
 from assetstore.errors import (
     AssetStoreError,
     HealthCheckRefusedError,
     InvalidInputError,
     RegistryNotFoundError,
 )
-from assetstore._health import HealthCheckPolicy
-from assetstore.models import AssetObject, AssetsDBRegistry
+from assetstore.models import (
+    AssetObject,
+    AssetsDBRegistry,
+    FederatedAsset,
+    Filter,
+    SearchResult,
+    Sort,
+    SourceStatus,
+)
 from assetstore.query import compile_filter, compile_sort
-
-if TYPE_CHECKING:
-    from assetstore.interfaces import Filter, Registry, Sort
 
 #: Stores queried at once.
 MAX_WORKERS = 16
-
-
-class FederatedAsset(AssetObject):
-    """An asset found by a federated search, with the registry entry of its store."""
-
-    asset_registry_id: str = ""
-
-
-class SourceStatus(BaseModel):
-    """How one store answered a federated search."""
-
-    asset_registry_id: str
-    url: str = ""
-    status: Literal["ok", "error", "refused"]
-    latency_ms: float | None = None
-    count: int = 0
-    error: str | None = None
-
-
-class SearchResult(BaseModel):
-    """The merged results and the status of every store asked."""
-
-    results: list[FederatedAsset] = Field(default_factory=list)
-    sources: list[SourceStatus] = Field(default_factory=list)
-
-    @property
-    def complete(self) -> bool:
-        """True when every store answered."""
-        return all(source.status == "ok" for source in self.sources)
 
 
 def _entries(
@@ -197,4 +172,4 @@ def search_assets(
     )
 
 
-__all__ = ["FederatedAsset", "SearchResult", "SourceStatus", "search_assets"]
+__all__ = ["search_assets"]

@@ -1,31 +1,36 @@
-"""The one :class:`~assetstore.interfaces.Registry` implementation, over any
-:class:`~assetstore.interfaces.DocumentStore`, with safe health checks."""
+"""The one :class:`~assetstore.contract.Registry` implementation, over any
+:class:`~assetstore.contract.DocumentStore`, with safe health checks."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pydantic import ValidationError
 
+from assetstore._federation import search_assets
+from assetstore._health import HealthCheckPolicy, check_url
+from assetstore._revisions import delete_document, update_document
+from assetstore._validation import check_json_object, check_tags, describe
+from assetstore._validation import check_url as check_url_field
+from assetstore.contract import Registry
 from assetstore.errors import (
     AlreadyExistsError,
     InvalidInputError,
     ReadOnlyFieldError,
     RegistryNotFoundError,
 )
-from assetstore._health import HealthCheckPolicy, check_url
-from assetstore.interfaces import DocumentStore, Filter, Registry, Sort
 from assetstore.models import (
     REGISTRY_IDENTITY_FIELDS,
     REGISTRY_MUTABLE_FIELDS,
     AssetsDBRegistry,
+    Filter,
     HealthReport,
+    SearchResult,
+    Sort,
     utc_now,
 )
-from assetstore._revisions import delete_document, update_document
-from assetstore._validation import check_json_object, check_tags, describe
-from assetstore._validation import check_url as check_url_field
+from assetstore.ports import DocumentStore
 
 _URL_SCHEMES = ("http", "https")
 MAX_NAME_LENGTH = 200
@@ -145,6 +150,25 @@ class StoreRegistry(Registry):
         entry = self.get(registry_id)
         return check_url(
             entry.asset_registry_id, entry.asset_registry_public_url, self.health_policy
+        )
+
+    def search_assets(
+        self,
+        filter: Filter | None,
+        registries: Filter | Sequence[str] | None = None,
+        *,
+        sort: Sort | None = None,
+        limit: int | None = None,
+        timeout: float = 5.0,
+    ) -> SearchResult:
+        return search_assets(
+            self,
+            filter,
+            registries,
+            sort=sort,
+            limit=limit,
+            timeout=timeout,
+            policy=self.health_policy,
         )
 
     def close(self) -> None:

@@ -8,8 +8,8 @@ from typing import Any, TypeVar
 from pydantic import BaseModel
 
 from assetstore.errors import NotFoundError, RevisionMismatchError
-from assetstore.interfaces import DocumentStore
 from assetstore.models import utc_now
+from assetstore.ports import DocumentStore
 
 Model = TypeVar("Model", bound=BaseModel)
 #: How often an update without ``expected_revision`` re-reads and retries after losing a race.

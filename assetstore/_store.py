@@ -1,5 +1,5 @@
-"""The one :class:`~assetstore.interfaces.AssetStore` implementation, over any
-:class:`~assetstore.interfaces.BlobStore` and :class:`~assetstore.interfaces.DocumentStore`.
+"""The one :class:`~assetstore.contract.AssetStore` implementation, over any
+:class:`~assetstore.contract.BlobStore` and :class:`~assetstore.contract.DocumentStore`.
 
 Publish protocol (what users may rely on):
 
@@ -28,33 +28,7 @@ import orjson
 from pydantic import ValidationError
 
 from assetstore import versions
-from assetstore.errors import (
-    AlreadyExistsError,
-    AssetNotFoundError,
-    IntegrityError,
-    InvalidInputError,
-    ReadOnlyFieldError,
-)
-from assetstore.interfaces import (
-    AssetStore,
-    BlobStore,
-    DocumentStore,
-    Filter,
-    Progress,
-    Sort,
-    StagedFile,
-    Upload,
-    require_stored_file,
-)
-from assetstore.models import (
-    ASSET_EXTERNAL_MUTABLE_FIELDS,
-    ASSET_IDENTITY_FIELDS,
-    ASSET_MUTABLE_FIELDS,
-    AssetObject,
-    FsckReport,
-    GcReport,
-    utc_now,
-)
+from assetstore._base_store import BaseAssetStore, require_stored_file
 from assetstore._revisions import delete_document, update_document
 from assetstore._streams import (
     CHUNK_SIZE,
@@ -64,8 +38,30 @@ from assetstore._streams import (
     open_source,
     sha256_of,
 )
-from assetstore.uri import build_uri
 from assetstore._validation import check_json_object, check_tags, check_url, describe
+from assetstore.errors import (
+    AlreadyExistsError,
+    AssetNotFoundError,
+    IntegrityError,
+    InvalidInputError,
+    ReadOnlyFieldError,
+)
+from assetstore.models import (
+    ASSET_EXTERNAL_MUTABLE_FIELDS,
+    ASSET_IDENTITY_FIELDS,
+    ASSET_MUTABLE_FIELDS,
+    AssetObject,
+    Filter,
+    FsckReport,
+    GcReport,
+    Progress,
+    Sort,
+    StagedFile,
+    Upload,
+    utc_now,
+)
+from assetstore.ports import BlobStore, DocumentStore
+from assetstore.uri import build_uri
 
 #: Where blobs live in the blob store: ``objects/<first two hex digits>/<asset_id>``.
 OBJECTS_PREFIX = "objects/"
@@ -94,7 +90,7 @@ def store_identity(blobs: BlobStore, configured: str | None = None) -> str:
     raise IntegrityError(f"cannot read or create {IDENTITY_KEY} in {blobs.url}")
 
 
-class Store(AssetStore):
+class Store(BaseAssetStore):
     """Assets over a blob store and a document store.
 
     ``public_url`` is the address clients download from (``{public_url}/asset-object/{id}``);

@@ -12,6 +12,7 @@ from typing import Any
 
 import orjson
 
+from assetstore.contract import AssetStore, Registry
 from assetstore.errors import (
     AlreadyExistsError,
     AssetStoreError,
@@ -19,7 +20,6 @@ from assetstore.errors import (
     NotFoundError,
     RevisionMismatchError,
 )
-from assetstore.interfaces import AssetStore, Registry
 from assetstore.open import DEFAULT_LOCATION, open_registry, open_store
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_NOT_FOUND, EXIT_CONFLICT = 0, 1, 2, 3, 4

@@ -9,15 +9,72 @@ writes the same JSON. The store adds, without breaking such a client:
   registered with its own public URL;
 * ``created_at`` / ``updated_at`` (ISO 8601, UTC) and ``revision`` (1 on creation, +1 on every
   change: the value to pass as ``expected_revision`` / HTTP ``If-Match``).
+
+Beside the two records: the reports (health, fsck, gc, federated search), the items of a
+batch upload (:class:`Upload`), a staged file (:class:`StagedFile`) and the type aliases of
+the API (:data:`Filter`, :data:`Sort`, :data:`Source`, :data:`Progress`).
 """
 
 from __future__ import annotations
 
+import os
 import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import IO, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from assetstore.errors import InvalidInputError
+
+#: A filter in MongoDB's find syntax, e.g. ``{"asset_tags": {"$in": ["image"]}}``.
+Filter = Mapping[str, Any]
+#: A sort specification: ``[("asset_version.version", -1)]`` or ``{"created_at": 1}``.
+Sort = Sequence[tuple[str, int]] | Mapping[str, int]
+#: What ``upload`` accepts: a file path, the bytes themselves, or a binary file object
+#: (read in chunks, never whole).
+Source = str | os.PathLike[str] | bytes | bytearray | memoryview | IO[bytes]
+#: Called with the number of bytes just transferred.
+Progress = Callable[[int], None]
+
+
+@dataclass(frozen=True)
+class Upload:
+    """One item of :meth:`AssetStore.upload_many`."""
+
+    source: Source
+    name: str
+    version: str
+    tag: str
+    metadata: Mapping[str, Any] | None = None
+    tags: Sequence[str] | None = None
+    filename: str | None = None
+    content_type: str | None = None
+
+    @classmethod
+    def fields_of(cls, item: Upload | Mapping[str, Any]) -> dict[str, Any]:
+        """The keyword arguments of ``upload`` that ``item`` stands for."""
+        if isinstance(item, Upload):
+            return {field: getattr(item, field) for field in cls.__dataclass_fields__}
+        if isinstance(item, Mapping):
+            unknown = set(item) - set(cls.__dataclass_fields__)
+            if unknown:
+                raise InvalidInputError(f"unknown upload fields {sorted(unknown)}")
+            return dict(item)
+        raise InvalidInputError("each upload must be an Upload or a mapping of its fields")
+
+
+@dataclass(frozen=True)
+class StagedFile:
+    """A file written by :meth:`AssetStore.stage` and not yet published: invisible to every
+    read and query, and removed by ``gc`` if it is never published."""
+
+    staging_id: str
+    size: int
+    sha256: str
+    filename: str
+
 
 #: Fields that identify an asset; ``update`` refuses to change them.
 ASSET_IDENTITY_FIELDS = frozenset(
@@ -172,3 +229,56 @@ class GcReport(BaseModel):
     removed: list[str] = Field(default_factory=list)
     bytes_freed: int = 0
     kept_recent: int = 0
+
+
+class FederatedAsset(AssetObject):
+    """An asset found by a federated search, with the registry entry of its store."""
+
+    asset_registry_id: str = ""
+
+
+class SourceStatus(BaseModel):
+    """How one store answered a federated search."""
+
+    asset_registry_id: str
+    url: str = ""
+    status: Literal["ok", "error", "refused"]
+    latency_ms: float | None = None
+    count: int = 0
+    error: str | None = None
+
+
+class SearchResult(BaseModel):
+    """The merged results and the status of every store asked."""
+
+    results: list[FederatedAsset] = Field(default_factory=list)
+    sources: list[SourceStatus] = Field(default_factory=list)
+
+    @property
+    def complete(self) -> bool:
+        """True when every store answered."""
+        return all(source.status == "ok" for source in self.sources)
+
+
+__all__ = [
+    "ASSET_EXTERNAL_MUTABLE_FIELDS",
+    "ASSET_IDENTITY_FIELDS",
+    "ASSET_MUTABLE_FIELDS",
+    "REGISTRY_IDENTITY_FIELDS",
+    "REGISTRY_MUTABLE_FIELDS",
+    "AssetObject",
+    "AssetsDBRegistry",
+    "FederatedAsset",
+    "Filter",
+    "FsckReport",
+    "GcReport",
+    "HealthReport",
+    "Progress",
+    "SearchResult",
+    "Sort",
+    "Source",
+    "SourceStatus",
+    "StagedFile",
+    "Upload",
+    "utc_now",
+]

@@ -31,8 +31,9 @@ from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
+from assetstore.contract import AssetStore, Registry
 from assetstore.errors import InvalidInputError, MissingDependencyError
-from assetstore.interfaces import AssetStore, BlobStore, DocumentStore, Registry
+from assetstore.ports import BlobStore, DocumentStore
 
 #: Where the CLI and ``open_store()`` keep assets when nothing else is configured.
 DEFAULT_LOCATION = "./assetstore-data"

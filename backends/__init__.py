@@ -1,4 +1,4 @@
-"""Backends: the I/O behind the two ports of :mod:`assetstore.interfaces`.
+"""Backends: the I/O behind the two ports of :mod:`assetstore.contract`.
 
 Installed as ``assetstore.backends``. Each module does I/O only; everything else lives in the
 core.

@@ -16,7 +16,8 @@ from typing import Any
 import orjson
 
 from assetstore.errors import AlreadyExistsError
-from assetstore.interfaces import DocumentStore, Filter, Sort
+from assetstore.models import Filter, Sort
+from assetstore.ports import DocumentStore
 from assetstore.query import compile_filter, run_query
 
 Document = dict[str, Any]

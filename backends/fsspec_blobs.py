@@ -25,7 +25,7 @@ from typing import Any, BinaryIO
 import fsspec
 
 from assetstore.errors import AlreadyExistsError
-from assetstore.interfaces import BlobInfo, BlobStore
+from assetstore.ports import BlobInfo, BlobStore
 
 #: Where writes in progress live, under the store's root.
 TMP_PREFIX = ".tmp/"

@@ -36,7 +36,8 @@ from assetstore.errors import (
     BackendUnavailableError,
     InvalidQueryError,
 )
-from assetstore.interfaces import DocumentStore, Filter, Sort
+from assetstore.models import Filter, Sort
+from assetstore.ports import DocumentStore
 from assetstore.query import compile_sort, validate_filter
 
 DEFAULT_DATABASE = "assetstore"
@@ -77,7 +78,7 @@ def _sort_spec(sort: Sort | None) -> list[tuple[str, int]] | None:
 
 
 class MongoDocumentStore(DocumentStore):
-    """One MongoDB collection as a :class:`~assetstore.interfaces.DocumentStore`.
+    """One MongoDB collection as a :class:`~assetstore.contract.DocumentStore`.
 
     ``scope`` (e.g. ``{"assets_db_id": "..."}``) is added to every read and write, and
     stamped on every inserted document, so stores sharing a collection stay apart."""

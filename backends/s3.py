@@ -24,9 +24,10 @@ import s3fs
 from botocore.exceptions import BotoCoreError
 
 from assetstore.backends.fsspec_blobs import FsspecBlobStore
+from assetstore.contract import AssetStore
 from assetstore.errors import AlreadyExistsError, BackendUnavailableError, InvalidInputError
-from assetstore.interfaces import AssetStore, BlobInfo
 from assetstore.open import assemble_store
+from assetstore.ports import BlobInfo
 
 #: Size of each multipart part and of each ranged read.
 PART_SIZE = 8 << 20

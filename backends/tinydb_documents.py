@@ -38,9 +38,9 @@ import filelock
 import orjson
 from tinydb.storages import Storage
 
-from assetstore.backends.fsspec_blobs import ensure_dir, replace_durably
-from assetstore.backends._snapshots import InProcessDocumentStore, Snapshot, copy_document
 from assetstore.backends._journal import FileId, Journal
+from assetstore.backends._snapshots import InProcessDocumentStore, Snapshot, copy_document
+from assetstore.backends.fsspec_blobs import ensure_dir, replace_durably
 from assetstore.errors import BackendUnavailableError, IntegrityError
 
 #: Seconds a writer waits for another process's write before giving up.
@@ -155,7 +155,7 @@ class _State(NamedTuple):
 
 
 class TinyDBDocumentStore(InProcessDocumentStore):
-    """One table of a TinyDB file as a :class:`~assetstore.interfaces.DocumentStore`.
+    """One table of a TinyDB file as a :class:`~assetstore.contract.DocumentStore`.
 
     A change is one durable append to ``<file>.journal``; the journal is folded into the
     TinyDB file (a checkpoint) once it has grown to half the file's size (at least

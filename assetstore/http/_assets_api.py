@@ -8,6 +8,8 @@ from fastapi import APIRouter, Depends, Query, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
+from assetstore._base_store import require_stored_file
+from assetstore.contract import AssetStore
 from assetstore.errors import InvalidQueryError
 from assetstore.http._auth import require_read, require_write
 from assetstore.http._bodies import (
@@ -23,7 +25,6 @@ from assetstore.http._bodies import (
 from assetstore.http._downloads import FileResponse, file_headers, parse_range
 from assetstore.http._multipart import receive_upload, upload_executor
 from assetstore.http._responses import ok
-from assetstore.interfaces import AssetStore, require_stored_file
 from assetstore.models import AssetObject
 
 router = APIRouter(tags=["assets"])

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 
 from assetstore.errors import BackendUnavailableError
-from assetstore.interfaces import Progress
+from assetstore.models import Progress
 
 
 class ResponseReader(io.RawIOBase):

@@ -30,7 +30,7 @@ from assetstore.errors import (
     PayloadTooLargeError,
     RevisionMismatchError,
 )
-from assetstore.interfaces import Filter, Sort
+from assetstore.models import Filter, Sort
 from assetstore.query import compile_sort
 
 #: Seconds to wait to connect, and between bytes of an answer.

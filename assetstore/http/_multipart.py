@@ -30,6 +30,7 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
+from assetstore.contract import AssetStore
 from assetstore.errors import (
     AlreadyExistsError,
     AssetNotFoundError,
@@ -39,8 +40,7 @@ from assetstore.errors import (
 from assetstore.http._bodies import declared_length, parse_json_object
 from assetstore.http._errors import UnprocessableBodyError
 from assetstore.http.settings import ServiceSettings
-from assetstore.interfaces import AssetStore, StagedFile
-from assetstore.models import AssetObject
+from assetstore.models import AssetObject, StagedFile
 from assetstore.uri import build_uri
 
 FILE_FIELD = "asset"

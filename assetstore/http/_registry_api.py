@@ -9,6 +9,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from assetstore import _federation as federation
+from assetstore.contract import Registry
 from assetstore.errors import InvalidInputError, InvalidQueryError, RevisionMismatchError
 from assetstore.http._auth import require_read, require_write
 from assetstore.http._bodies import (
@@ -23,7 +24,6 @@ from assetstore.http._bodies import (
 )
 from assetstore.http._responses import ok
 from assetstore.http.settings import ServiceSettings
-from assetstore.interfaces import Registry
 
 router = APIRouter(tags=["registry"])
 

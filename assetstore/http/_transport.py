@@ -23,8 +23,8 @@ import httpx
 # the class httpcore.SyncBackend itself returns for every TCP connection.
 from httpcore._backends.sync import SyncStream
 
-from assetstore.errors import HealthCheckRefusedError
 from assetstore._health import HealthCheckPolicy, connect_checked
+from assetstore.errors import HealthCheckRefusedError
 
 
 class _PolicyBackend(httpcore.SyncBackend):

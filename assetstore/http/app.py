@@ -9,12 +9,13 @@ from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from starlette.responses import Response
 
+from assetstore.contract import AssetStore, Registry
 from assetstore.errors import InvalidInputError
-from assetstore.http import _assets_api as assets_api, _registry_api as registry_api
+from assetstore.http import _assets_api as assets_api
+from assetstore.http import _registry_api as registry_api
 from assetstore.http._errors import install_error_handlers
 from assetstore.http._responses import ok
 from assetstore.http.settings import ServiceSettings
-from assetstore.interfaces import AssetStore, Registry
 
 DESCRIPTION = """\
 The Assets DB and Assets DB registry services of the Assets Management specification.

@@ -25,14 +25,16 @@ from typing import Any, BinaryIO
 
 import httpx
 
+from assetstore._base_store import BaseAssetStore, require_stored_file
+from assetstore._health import HealthCheckPolicy
+from assetstore._streams import VerifyingReader, check_range, open_source
+from assetstore.contract import Registry
 from assetstore.errors import (
     AssetNotFoundError,
     AssetStoreError,
     InvalidInputError,
     RegistryNotFoundError,
 )
-from assetstore._federation import SearchResult
-from assetstore._health import HealthCheckPolicy
 from assetstore.http._client_streams import (
     ResponseReader,
     multipart_body,
@@ -47,16 +49,17 @@ from assetstore.http._connection import (
     url_path,
     url_segment,
 )
-from assetstore.interfaces import (
-    AssetStore,
+from assetstore.models import (
+    AssetObject,
+    AssetsDBRegistry,
     Filter,
+    FsckReport,
+    GcReport,
+    HealthReport,
     Progress,
-    Registry,
+    SearchResult,
     Sort,
-    require_stored_file,
 )
-from assetstore.models import AssetObject, AssetsDBRegistry, FsckReport, GcReport, HealthReport
-from assetstore._streams import VerifyingReader, check_range, open_source
 from assetstore.uri import build_uri
 
 
@@ -80,7 +83,7 @@ class _Remote:
         self._http.close()
 
 
-class HttpAssetStore(_Remote, AssetStore):
+class HttpAssetStore(_Remote, BaseAssetStore):
     """An asset store served by ``assetstore serve`` at ``base_url``."""
 
     _assets_db_id: str | None = None

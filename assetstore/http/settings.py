@@ -13,9 +13,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
-from assetstore.errors import InvalidInputError
 from assetstore._health import HealthCheckPolicy
 from assetstore._validation import describe
+from assetstore.errors import InvalidInputError
 
 ENV_PREFIX = "ASSETSTORE_"
 MiB = 1 << 20

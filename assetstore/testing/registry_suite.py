@@ -1,4 +1,4 @@
-"""The behaviour every :class:`~assetstore.interfaces.Registry` must show.
+"""The behaviour every :class:`~assetstore.contract.Registry` must show.
 
 Subclass :class:`RegistryConformance` and provide a ``registry`` fixture returning a new,
 empty registry whose health checks are refused for loopback addresses (the default policy).
@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from assetstore.contract import Registry
 from assetstore.errors import (
     AlreadyExistsError,
     InvalidInputError,
@@ -18,7 +19,6 @@ from assetstore.errors import (
     RegistryNotFoundError,
     RevisionMismatchError,
 )
-from assetstore.interfaces import Registry
 
 RESNET = {
     "asset_registry_name": "ResNet Models registry",

@@ -1,4 +1,4 @@
-"""The behaviour every :class:`~assetstore.interfaces.AssetStore` must show.
+"""The behaviour every :class:`~assetstore.contract.AssetStore` must show.
 
 Subclass :class:`AssetStoreConformance` in a test module and provide a ``store`` fixture that
 returns a new, empty store::
@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 
+from assetstore.contract import AssetStore
 from assetstore.errors import (
     AlreadyExistsError,
     AssetNotFoundError,
@@ -29,7 +30,7 @@ from assetstore.errors import (
     ReadOnlyFieldError,
     RevisionMismatchError,
 )
-from assetstore.interfaces import AssetStore, Upload
+from assetstore.models import Upload
 
 PAYLOAD = b"weights " * 1000
 

@@ -31,9 +31,9 @@ import uvicorn
 from fastapi import FastAPI
 
 from assetstore import open_registry, open_store
+from assetstore.contract import AssetStore, Registry
 from assetstore.http.app import create_app
 from assetstore.http.settings import ServiceSettings
-from assetstore.interfaces import AssetStore, Registry
 
 TOKEN = "s3cr3t-test-token"
 

@@ -7,8 +7,8 @@ import httpx
 import pytest
 
 from assetstore import open_store
-from assetstore.errors import AssetStoreError, IntegrityError
 from assetstore._store import blob_key
+from assetstore.errors import AssetStoreError, IntegrityError
 
 DATA = bytes(range(256)) * 400  # 102,400 bytes
 

@@ -11,10 +11,10 @@ import pytest
 from live_server import free_port, serve
 
 from assetstore import open_registry, open_store
-from assetstore.errors import InvalidQueryError
-from assetstore._federation import SearchResult
 from assetstore._health import HealthCheckPolicy
 from assetstore._registry import StoreRegistry
+from assetstore.errors import InvalidQueryError
+from assetstore.models import SearchResult
 
 LOOPBACK = HealthCheckPolicy(allowed_networks=["127.0.0.1/32"])
 

@@ -753,11 +753,6 @@ def zygote_main() -> None:
     signal that ended it), like ``subprocess``."""
     import traceback
 
-    import assetstore.backends.mongo
-    import assetstore.backends.s3
-    import assetstore.backends.tinydb_documents
-    import assetstore._store  # noqa: F401
-
     assert threading.active_count() == 1, "the zygote must not run threads before forking"
     print("ready", flush=True)
     while line := sys.stdin.readline():

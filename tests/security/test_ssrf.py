@@ -12,8 +12,8 @@ from collections.abc import Iterator
 import pytest
 from seckit import Canary, http_server
 
-from assetstore.errors import HealthCheckRefusedError
 from assetstore._registry import StoreRegistry
+from assetstore.errors import HealthCheckRefusedError
 
 #: Spellings of this machine's loopback (and 0.0.0.0, which Linux connects to loopback):
 #: the IPv4 canary listens on the port they name.

@@ -1,93 +1,34 @@
-"""The written contract: the public ``AssetStore`` and ``Registry``, and the two ports.
+"""The user contract: :class:`AssetStore` and :class:`Registry`.
 
-``AssetStore`` and ``Registry`` are what users program against; the in-process store, the
-S3 + MongoDB store and the HTTP client all implement them, and the conformance suites in
-:mod:`assetstore.testing` hold every implementation to the same behaviour.
-
-``BlobStore`` and ``DocumentStore`` are the ports backends implement. They only do I/O:
-URIs, validation, versions, query semantics, the publish protocol and checksums live once in
-the core (:mod:`assetstore._store`, :mod:`assetstore._registry`), so backends cannot drift apart.
+These are what users program against. The in-process store, the S3 + MongoDB store and the
+HTTP client all implement them, and the conformance suites in :mod:`assetstore.testing` hold
+every implementation to the same behaviour. This module imports only the data model and the
+errors; the implementations live in the core (``assetstore._store``, ``assetstore._registry``)
+and in :mod:`assetstore.http.client`.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
-import tempfile
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, BinaryIO
+from typing import Any, BinaryIO
 
-from assetstore.errors import InvalidInputError
 from assetstore.models import (
     AssetObject,
     AssetsDBRegistry,
+    Filter,
     FsckReport,
     GcReport,
     HealthReport,
+    Progress,
+    SearchResult,
+    Sort,
+    Source,
+    StagedFile,
+    Upload,
 )
-from assetstore._streams import CHUNK_SIZE, Digest, open_source
-
-if TYPE_CHECKING:
-    from assetstore._federation import SearchResult
-
-#: A filter in MongoDB's find syntax, e.g. ``{"asset_tags": {"$in": ["image"]}}``.
-Filter = Mapping[str, Any]
-#: A sort specification: ``[("asset_version.version", -1)]`` or ``{"created_at": 1}``.
-Sort = Sequence[tuple[str, int]] | Mapping[str, int]
-#: What ``upload`` accepts: a file path, the bytes themselves, or a binary file object
-#: (read in chunks, never whole).
-Source = str | os.PathLike[str] | bytes | bytearray | memoryview | IO[bytes]
-#: Called with the number of bytes just transferred.
-Progress = Callable[[int], None]
-
-
-@dataclass(frozen=True)
-class Upload:
-    """One item of :meth:`AssetStore.upload_many`."""
-
-    source: Source
-    name: str
-    version: str
-    tag: str
-    metadata: Mapping[str, Any] | None = None
-    tags: Sequence[str] | None = None
-    filename: str | None = None
-    content_type: str | None = None
-
-    @classmethod
-    def fields_of(cls, item: Upload | Mapping[str, Any]) -> dict[str, Any]:
-        """The keyword arguments of ``upload`` that ``item`` stands for."""
-        if isinstance(item, Upload):
-            return {field: getattr(item, field) for field in cls.__dataclass_fields__}
-        if isinstance(item, Mapping):
-            unknown = set(item) - set(cls.__dataclass_fields__)
-            if unknown:
-                raise InvalidInputError(f"unknown upload fields {sorted(unknown)}")
-            return dict(item)
-        raise InvalidInputError("each upload must be an Upload or a mapping of its fields")
-
-
-@dataclass(frozen=True)
-class StagedFile:
-    """A file written by :meth:`AssetStore.stage` and not yet published: invisible to every
-    read and query, and removed by ``gc`` if it is never published."""
-
-    staging_id: str
-    size: int
-    sha256: str
-    filename: str
-
-
-def require_stored_file(asset: AssetObject) -> None:
-    """``InvalidInputError`` unless the store holds the asset's file (not an external one)."""
-    if asset.asset_source != "upload":
-        raise InvalidInputError(
-            f"asset {asset.asset_uri!r} is external: its file is at "
-            f"{asset.asset_public_url or '(no URL)'}"
-        )
 
 
 class AssetStore(ABC):
@@ -135,33 +76,16 @@ class AssetStore(ABC):
         is not a JSON object or tags that are not strings.
         """
 
+    @abstractmethod
     def stage(
         self, source: Source, *, filename: str | None = None, progress: Progress | None = None
     ) -> StagedFile:
         """First half of an upload whose name is not known yet (an HTTP form may send the
         file before its metadata): stream the file in and hash it. Finish with
-        :meth:`publish` or :meth:`discard`.
+        :meth:`publish` or :meth:`discard`. A staged file is invisible to every read and
+        query, and ``gc`` removes it if it is never published."""
 
-        This default spools to a temporary file; stores override it to write straight to
-        their blob storage."""
-        digest = Digest(progress)
-        with (
-            open_source(source) as (chunks, source_name),
-            tempfile.NamedTemporaryFile(prefix="assetstore-stage-", delete=False) as spool,
-        ):
-            try:
-                for chunk in digest.wrap(chunks):
-                    spool.write(chunk)
-            except BaseException:
-                os.unlink(spool.name)
-                raise
-        return StagedFile(
-            spool.name,
-            digest.size,
-            digest.hexdigest(),
-            os.path.basename(filename or source_name or ""),
-        )
-
+    @abstractmethod
     def publish(
         self,
         staged: StagedFile,
@@ -175,24 +99,10 @@ class AssetStore(ABC):
     ) -> AssetObject:
         """Second half: make a staged file the asset ``name:version-tag``, with the same
         checks and errors as :meth:`upload`. On any error the staged file is discarded."""
-        try:
-            return self.upload(
-                staged.staging_id,
-                name=name,
-                version=version,
-                tag=tag,
-                metadata=metadata,
-                tags=tags,
-                filename=staged.filename or None,
-                content_type=content_type,
-            )
-        finally:
-            self.discard(staged)
 
+    @abstractmethod
     def discard(self, staged: StagedFile) -> None:
         """Throw away a staged file that will not be published."""
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(staged.staging_id)
 
     def upload_many(
         self, items: Iterable[Upload | Mapping[str, Any]], *, progress: Progress | None = None
@@ -287,6 +197,7 @@ class AssetStore(ABC):
         with self.open(uri) as reader:
             return reader.read()
 
+    @abstractmethod
     def download(
         self,
         uri: str,
@@ -296,29 +207,6 @@ class AssetStore(ABC):
     ) -> Path:
         """Write the file to ``dest`` (a file path, or a directory to put the original file
         name in), verified against its sha256 before it appears there. Returns the path."""
-        asset = self.get(uri)
-        target = Path(dest)
-        if target.is_dir():
-            name = os.path.basename(str(asset.asset_file_info.get("filename") or ""))
-            if name in (".", "..") or "\x00" in name:  # the directory itself, or no path
-                name = ""
-            target = target / (name or asset.asset_id)
-        fd, tmp_name = tempfile.mkstemp(
-            dir=target.parent, prefix=f".{target.name}.", suffix=".part"
-        )
-        try:
-            buffer = memoryview(bytearray(CHUNK_SIZE))
-            with os.fdopen(fd, "wb") as out, self.open_asset(asset) as reader:
-                while count := reader.readinto(buffer):
-                    out.write(buffer[:count])
-                    if progress is not None:
-                        progress(count)
-            os.replace(tmp_name, target)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp_name)
-            raise
-        return target
 
     @abstractmethod
     def resolve(self, name: str, spec: str = "latest", *, tag: str | None = None) -> AssetObject:
@@ -397,6 +285,7 @@ class Registry(ABC):
     def check_health(self, registry_id: str) -> HealthReport:
         """Call the entry's ``{public_url}/health`` with short timeouts and report."""
 
+    @abstractmethod
     def search_assets(
         self,
         filter: Filter | None,
@@ -410,10 +299,7 @@ class Registry(ABC):
         ``registries`` (None: all; a list of ids; or a registry filter) in parallel, through
         each store's public URL, and merge the results with each store's status. Stores that
         fail are reported, not raised; outbound calls obey the health-check address policy.
-        See :mod:`assetstore._federation`."""
-        from assetstore._federation import search_assets
-
-        return search_assets(self, filter, registries, sort=sort, limit=limit, timeout=timeout)
+        """
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release files and connections."""
@@ -425,133 +311,4 @@ class Registry(ABC):
         self.close()
 
 
-@dataclass(frozen=True)
-class BlobInfo:
-    """A stored blob as listed by :meth:`BlobStore.list`."""
-
-    key: str
-    size: int
-    modified: float  # POSIX timestamp
-
-
-class BlobStore(ABC):
-    """Port: immutable byte blobs under ``/``-separated keys.
-
-    Keys are made by the core (``objects/ab/<asset_id>``); backends never parse them.
-    """
-
-    #: The location as a URL (``file:///srv/assets``, ``s3://bucket/prefix``).
-    url: str
-
-    @abstractmethod
-    def write(
-        self, key: str, chunks: Iterable[bytes], *, overwrite: bool = True, sync: bool = True
-    ) -> int:
-        """Store the concatenated chunks under ``key`` and return the size.
-
-        Atomic: the blob under ``key`` is absent or whole, never partial, whatever happens
-        while the chunks are consumed (an exception from the iterable aborts the write and
-        leaves nothing behind). With ``overwrite=False`` an existing blob is kept and
-        ``AlreadyExistsError`` is raised. With ``sync=False`` the blob may not survive a
-        machine crash until :meth:`sync_all` (for batches: one flush instead of many)."""
-
-    def sync_all(self) -> None:  # noqa: B027 - stores whose writes are always durable
-        """Make every blob written so far durable (after writes with ``sync=False``)."""
-
-    @abstractmethod
-    def open(self, key: str, start: int = 0, end: int | None = None) -> BinaryIO:
-        """A reader of bytes ``[start, end)``; ``FileNotFoundError`` if absent."""
-
-    @abstractmethod
-    def size(self, key: str) -> int | None:
-        """The blob's size, or None if it does not exist."""
-
-    @abstractmethod
-    def delete(self, key: str) -> None:
-        """Remove the blob; a missing blob is not an error."""
-
-    @abstractmethod
-    def list(self, prefix: str) -> Iterator[BlobInfo]:
-        """Every complete blob whose key starts with ``prefix``."""
-
-    @abstractmethod
-    def remove_incomplete(self, older_than: float) -> list[str]:
-        """Remove writes abandoned for more than ``older_than`` seconds (temp files,
-        pending multipart uploads); return what was removed."""
-
-    def public_url(self, key: str) -> str:
-        """A URL that addresses the blob directly."""
-        return f"{self.url.rstrip('/')}/{key}"
-
-    def close(self) -> None:  # noqa: B027 - optional hook
-        """Release connections."""
-
-
-class DocumentStore(ABC):
-    """Port: one collection of JSON documents with a unique string key field.
-
-    Documents are plain JSON-compatible dicts. Documents passed in become the backend's;
-    documents returned belong to the caller (backends return copies).
-    """
-
-    #: The unique key field: ``asset_uri`` or ``asset_registry_id``.
-    key_field: str
-
-    @abstractmethod
-    def insert(self, doc: Mapping[str, Any]) -> None:
-        """Add a document; ``AlreadyExistsError`` if its key is taken. This is the commit
-        point of a publish: it either happens whole or not at all."""
-
-    @abstractmethod
-    def insert_many(self, docs: Sequence[Mapping[str, Any]]) -> None:
-        """Add several documents at once, all or none; ``AlreadyExistsError`` (naming the
-        first taken key) if any key is taken or repeated."""
-
-    @abstractmethod
-    def get(self, key: str) -> dict[str, Any] | None:
-        """The document with this key, or None."""
-
-    @abstractmethod
-    def find_one(self, field: str, value: str) -> dict[str, Any] | None:
-        """A document whose top-level ``field`` equals ``value`` (used for ``asset_id``)."""
-
-    @abstractmethod
-    def find(
-        self,
-        filter: Filter | None = None,
-        *,
-        sort: Sort | None = None,
-        skip: int = 0,
-        limit: int | None = None,
-        all_scopes: bool = False,
-        shared: bool = False,
-    ) -> list[dict[str, Any]]:
-        """Documents matching a filter (``InvalidQueryError`` if it is malformed).
-
-        ``all_scopes`` searches every store sharing the collection (see global mode). With
-        ``shared`` the caller promises not to mutate the documents, and a backend may return
-        its own instead of copies."""
-
-    @abstractmethod
-    def count(self, filter: Filter | None = None, *, all_scopes: bool = False) -> int:
-        """How many documents match ``filter``."""
-
-    @abstractmethod
-    def replace(self, key: str, doc: Mapping[str, Any], *, expected_revision: int) -> bool:
-        """Replace the document if its ``revision`` is still ``expected_revision``.
-
-        Returns False (and changes nothing) if the revision differs or the document is gone.
-        Never inserts."""
-
-    @abstractmethod
-    def delete(self, key: str, *, expected_revision: int | None = None) -> bool:
-        """Remove the document (only at ``expected_revision`` if given); False if it was
-        absent or at another revision."""
-
-    def remove_incomplete(self, older_than: float) -> list[str]:
-        """Remove leftovers of writes abandoned more than ``older_than`` seconds ago (a
-        crashed writer's temp files); return what was removed. Most backends have none."""
-        return []
-
-    def close(self) -> None:  # noqa: B027 - optional hook
-        """Release files and connections."""
+__all__ = ["AssetStore", "Registry"]

@@ -1,0 +1,152 @@
+"""The backend ports: what a blob store and a document store implement.
+
+Backends only do I/O. URIs, validation, versions, query semantics, the publish protocol and
+checksums live once in the core (``assetstore._store``, ``assetstore._registry``), so
+backends cannot drift apart. A third party adds a storage scheme by implementing one of these
+ports and registering it in :mod:`assetstore.schemes`; the core's publish protocol then works
+on it unchanged. :mod:`assetstore.testing` has a conformance suite for each port.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, BinaryIO
+
+from assetstore.models import Filter, Sort
+
+
+@dataclass(frozen=True)
+class BlobInfo:
+    """A stored blob as listed by :meth:`BlobStore.list`."""
+
+    key: str
+    size: int
+    modified: float  # POSIX timestamp
+
+
+class BlobStore(ABC):
+    """Port: immutable byte blobs under ``/``-separated keys.
+
+    Keys are made by the core (``objects/ab/<asset_id>``); backends never parse them.
+    """
+
+    #: The location as a URL (``file:///srv/assets``, ``s3://bucket/prefix``).
+    url: str
+
+    @abstractmethod
+    def write(
+        self, key: str, chunks: Iterable[bytes], *, overwrite: bool = True, sync: bool = True
+    ) -> int:
+        """Store the concatenated chunks under ``key`` and return the size.
+
+        Atomic: the blob under ``key`` is absent or whole, never partial, whatever happens
+        while the chunks are consumed (an exception from the iterable aborts the write and
+        leaves nothing behind). With ``overwrite=False`` an existing blob is kept and
+        ``AlreadyExistsError`` is raised. With ``sync=False`` the blob may not survive a
+        machine crash until :meth:`sync_all` (for batches: one flush instead of many)."""
+
+    def sync_all(self) -> None:  # noqa: B027 - stores whose writes are always durable
+        """Make every blob written so far durable (after writes with ``sync=False``)."""
+
+    @abstractmethod
+    def open(self, key: str, start: int = 0, end: int | None = None) -> BinaryIO:
+        """A reader of bytes ``[start, end)``; ``FileNotFoundError`` if absent."""
+
+    @abstractmethod
+    def size(self, key: str) -> int | None:
+        """The blob's size, or None if it does not exist."""
+
+    @abstractmethod
+    def delete(self, key: str) -> None:
+        """Remove the blob; a missing blob is not an error."""
+
+    @abstractmethod
+    def list(self, prefix: str) -> Iterator[BlobInfo]:
+        """Every complete blob whose key starts with ``prefix``."""
+
+    @abstractmethod
+    def remove_incomplete(self, older_than: float) -> list[str]:
+        """Remove writes abandoned for more than ``older_than`` seconds (temp files,
+        pending multipart uploads); return what was removed."""
+
+    def public_url(self, key: str) -> str:
+        """A URL that addresses the blob directly."""
+        return f"{self.url.rstrip('/')}/{key}"
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release connections."""
+
+
+class DocumentStore(ABC):
+    """Port: one collection of JSON documents with a unique string key field.
+
+    Documents are plain JSON-compatible dicts. Documents passed in become the backend's;
+    documents returned belong to the caller (backends return copies).
+    """
+
+    #: The unique key field: ``asset_uri`` or ``asset_registry_id``.
+    key_field: str
+
+    @abstractmethod
+    def insert(self, doc: Mapping[str, Any]) -> None:
+        """Add a document; ``AlreadyExistsError`` if its key is taken. This is the commit
+        point of a publish: it either happens whole or not at all."""
+
+    @abstractmethod
+    def insert_many(self, docs: Sequence[Mapping[str, Any]]) -> None:
+        """Add several documents at once, all or none; ``AlreadyExistsError`` (naming the
+        first taken key) if any key is taken or repeated."""
+
+    @abstractmethod
+    def get(self, key: str) -> dict[str, Any] | None:
+        """The document with this key, or None."""
+
+    @abstractmethod
+    def find_one(self, field: str, value: str) -> dict[str, Any] | None:
+        """A document whose top-level ``field`` equals ``value`` (used for ``asset_id``)."""
+
+    @abstractmethod
+    def find(
+        self,
+        filter: Filter | None = None,
+        *,
+        sort: Sort | None = None,
+        skip: int = 0,
+        limit: int | None = None,
+        all_scopes: bool = False,
+        shared: bool = False,
+    ) -> list[dict[str, Any]]:
+        """Documents matching a filter (``InvalidQueryError`` if it is malformed).
+
+        ``all_scopes`` searches every store sharing the collection (see global mode). With
+        ``shared`` the caller promises not to mutate the documents, and a backend may return
+        its own instead of copies."""
+
+    @abstractmethod
+    def count(self, filter: Filter | None = None, *, all_scopes: bool = False) -> int:
+        """How many documents match ``filter``."""
+
+    @abstractmethod
+    def replace(self, key: str, doc: Mapping[str, Any], *, expected_revision: int) -> bool:
+        """Replace the document if its ``revision`` is still ``expected_revision``.
+
+        Returns False (and changes nothing) if the revision differs or the document is gone.
+        Never inserts."""
+
+    @abstractmethod
+    def delete(self, key: str, *, expected_revision: int | None = None) -> bool:
+        """Remove the document (only at ``expected_revision`` if given); False if it was
+        absent or at another revision."""
+
+    def remove_incomplete(self, older_than: float) -> list[str]:
+        """Remove leftovers of writes abandoned more than ``older_than`` seconds ago (a
+        crashed writer's temp files); return what was removed. Most backends have none."""
+        return []
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release files and connections."""
+
+
+__all__ = ["BlobInfo", "BlobStore", "DocumentStore"]
