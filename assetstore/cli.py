@@ -14,11 +14,8 @@ import orjson
 
 from assetstore.contract import AssetStore, Registry
 from assetstore.errors import (
-    AlreadyExistsError,
     AssetStoreError,
     InvalidInputError,
-    NotFoundError,
-    RevisionMismatchError,
 )
 from assetstore.open import DEFAULT_LOCATION, open_registry, open_store
 
@@ -481,16 +478,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _exit_code(error: AssetStoreError) -> int:
-    if isinstance(error, NotFoundError):
-        return EXIT_NOT_FOUND
-    if isinstance(error, (AlreadyExistsError, RevisionMismatchError)):
-        return EXIT_CONFLICT
-    if isinstance(error, ValueError):
-        return EXIT_INVALID
-    return EXIT_FAILED
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     args = build_parser().parse_args(argv)
@@ -509,7 +496,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_OK
     except AssetStoreError as error:
         sys.stderr.write(f"assetstore: error: {error}\n")
-        return _exit_code(error)
+        return error.exit_code
     except OSError as error:
         sys.stderr.write(f"assetstore: error: {error}\n")
         return EXIT_FAILED

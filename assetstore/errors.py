@@ -1,39 +1,54 @@
-"""The exceptions assetstore raises.
+"""The exceptions assetstore raises, and what each one means at every boundary.
 
-Every error is an :class:`AssetStoreError` and also the built-in exception a
-caller would naturally catch, so ``except LookupError`` or ``except ValueError``
-work without importing anything from here::
+Every error is an :class:`AssetStoreError` and also the built-in exception a caller would
+naturally catch, so ``except LookupError`` or ``except ValueError`` work without importing
+anything from here. Each class carries its HTTP status (``http_status``) and the exit status
+of the ``assetstore`` command (``exit_code``): the service, the HTTP client's decoder, the
+CLI and the README's tables all derive from these two attributes (a test keeps the tree below
+in step with them)::
 
-    AssetStoreError
-    ├── NotFoundError (LookupError)                 HTTP 404
-    │   ├── AssetNotFoundError
-    │   └── RegistryNotFoundError
-    ├── InvalidInputError (ValueError)              HTTP 400 / 422
-    │   ├── InvalidQueryError                       a malformed or forbidden filter
-    │   ├── InvalidNameError                        a bad asset name, version or tag
-    │   └── PayloadTooLargeError                    HTTP 413
-    ├── AlreadyExistsError (ValueError)             HTTP 409: the asset URI is taken
-    ├── RevisionMismatchError (ValueError)          HTTP 412: someone else changed it first
-    ├── ReadOnlyFieldError (ValueError)             an update touched an identity field
-    ├── IntegrityError (OSError)                    stored bytes do not match their sha256
-    ├── BackendUnavailableError (ConnectionError)   the database or object store is unreachable
-    ├── AuthenticationError (PermissionError)       HTTP 401: missing or wrong token
-    ├── HealthCheckRefusedError (PermissionError)   a health-check target that is not allowed
-    └── MissingDependencyError (ImportError)        an optional extra is not installed
+    class                                           HTTP  exit  when
+    AssetStoreError                                  500     1  anything else
+    ├── NotFoundError (LookupError)                  404     3
+    │   ├── AssetNotFoundError                       404     3  no asset with this URI or id
+    │   └── RegistryNotFoundError                    404     3  no registry entry with this id
+    ├── InvalidInputError (ValueError)               400     2  malformed input; nothing changed
+    │   ├── InvalidQueryError                        400     2  a malformed or forbidden filter
+    │   ├── InvalidNameError                         400     2  a bad asset name, version or tag
+    │   └── PayloadTooLargeError                     413     2  over an upload or body limit
+    ├── AlreadyExistsError (ValueError)              409     4  the asset URI is taken
+    ├── RevisionMismatchError (ValueError)           412     4  someone else changed it first
+    ├── ReadOnlyFieldError (ValueError)              400     2  an update touched an identity field
+    ├── IntegrityError (OSError)                     500     1  bytes differ from their sha256
+    ├── BackendUnavailableError (ConnectionError)    503     1  storage unreachable
+    ├── AuthenticationError (PermissionError)        401     1  missing or wrong token
+    ├── HealthCheckRefusedError (PermissionError)    400     1  a target the address policy refuses
+    └── MissingDependencyError (ImportError)         500     1  an optional extra is not installed
 
-Backends translate their own exceptions into these at their boundary (``raise ... from``),
-so callers never see a pymongo, botocore or httpx exception.
+Backends translate their own exceptions into these at their boundary with
+``raise ... from exc``, so callers never see a pymongo, botocore or httpx exception, while
+the original traceback stays attached for whoever investigates.
 """
 
 from __future__ import annotations
+
+from typing import ClassVar
 
 
 class AssetStoreError(Exception):
     """Base class of every error raised by assetstore."""
 
+    #: The HTTP status the service answers with (500: an error it did not expect).
+    http_status: ClassVar[int] = 500
+    #: The exit status of the ``assetstore`` command.
+    exit_code: ClassVar[int] = 1
+
 
 class NotFoundError(AssetStoreError, LookupError):
     """The asset or registry entry does not exist."""
+
+    http_status = 404
+    exit_code = 3
 
 
 class AssetNotFoundError(NotFoundError):
@@ -47,6 +62,9 @@ class RegistryNotFoundError(NotFoundError):
 class InvalidInputError(AssetStoreError, ValueError):
     """The caller's input is malformed; nothing was changed."""
 
+    http_status = 400
+    exit_code = 2
+
 
 class InvalidQueryError(InvalidInputError):
     """A query filter is malformed, uses an unknown operator, or is forbidden."""
@@ -59,37 +77,73 @@ class InvalidNameError(InvalidInputError):
 class PayloadTooLargeError(InvalidInputError):
     """An upload or a request body is larger than the configured limit."""
 
+    http_status = 413
+    exit_code = 2
+
 
 class AlreadyExistsError(AssetStoreError, ValueError):
     """An asset with this URI (or a registry entry with this id) already exists."""
+
+    http_status = 409
+    exit_code = 4
 
 
 class RevisionMismatchError(AssetStoreError, ValueError):
     """An update named an ``expected_revision`` that is no longer current."""
 
+    http_status = 412
+    exit_code = 4
+
 
 class ReadOnlyFieldError(AssetStoreError, ValueError):
     """An update tried to change a field that identifies the asset."""
+
+    http_status = 400
+    exit_code = 2
 
 
 class IntegrityError(AssetStoreError, OSError):
     """Stored bytes do not match the size or sha256 recorded when they were published."""
 
+    http_status = 500
+    exit_code = 1
+
 
 class BackendUnavailableError(AssetStoreError, ConnectionError):
     """The metadata database or the blob store cannot be reached."""
+
+    http_status = 503
+    exit_code = 1
 
 
 class AuthenticationError(AssetStoreError, PermissionError):
     """A write was attempted without the right bearer token."""
 
+    http_status = 401
+    exit_code = 1
+
 
 class HealthCheckRefusedError(AssetStoreError, PermissionError):
     """A health-check URL points somewhere the operator has not allowed (loopback, private...)."""
 
+    http_status = 400
+    exit_code = 1
+
 
 class MissingDependencyError(AssetStoreError, ImportError):
     """An optional dependency is not installed; the message names the extra to install."""
+
+    http_status = 500
+    exit_code = 1
+
+
+def error_classes() -> dict[str, type[AssetStoreError]]:
+    """Every error class of this module by name (what the service sends as ``error_type``)."""
+    return {
+        name: value
+        for name, value in globals().items()
+        if isinstance(value, type) and issubclass(value, AssetStoreError)
+    }
 
 
 __all__ = [
@@ -109,4 +163,5 @@ __all__ = [
     "ReadOnlyFieldError",
     "RegistryNotFoundError",
     "RevisionMismatchError",
+    "error_classes",
 ]

@@ -343,8 +343,8 @@ class LocalBlobStore(FsspecBlobStore):
             else:
                 try:
                     os.link(tmp, target)
-                except FileExistsError:
-                    raise AlreadyExistsError(f"blob {key!r} already exists") from None
+                except FileExistsError as exc:
+                    raise AlreadyExistsError(f"blob {key!r} already exists") from exc
                 os.unlink(tmp)
             if sync:
                 fsync_dir(target.parent)

@@ -53,21 +53,21 @@ def mongo_errors(what: str) -> Iterator[None]:
     """Translate pymongo's exceptions into ours."""
     try:
         yield
-    except DuplicateKeyError:
-        raise AlreadyExistsError(f"{what} already exists") from None
-    except ExecutionTimeout:
+    except DuplicateKeyError as exc:
+        raise AlreadyExistsError(f"{what} already exists") from exc
+    except ExecutionTimeout as exc:
         raise InvalidQueryError(
             f"the {what} ran longer than the server-side limit (ASSETSTORE_MONGO_MAX_TIME_MS); "
             "narrow the filter"
-        ) from None
+        ) from exc
     except (ServerSelectionTimeoutError, ConnectionFailure) as exc:
-        raise BackendUnavailableError(f"MongoDB is unreachable: {exc}") from None
+        raise BackendUnavailableError(f"MongoDB is unreachable: {exc}") from exc
     except OperationFailure as exc:
         if exc.code in _BAD_QUERY_CODES:
-            raise InvalidQueryError(f"MongoDB refused the query: {exc.details or exc}") from None
-        raise AssetStoreError(f"MongoDB refused the operation: {exc}") from None
+            raise InvalidQueryError(f"MongoDB refused the query: {exc.details or exc}") from exc
+        raise AssetStoreError(f"MongoDB refused the operation: {exc}") from exc
     except PyMongoError as exc:
-        raise BackendUnavailableError(f"MongoDB error: {exc}") from None
+        raise BackendUnavailableError(f"MongoDB error: {exc}") from exc
 
 
 def _sort_spec(sort: Sort | None) -> list[tuple[str, int]] | None:
@@ -140,7 +140,7 @@ class MongoDocumentStore(DocumentStore):
                 errors = exc.details.get("writeErrors") or [{}]
                 if errors[0].get("code") == 11000:
                     taken = keys[errors[0].get("index", 0)]
-                    raise AlreadyExistsError(f"{self._what(taken)} already exists") from None
+                    raise AlreadyExistsError(f"{self._what(taken)} already exists") from exc
                 raise
 
     def get(self, key: str) -> dict[str, Any] | None:

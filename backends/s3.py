@@ -144,12 +144,12 @@ def s3_errors(location: str) -> Iterator[None]:
     except PermissionError as exc:
         raise BackendUnavailableError(
             f"S3 refused access to {location}: check the credentials ({exc})"
-        ) from None
+        ) from exc
     except (BotoCoreError, ConnectionError, TimeoutError) as exc:
-        raise BackendUnavailableError(f"cannot reach S3 for {location}: {exc}") from None
+        raise BackendUnavailableError(f"cannot reach S3 for {location}: {exc}") from exc
     except OSError as exc:
         if type(exc) is OSError or exc.__class__.__module__.startswith(("aiohttp", "botocore")):
-            raise BackendUnavailableError(f"S3 error for {location}: {exc}") from None
+            raise BackendUnavailableError(f"S3 error for {location}: {exc}") from exc
         raise
 
 
@@ -233,7 +233,7 @@ class S3BlobStore(FsspecBlobStore):
             except BaseException as exc:
                 upload.abort()
                 if isinstance(exc, FileExistsError):
-                    raise AlreadyExistsError(f"blob {key!r} already exists") from None
+                    raise AlreadyExistsError(f"blob {key!r} already exists") from exc
                 raise
             finally:
                 self.fs.invalidate_cache(path)

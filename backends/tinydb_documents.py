@@ -92,7 +92,7 @@ class AtomicJSONStorage(Storage):
             data = orjson.loads(raw) if raw.strip() else {}
         except orjson.JSONDecodeError as exc:
             os.close(fd)
-            raise IntegrityError(f"{self.path} is not valid JSON: {exc}") from None
+            raise IntegrityError(f"{self.path} is not valid JSON: {exc}") from exc
         except BaseException:
             os.close(fd)
             raise
@@ -241,10 +241,10 @@ class TinyDBDocumentStore(InProcessDocumentStore):
             ensure_dir(self.path.parent)
             try:
                 self._file_lock.acquire()
-            except filelock.Timeout:
+            except filelock.Timeout as exc:
                 raise BackendUnavailableError(
                     f"{self.path} stayed locked by another writer for {self._lock_timeout:.0f}s"
-                ) from None
+                ) from exc
             try:
                 yield
             finally:

@@ -19,7 +19,6 @@ from urllib.parse import quote, urlsplit
 import httpx
 import orjson
 
-from assetstore import errors as _errors
 from assetstore.errors import (
     AssetStoreError,
     AuthenticationError,
@@ -27,8 +26,7 @@ from assetstore.errors import (
     InvalidInputError,
     InvalidQueryError,
     NotFoundError,
-    PayloadTooLargeError,
-    RevisionMismatchError,
+    error_classes,
 )
 from assetstore.models import Filter, Sort
 from assetstore.query import compile_sort
@@ -37,24 +35,29 @@ from assetstore.query import compile_sort
 DEFAULT_TIMEOUT = 60.0
 TOKEN_ENV = "ASSETSTORE_TOKEN"
 
-_ERROR_CLASSES: dict[str, type[AssetStoreError]] = {
-    name: value
-    for name, value in vars(_errors).items()
-    if isinstance(value, type) and issubclass(value, AssetStoreError)
-}
-_BY_STATUS: dict[int, type[AssetStoreError]] = {
-    400: InvalidInputError,
-    401: AuthenticationError,
-    403: AuthenticationError,
-    409: _errors.AlreadyExistsError,
-    412: RevisionMismatchError,
-    413: PayloadTooLargeError,
-    416: InvalidInputError,
-    422: InvalidInputError,
-    502: BackendUnavailableError,
-    503: BackendUnavailableError,
-    504: BackendUnavailableError,
-}
+_ERROR_CLASSES = error_classes()
+
+
+def _classes_by_status() -> dict[int, type[AssetStoreError]]:
+    """For each status of the errors table, its most general class (the decoder's fallback
+    when a server does not name the class); plus the statuses a proxy may answer with."""
+    by_status: dict[int, type[AssetStoreError]] = {}
+    for error_class in sorted(_ERROR_CLASSES.values(), key=lambda c: len(c.__mro__)):
+        by_status.setdefault(error_class.http_status, error_class)
+    del by_status[500]  # a bug or an integrity error: the generic class says it best
+    by_status.update(
+        {
+            403: AuthenticationError,
+            416: InvalidInputError,
+            422: InvalidInputError,
+            502: BackendUnavailableError,
+            504: BackendUnavailableError,
+        }
+    )
+    return by_status
+
+
+_BY_STATUS = _classes_by_status()
 
 
 def url_path(value: str) -> str:

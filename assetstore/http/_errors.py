@@ -1,22 +1,11 @@
 """Exceptions to HTTP responses, mapped once at the boundary.
 
-=================================================  ======  ============================
-exception                                          status  note
-=================================================  ======  ============================
-``UnprocessableBodyError``                         422     not JSON, not an object, bad form
-``PayloadTooLargeError``                           413     upload or body over the limit
-``RangeNotSatisfiableError``                       416     with ``Content-Range: */size``
-``InvalidInputError`` (incl. query, name)          400
-``ReadOnlyFieldError``                             400
-``HealthCheckRefusedError``                        400     a target the policy refuses
-``AuthenticationError``                            401     with ``WWW-Authenticate``
-``NotFoundError``                                  404
-``AlreadyExistsError``                             409
-``RevisionMismatchError``                          412
-``BackendUnavailableError``                        503     details logged, not shown
-``IntegrityError``                                 500     "stored file is corrupt"
-anything else                                      500     a bug: logged, never shown
-=================================================  ======  ============================
+The status of an :class:`~assetstore.errors.AssetStoreError` is its class's ``http_status``
+(the table in :mod:`assetstore.errors`); anything else is a bug: 500, logged, never shown.
+Two errors exist only here: :class:`UnprocessableBodyError` (422: not JSON, not an object,
+not the upload form) and :class:`RangeNotSatisfiableError` (416, with ``Content-Range:
+bytes */size``). Messages of ``IntegrityError`` and ``BackendUnavailableError`` are logged,
+not sent: they may name internal hosts or paths.
 
 Every error body is ``{"success": false, "error": "<one line>", "error_type": "<class>"}``;
 ``error_type`` lets the client raise the very class the server raised.
@@ -33,17 +22,11 @@ from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 
 from assetstore.errors import (
-    AlreadyExistsError,
     AssetStoreError,
     AuthenticationError,
     BackendUnavailableError,
-    HealthCheckRefusedError,
     IntegrityError,
     InvalidInputError,
-    NotFoundError,
-    PayloadTooLargeError,
-    ReadOnlyFieldError,
-    RevisionMismatchError,
 )
 from assetstore.http._responses import failure
 
@@ -53,37 +36,23 @@ logger = logging.getLogger("assetstore.http")
 class UnprocessableBodyError(InvalidInputError):
     """The request body is not JSON, not a JSON object, or not the expected form (422)."""
 
+    http_status = 422
+
 
 class RangeNotSatisfiableError(InvalidInputError):
     """A ``Range`` header names no byte of the file (416)."""
+
+    http_status = 416
 
     def __init__(self, size: int) -> None:
         super().__init__(f"requested range is outside the file's {size} bytes")
         self.size = size
 
 
-#: First match wins, so subclasses come before their bases.
-STATUS_BY_ERROR: list[tuple[type[BaseException], int]] = [
-    (UnprocessableBodyError, 422),
-    (PayloadTooLargeError, 413),
-    (RangeNotSatisfiableError, 416),
-    (AuthenticationError, 401),
-    (NotFoundError, 404),
-    (AlreadyExistsError, 409),
-    (RevisionMismatchError, 412),
-    (InvalidInputError, 400),
-    (ReadOnlyFieldError, 400),
-    (HealthCheckRefusedError, 400),
-    (BackendUnavailableError, 503),
-    (IntegrityError, 500),
-]
-
-
 def status_of(error: BaseException) -> int:
     """The HTTP status for an exception (500 for anything unexpected)."""
-    for error_class, status in STATUS_BY_ERROR:
-        if isinstance(error, error_class):
-            return status
+    if isinstance(error, AssetStoreError):
+        return error.http_status
     return 500
 
 
