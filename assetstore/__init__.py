@@ -6,7 +6,14 @@ of asset stores; in-process, on S3 + MongoDB, or over HTTP, with one API.
 >>> asset = store.upload("model.pt", name="org/resnet", version="1.0", tag="stable")
 >>> store.resolve("org/resnet").asset_uri
 'org/resnet:1.0-stable'
+
+``compile_filter`` (the query engine, with RE2) is imported on first use, so a program that
+only talks to a served store does not load it.
 """
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from assetstore.contract import AssetStore, Registry
 from assetstore.errors import (
@@ -27,9 +34,20 @@ from assetstore.errors import (
     RegistryNotFoundError,
     RevisionMismatchError,
 )
-from assetstore.models import AssetObject, AssetsDBRegistry, FsckReport, GcReport, HealthReport
+from assetstore.models import (
+    AssetObject,
+    AssetsDBRegistry,
+    FsckReport,
+    GcReport,
+    HealthReport,
+    SearchResult,
+    StagedFile,
+    Upload,
+)
 from assetstore.open import open_registry, open_store
-from assetstore.query import compile_filter
+
+if TYPE_CHECKING:
+    from assetstore.query import compile_filter
 
 __version__ = "0.1.0"
 
@@ -57,7 +75,18 @@ __all__ = [
     "Registry",
     "RegistryNotFoundError",
     "RevisionMismatchError",
+    "SearchResult",
+    "StagedFile",
+    "Upload",
     "compile_filter",
     "open_registry",
     "open_store",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "compile_filter":
+        from assetstore.query import compile_filter
+
+        return compile_filter
+    raise AttributeError(f"module 'assetstore' has no attribute {name!r}")

@@ -1,26 +1,28 @@
 """Federated search: one asset query sent to many registered stores at once.
 
 :func:`search_assets` (also ``Registry.search_assets`` and ``POST /asset_registries/search``)
-picks registry entries, queries each entry's store through its public URL with the HTTP
-client, in parallel, and merges what comes back. A store that is down, slow or refused does
-not fail the search: every store gets a :class:`SourceStatus` and the results of the others
+picks registry entries, queries each entry's store through its public URL, in parallel, and
+merges what comes back. A store that is down, slow or refused does not fail the search:
+every store gets a :class:`~assetstore.models.SourceStatus` and the results of the others
 are returned.
 
-Outbound connections obey the same address policy as health checks
-(:class:`~assetstore.health.HealthCheckPolicy`): a registry entry pointing at a loopback,
-private or link-local address (``169.254.169.254``...) is ``refused`` unless the operator
-allows it, so a registry cannot be turned into a proxy to its own network.
+Each store is opened by the ``opener`` the caller hands in (the composition root's
+:func:`assetstore.open.open_federated_store`: the HTTP client with no credential), under the
+:class:`~assetstore._outbound.AddressPolicy` of health checks, so a registry cannot be turned
+into a proxy to its own network, and within :class:`~assetstore._outbound.CallLimits`: one
+deadline for everything asked of a store (every page), and a cap on each answer.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import Any
 
-from assetstore._health import HealthCheckPolicy
-from assetstore.contract import Registry
+from assetstore._outbound import AddressPolicy, CallLimits, deadline
+from assetstore._sorting import compile_sort
+from assetstore.contract import AssetStore, Registry
 from assetstore.errors import (
     AssetStoreError,
     HealthCheckRefusedError,
@@ -36,10 +38,11 @@ from assetstore.models import (
     Sort,
     SourceStatus,
 )
-from assetstore.query import compile_filter, compile_sort
 
 #: Stores queried at once.
 MAX_WORKERS = 16
+#: Opens the store at a registered URL, under an address policy and within limits.
+StoreOpener = Callable[[str, AddressPolicy, CallLimits], AssetStore]
 
 
 def _entries(
@@ -70,11 +73,10 @@ def _query_one(
     filter: Filter,
     sort: Sort | None,
     limit: int | None,
-    timeout: float,
-    policy: HealthCheckPolicy,
+    opener: StoreOpener,
+    policy: AddressPolicy,
+    limits: CallLimits,
 ) -> tuple[SourceStatus, list[AssetObject]]:
-    from assetstore.open import open_store
-
     url = entry.asset_registry_public_url
     status: dict[str, Any] = {"asset_registry_id": entry.asset_registry_id, "url": url}
     if not url.startswith(("http://", "https://")):
@@ -83,7 +85,7 @@ def _query_one(
         ), []
     started = time.perf_counter()
     try:
-        with open_store(url, address_policy=policy, timeout=timeout) as store:
+        with deadline(limits.total_timeout), opener(url, policy, limits) as store:
             assets = store.query(filter, sort=sort, limit=limit)
     except HealthCheckRefusedError as exc:
         return SourceStatus(**status, status="refused", error=str(exc)), []
@@ -116,25 +118,25 @@ def search_assets(
     *,
     sort: Sort | None = None,
     limit: int | None = None,
-    timeout: float = 5.0,
-    policy: HealthCheckPolicy | None = None,
+    opener: StoreOpener,
+    policy: AddressPolicy,
+    limits: CallLimits,
     max_workers: int = MAX_WORKERS,
 ) -> SearchResult:
     """Query every store of ``registry`` matching ``registries`` (None: all; a list of
-    ids; or a registry filter) with the asset ``filter``, in parallel, each within
-    ``timeout`` seconds, and merge the results (sorted by ``sort`` across stores, at most
-    ``limit`` in all). ``policy`` defaults to the registry's ``health_policy`` if it has
-    one, else :class:`HealthCheckPolicy` (public addresses only).
+    ids; or a registry filter) with the asset ``filter``, in parallel, each opened by
+    ``opener`` under ``policy`` and within ``limits``, and merge the results (sorted by
+    ``sort`` across stores, at most ``limit`` in all).
 
     Raises ``InvalidQueryError`` for a bad filter or sort before contacting any store."""
+    from assetstore.query import compile_filter  # the engine loads only when searching
+
     filter = {} if filter is None else filter
     compile_filter(filter)
     sort_key = compile_sort(sort)
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
         raise InvalidInputError("limit must be a non-negative integer or None")
     limit = limit or None
-    if policy is None:
-        policy = getattr(registry, "health_policy", None) or HealthCheckPolicy()
     entries, sources = _entries(registry, registries)
     found: list[tuple[str, AssetObject]] = []
     if entries:
@@ -142,11 +144,12 @@ def search_assets(
             min(max_workers, len(entries)), thread_name_prefix="assetstore-federation"
         )
         futures: dict[Future[tuple[SourceStatus, list[AssetObject]]], AssetsDBRegistry] = {
-            pool.submit(_query_one, entry, filter, sort, limit, timeout, policy): entry
+            pool.submit(_query_one, entry, filter, sort, limit, opener, policy, limits): entry
             for entry in entries
         }
-        # Each store's own timeouts bound its call; this is the backstop for the whole search.
-        done, _ = wait(futures, timeout=timeout * 2 + 1)
+        # Each store's deadline bounds its call; this is the backstop for the whole search.
+        backstop = limits.total_timeout + 1
+        done, _ = wait(futures, timeout=backstop)
         pool.shutdown(wait=False, cancel_futures=True)
         for future, entry in futures.items():
             if future not in done:
@@ -155,7 +158,7 @@ def search_assets(
                         asset_registry_id=entry.asset_registry_id,
                         url=entry.asset_registry_public_url,
                         status="error",
-                        error=f"no answer within {timeout * 2 + 1:g} s",
+                        error=f"no answer within {backstop:g} s",
                     )
                 )
                 continue

@@ -4,18 +4,21 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from pydantic import ValidationError
 
-from assetstore._federation import search_assets
-from assetstore._health import HealthCheckPolicy, check_url
+from assetstore._federation import StoreOpener, search_assets
+from assetstore._health import check_store_health
+from assetstore._outbound import AddressPolicy, CallLimits
 from assetstore._revisions import delete_document, update_document
 from assetstore._validation import check_json_object, check_tags, describe
 from assetstore._validation import check_url as check_url_field
 from assetstore.contract import Registry
 from assetstore.errors import (
     AlreadyExistsError,
+    AssetStoreError,
     InvalidInputError,
     ReadOnlyFieldError,
     RegistryNotFoundError,
@@ -41,10 +44,20 @@ class StoreRegistry(Registry):
     """A registry of asset stores kept in a document store."""
 
     def __init__(
-        self, documents: DocumentStore, *, health_policy: HealthCheckPolicy | None = None
+        self,
+        documents: DocumentStore,
+        *,
+        address_policy: AddressPolicy | None = None,
+        health_limits: CallLimits | None = None,
+        federation_limits: CallLimits | None = None,
+        store_opener: StoreOpener | None = None,
     ) -> None:
         self._documents = documents
-        self.health_policy = health_policy or HealthCheckPolicy()
+        #: Where health checks and federated searches may connect.
+        self.address_policy = address_policy or AddressPolicy()
+        self.health_limits = health_limits or CallLimits()
+        self.federation_limits = federation_limits or CallLimits(max_body=32 << 20)
+        self._store_opener = store_opener
 
     def __repr__(self) -> str:
         return f"StoreRegistry({self._documents!r})"
@@ -74,8 +87,11 @@ class StoreRegistry(Registry):
         if self._documents.get(record.asset_registry_id) is not None:
             raise AlreadyExistsError(f"registry entry {record.asset_registry_id!r} already exists")
         if check_health:
-            report = check_url(
-                record.asset_registry_id, record.asset_registry_public_url, self.health_policy
+            report = check_store_health(
+                record.asset_registry_id,
+                record.asset_registry_public_url,
+                self.address_policy,
+                self.health_limits,
             )
             if report.status != "healthy":
                 raise InvalidInputError(
@@ -148,8 +164,11 @@ class StoreRegistry(Registry):
 
     def check_health(self, registry_id: str) -> HealthReport:
         entry = self.get(registry_id)
-        return check_url(
-            entry.asset_registry_id, entry.asset_registry_public_url, self.health_policy
+        return check_store_health(
+            entry.asset_registry_id,
+            entry.asset_registry_public_url,
+            self.address_policy,
+            self.health_limits,
         )
 
     def search_assets(
@@ -159,16 +178,25 @@ class StoreRegistry(Registry):
         *,
         sort: Sort | None = None,
         limit: int | None = None,
-        timeout: float = 5.0,
+        timeout: float | None = None,
     ) -> SearchResult:
+        if self._store_opener is None:
+            raise AssetStoreError(
+                "this registry cannot search stores: it was made without a store opener "
+                "(open it with assetstore.open_registry)"
+            )
+        limits = self.federation_limits
+        if timeout is not None:
+            limits = replace(limits, total_timeout=timeout)
         return search_assets(
             self,
             filter,
             registries,
             sort=sort,
             limit=limit,
-            timeout=timeout,
-            policy=self.health_policy,
+            opener=self._store_opener,
+            policy=self.address_policy,
+            limits=limits,
         )
 
     def close(self) -> None:

@@ -440,7 +440,9 @@ class Store(BaseAssetStore):
         # Read again: an asset published while the checksums were verified is no orphan.
         referenced = self._referenced_blobs()
         report.orphans = sorted(
-            info.key for info in self._blobs.list(OBJECTS_PREFIX) if info.key not in referenced
+            info.key
+            for info in self._blobs.list_blobs(OBJECTS_PREFIX)
+            if info.key not in referenced
         )
         return report
 
@@ -450,7 +452,7 @@ class Store(BaseAssetStore):
         report.removed.extend(self._documents.remove_incomplete(older_than))
         referenced = self._referenced_blobs()
         cutoff = time.time() - older_than
-        for info in self._blobs.list(OBJECTS_PREFIX):
+        for info in self._blobs.list_blobs(OBJECTS_PREFIX):
             if info.key in referenced:
                 continue
             if info.modified > cutoff:

@@ -17,7 +17,15 @@ from assetstore.errors import (
     AssetStoreError,
     InvalidInputError,
 )
-from assetstore.open import DEFAULT_LOCATION, open_registry, open_store
+from assetstore.open import (
+    DEFAULT_LOCATION,
+    open_registry,
+    open_store,
+    registry_location,
+    store_location,
+)
+from assetstore.schemes import scheme_of
+from assetstore.settings import Settings
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_NOT_FOUND, EXIT_CONFLICT = 0, 1, 2, 3, 4
 
@@ -222,27 +230,25 @@ def cmd_serve(args: argparse.Namespace) -> int:
         import uvicorn
 
         from assetstore.http.app import create_app
-        from assetstore.http.settings import ServiceSettings
+        from assetstore.settings import ServiceSettings
     except ImportError as exc:
         from assetstore.errors import MissingDependencyError
 
         raise MissingDependencyError(
             f"`assetstore serve` needs the 'http' extra: pip install 'assetstore[http]' ({exc})"
         ) from exc
-    from assetstore.open import scheme_of
-
     host = args.host
-    public_url = args.public_url or os.environ.get("ASSETSTORE_PUBLIC_URL") or None
-    if public_url is None and host not in ("0.0.0.0", "::", ""):
-        public_url = f"http://{f'[{host}]' if ':' in host else host}:{args.port}"
     settings = ServiceSettings.from_env(
         token=args.token,
-        public_url=public_url,
+        public_url=args.public_url,
         max_upload_bytes=None if args.max_upload_mb is None else int(args.max_upload_mb * 2**20),
         allow_private_health_checks=True if args.allow_private_health_checks else None,
         register_health_check=False if args.no_register_health_check else None,
         cors_origins=args.cors_origin or None,
     )
+    if settings.public_url is None and host not in ("0.0.0.0", "::", ""):
+        bound = f"http://{f'[{host}]' if ':' in host else host}:{args.port}"
+        settings = settings.model_copy(update={"public_url": bound})
     store = registry = None
     with contextlib.ExitStack() as resources:
         if args.only != "registry":
@@ -250,9 +256,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
                 open_store(args.store, metadata=args.metadata, public_url=settings.public_url)
             )
         if args.only != "assets":
-            location = args.registry or args.store or os.environ.get("ASSETSTORE_REGISTRY_URL")
-            remote = scheme_of(location or DEFAULT_LOCATION) in ("http", "https")
-            options = {} if remote else {"health_policy": settings.health_policy()}
+            location = registry_location(args.registry or args.store, Settings.from_env())
+            options: dict[str, Any] = {}
+            if scheme_of(location) not in ("http", "https"):
+                options = {
+                    "address_policy": settings.address_policy(),
+                    "health_limits": settings.health_limits(),
+                    "federation_limits": settings.federation_limits(),
+                }
             registry = resources.enter_context(open_registry(location, **options))
         if settings.token is None and host not in ("127.0.0.1", "::1", "localhost"):
             sys.stderr.write(
@@ -309,6 +320,12 @@ def build_parser() -> argparse.ArgumentParser:
         "TinyDB .json file, memory://name or mongodb://host/db",
     )
     parser.add_argument("--registry", help="registry location (default: the store's)")
+    parser.add_argument(
+        "--token",
+        dest="store_token",
+        help="bearer token of an http(s):// store or registry (prefer $ASSETSTORE_TOKEN: "
+        "command lines are visible to other users)",
+    )
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     parser.add_argument(
         "--progress", action="store_true", help="progress bars even when stderr is not a terminal"
@@ -484,10 +501,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "serve":
             return cmd_serve(args)
+        settings = Settings.from_env()
+        # The token of this command's store: --token, else ASSETSTORE_TOKEN, which the user
+        # set for this command (open_store alone would send it to ASSETSTORE_URL only).
+        token = args.store_token or (
+            settings.token.get_secret_value() if settings.token is not None else None
+        )
         if args.command == "registry":
-            target: Any = open_registry(args.registry or args.store)
+            location = registry_location(args.registry or args.store, settings)
+            remote = scheme_of(location) in ("http", "https")
+            target: Any = open_registry(
+                location, token=token if remote else None, settings=settings
+            )
         else:
-            target = open_store(args.store, metadata=args.metadata)
+            location = store_location(args.store, settings)
+            remote = scheme_of(location) in ("http", "https")
+            target = open_store(
+                location,
+                metadata=args.metadata,
+                token=token if remote else None,
+                settings=settings,
+            )
         with target:
             result = args.handler(args, target)
     except BrokenPipeError:

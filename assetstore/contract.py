@@ -293,7 +293,7 @@ class Registry(ABC):
         *,
         sort: Sort | None = None,
         limit: int | None = None,
-        timeout: float = 5.0,
+        timeout: float | None = None,
     ) -> SearchResult:
         """Federated search: send the asset ``filter`` to every registered store matching
         ``registries`` (None: all; a list of ids; or a registry filter) in parallel, through

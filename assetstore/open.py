@@ -1,5 +1,9 @@
 """``open_store`` and ``open_registry``: a URL (or path) in, the right backend out.
 
+This is the composition root: the one place that reads the settings
+(:mod:`assetstore.settings`), looks schemes up (:mod:`assetstore.schemes`) and wires
+backends into the core.
+
 =====================  ==================================================================
 location               store
 =====================  ==================================================================
@@ -11,29 +15,30 @@ location               store
 =====================  ==================================================================
 
 ``metadata=`` chooses where documents live independently of the blobs: a TinyDB file path,
-``memory://name``, or ``mongodb://host/db`` (extra ``mongo``). Other packages can add
-schemes through the entry-point group ``assetstore.backends`` (a callable taking the location
-and keyword options, returning an ``AssetStore``) and ``assetstore.registries``.
+``memory://name``, or ``mongodb://host/db`` (extra ``mongo``). Other packages add schemes
+through :mod:`assetstore.schemes`.
 
-Settings not given as arguments come from the environment: ``ASSETSTORE_URL`` (location),
-``ASSETSTORE_METADATA_URL``, ``ASSETSTORE_PUBLIC_URL`` (or ``PUBLIC_URL``), ``ASSETSTORE_DB_ID``,
-``ASSETSTORE_REGISTRY_URL``; and the original service's ``S3_BUCKET_NAME`` (a store on S3),
-``MONGO_URL`` (its metadata, and the registry), ``S3_ENDPOINT_URL`` and ``AWS_*``.
+Settings not given as arguments come from the environment (see :class:`Settings`):
+``ASSETSTORE_URL`` (location), ``ASSETSTORE_METADATA_URL``, ``ASSETSTORE_PUBLIC_URL`` (or
+``PUBLIC_URL``), ``ASSETSTORE_DB_ID``, ``ASSETSTORE_REGISTRY_URL``; and the original service's
+``S3_BUCKET_NAME`` (a store on S3), ``MONGO_URL`` (its metadata, and the registry),
+``S3_ENDPOINT_URL`` and ``AWS_*``.
 """
 
 from __future__ import annotations
 
-import importlib
 import os
-import re
-from collections.abc import Callable
-from importlib.metadata import entry_points
-from pathlib import Path
 from typing import Any
 
+from assetstore import schemes
+from assetstore._outbound import AddressPolicy, CallLimits
+from assetstore._registry import StoreRegistry
+from assetstore._store import Store, store_identity
 from assetstore.contract import AssetStore, Registry
-from assetstore.errors import InvalidInputError, MissingDependencyError
+from assetstore.errors import InvalidInputError
 from assetstore.ports import BlobStore, DocumentStore
+from assetstore.schemes import Backend, scheme_of
+from assetstore.settings import Settings
 
 #: Where the CLI and ``open_store()`` keep assets when nothing else is configured.
 DEFAULT_LOCATION = "./assetstore-data"
@@ -42,121 +47,48 @@ REGISTRY_FILE = "registry.json"
 ASSETS_TABLE = "assets"
 REGISTRY_TABLE = "registries"
 
-_SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*)://")
 
-#: scheme -> "module:function" of the store factory, imported on first use.
-STORE_SCHEMES: dict[str, str] = {
-    "file": "assetstore.open:_open_local_store",
-    "memory": "assetstore.open:_open_memory_store",
-    "s3": "assetstore.backends.s3:open_s3_store",
-    "s3a": "assetstore.backends.s3:open_s3_store",
-    "http": "assetstore.http.client:open_http_store",
-    "https": "assetstore.http.client:open_http_store",
-}
-REGISTRY_SCHEMES: dict[str, str] = {
-    "file": "assetstore.open:_open_document_registry",
-    "memory": "assetstore.open:_open_document_registry",
-    "mongodb": "assetstore.open:_open_document_registry",
-    "mongodb+srv": "assetstore.open:_open_document_registry",
-    "http": "assetstore.http.client:open_http_registry",
-    "https": "assetstore.http.client:open_http_registry",
-}
-#: Which extra provides the module behind each scheme, for the "install X" message.
-EXTRAS = {
-    "assetstore.backends.s3": "s3",
-    "assetstore.backends.mongo": "mongo",
-    "assetstore.http.client": "http",
-}
+def _with_settings(entry: Backend, options: dict[str, Any], settings: Settings) -> dict[str, Any]:
+    """``options``, plus the entry's options taken from ``settings`` where not given."""
+    merged = dict(options)
+    for option, field in entry.settings.items():
+        value = getattr(settings, field)
+        if option not in merged and value is not None:
+            merged[option] = (
+                value.get_secret_value() if hasattr(value, "get_secret_value") else value
+            )
+    return merged
 
 
-def scheme_of(location: str) -> str:
-    """The URL scheme of ``location`` in lower case; ``"file"`` for a plain path."""
-    match = _SCHEME.match(location)
-    return match.group(1).lower() if match else "file"
+def store_location(location: str | os.PathLike[str] | None, settings: Settings) -> str:
+    """The store a call means: ``location``, else ``ASSETSTORE_URL``, else ``s3://`` of
+    ``S3_BUCKET_NAME``, else :data:`DEFAULT_LOCATION`."""
+    if location:
+        return os.fspath(location)
+    if settings.store_url:
+        return settings.store_url
+    if settings.s3_bucket_name:
+        return f"s3://{settings.s3_bucket_name}"
+    return DEFAULT_LOCATION
 
 
-def local_path(location: str | os.PathLike[str]) -> Path:
-    """The directory or file a plain path or ``file://`` URL names."""
-    text = os.fspath(location)
-    if text.startswith("file://"):
-        text = text[len("file://") :]
-    return Path(text).expanduser()
+def registry_location(location: str | os.PathLike[str] | None, settings: Settings) -> str:
+    """The registry a call means: ``location``, else ``ASSETSTORE_REGISTRY_URL``, else
+    ``MONGO_URL`` (the original registry's only setting), else the store's location."""
+    if location:
+        return os.fspath(location)
+    return settings.registry_url or settings.mongo_url or settings.store_url or DEFAULT_LOCATION
 
 
-def _load(target: str, scheme: str) -> Callable[..., Any]:
-    module_name, _, attribute = target.partition(":")
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        extra = EXTRAS.get(module_name)
-        if extra is None:
-            raise
-        raise MissingDependencyError(
-            f"{scheme}:// needs the '{extra}' extra: pip install 'assetstore[{extra}]' ({exc})"
-        ) from exc
-    return getattr(module, attribute)
-
-
-def _factory(scheme: str, table: dict[str, str], group: str) -> Callable[..., Any]:
-    if scheme in table:
-        return _load(table[scheme], scheme)
-    for entry in entry_points(group=group):
-        if entry.name == scheme:
-            return entry.load()
-    known = sorted(set(table) | {entry.name for entry in entry_points(group=group)})
-    raise InvalidInputError(
-        f"no backend for {scheme}:// (known: {', '.join(known)}); a third-party backend "
-        f"registers its scheme in the '{group}' entry-point group"
-    )
-
-
-def open_store(
-    location: str | os.PathLike[str] | None = None,
-    *,
-    metadata: str | os.PathLike[str] | None = None,
-    public_url: str | None = None,
-    assets_db_id: str | None = None,
-    **options: Any,
-) -> AssetStore:
-    """Open the asset store at ``location`` (see the module docstring for the forms)."""
-    bucket = os.environ.get("S3_BUCKET_NAME")
-    location = os.fspath(
-        location
-        or os.environ.get("ASSETSTORE_URL")
-        or (f"s3://{bucket}" if bucket else DEFAULT_LOCATION)
-    )
+def open_blobs(location: str, *, settings: Settings | None = None, **options: Any) -> BlobStore:
+    """The :class:`BlobStore` for ``location`` (its scheme's entry in
+    :data:`~assetstore.schemes.BLOB_STORES`)."""
+    settings = settings or Settings.from_env()
     scheme = scheme_of(location)
-    metadata = (
-        metadata
-        or os.environ.get("ASSETSTORE_METADATA_URL")
-        or (os.environ.get("MONGO_URL") if scheme in ("s3", "s3a") else None)
-        or None
-    )
-    public_url = (
-        public_url
-        or os.environ.get("ASSETSTORE_PUBLIC_URL")
-        or os.environ.get("PUBLIC_URL")
-        or None
-    )
-    assets_db_id = assets_db_id or os.environ.get("ASSETSTORE_DB_ID") or None
-    factory = _factory(scheme, STORE_SCHEMES, "assetstore.backends")
-    return factory(
-        location, metadata=metadata, public_url=public_url, assets_db_id=assets_db_id, **options
-    )
-
-
-def open_registry(location: str | os.PathLike[str] | None = None, **options: Any) -> Registry:
-    """Open the registry of asset stores at ``location``: a directory or ``.json`` file
-    (TinyDB), ``memory://name``, ``mongodb://host/db``, or ``http(s)://`` a served registry."""
-    location = os.fspath(
-        location
-        or os.environ.get("ASSETSTORE_REGISTRY_URL")
-        or os.environ.get("MONGO_URL")  # the original registry service's only setting
-        or os.environ.get("ASSETSTORE_URL")
-        or DEFAULT_LOCATION
-    )
-    factory = _factory(scheme_of(location), REGISTRY_SCHEMES, "assetstore.registries")
-    return factory(location, **options)
+    entry = schemes.require(schemes.BLOB_STORES, scheme, "blob store")
+    blob_class = entry.load(scheme)
+    blobs: BlobStore = blob_class.from_url(location, **_with_settings(entry, options, settings))
+    return blobs
 
 
 def open_documents(
@@ -166,84 +98,171 @@ def open_documents(
     key_field: str,
     default_file: str,
     scope: dict[str, str] | None = None,
-    mongo_client: Any = None,
+    settings: Settings | None = None,
+    **options: Any,
 ) -> DocumentStore:
     """A document store for ``location``: a TinyDB file (or a directory to hold
-    ``default_file``), ``memory://name``, or ``mongodb://host/db``. ``scope`` separates
-    stores that share a MongoDB collection; a file or memory store belongs to one store."""
+    ``default_file``), ``memory://name``, ``mongodb://host/db``, or a registered scheme.
+    ``scope`` separates stores that share a collection (MongoDB's global mode)."""
+    settings = settings or Settings.from_env()
     text = os.fspath(location)
     scheme = scheme_of(text)
-    if scheme == "file":
-        from assetstore.backends.tinydb_documents import TinyDBDocumentStore
-
-        path = local_path(text)
-        if path.suffix != ".json":
-            path = path / default_file
-        return TinyDBDocumentStore(path, table=table, key_field=key_field)
-    if scheme == "memory":
-        from assetstore.backends.memory import MemoryDocumentStore
-
-        return MemoryDocumentStore.named(text[len("memory://") :], key_field)
-    if scheme in ("mongodb", "mongodb+srv"):
-        factory = _load("assetstore.backends.mongo:open_mongo_documents", scheme)
-        return factory(
-            text, collection=table, key_field=key_field, scope=scope, client=mongo_client
+    entry = schemes.lookup(schemes.DOCUMENT_STORES, scheme)
+    if entry is None:
+        raise InvalidInputError(
+            f"metadata location {text!r} is not a TinyDB file, memory:// or mongodb:// URL "
+            f"(known: {', '.join(schemes.known_schemes(schemes.DOCUMENT_STORES))})"
         )
-    raise InvalidInputError(
-        f"metadata location {text!r} is not a TinyDB file, memory:// or mongodb:// URL"
+    document_class = entry.load(scheme)
+    documents: DocumentStore = document_class.from_url(
+        text,
+        table=table,
+        key_field=key_field,
+        default_file=default_file,
+        scope=scope,
+        **_with_settings(entry, options, settings),
     )
+    return documents
 
 
-def assemble_store(
-    blobs: BlobStore,
-    metadata: str | os.PathLike[str],
+def open_store(
+    location: str | os.PathLike[str] | None = None,
     *,
-    public_url: str | None,
-    assets_db_id: str | None,
+    metadata: str | os.PathLike[str] | None = None,
+    public_url: str | None = None,
+    assets_db_id: str | None = None,
+    token: str | None = None,
+    settings: Settings | None = None,
     mongo_client: Any = None,
     **options: Any,
 ) -> AssetStore:
-    """A :class:`~assetstore.store.Store` over ``blobs`` with its documents at ``metadata``.
+    """Open the asset store at ``location`` (see the module docstring for the forms).
 
-    The store's id comes first (configured, or persisted beside the blobs) because a shared
-    MongoDB collection is scoped by it."""
-    from assetstore._store import Store, store_identity
-
-    identity = store_identity(blobs, assets_db_id)
-    documents = open_documents(
-        metadata,
-        table=ASSETS_TABLE,
-        key_field="asset_uri",
-        default_file=METADATA_FILE,
-        scope={"assets_db_id": identity},
-        mongo_client=mongo_client,
+    ``token`` is the bearer token of a served store (``http(s)://``); without it,
+    ``ASSETSTORE_TOKEN`` is used only if ``location`` is the store ``ASSETSTORE_URL`` names.
+    Other keyword ``options`` go to the blob store (``endpoint_url=``, ``create_bucket=``...
+    for S3) or to a whole store's factory (``timeout=``, ``verify=`` for HTTP)."""
+    settings = settings or Settings.from_env()
+    location = store_location(location, settings)
+    scheme = scheme_of(location)
+    whole = schemes.lookup(schemes.STORES, scheme)
+    if whole is not None:
+        factory = whole.load(scheme)
+        if token is None:
+            token = settings.token_for(location)
+        return factory(  # type: ignore[no-any-return]
+            location,
+            metadata=metadata,
+            public_url=public_url,
+            assets_db_id=assets_db_id,
+            token=token,
+            **options,
+        )
+    if token is not None:
+        raise InvalidInputError(f"token= is for http(s):// stores, not {scheme}://")
+    metadata = metadata or settings.metadata_url
+    if metadata is None:
+        if scheme in ("file", "memory"):
+            metadata = location  # beside the blobs
+        elif settings.mongo_url:
+            metadata = settings.mongo_url
+        else:
+            raise InvalidInputError(
+                f"{location} needs metadata=: a mongodb://host/db URL (or MONGO_URL), or a "
+                "TinyDB file on a local disk"
+            )
+    blobs = open_blobs(location, settings=settings, **options)
+    try:
+        identity = store_identity(blobs, assets_db_id or settings.db_id)
+        documents = open_documents(
+            metadata,
+            table=ASSETS_TABLE,
+            key_field="asset_uri",
+            default_file=METADATA_FILE,
+            scope={"assets_db_id": identity},
+            settings=settings,
+            **({"mongo_client": mongo_client} if mongo_client is not None else {}),
+        )
+    except BaseException:
+        blobs.close()
+        raise
+    return Store(
+        blobs,
+        documents,
+        assets_db_id=identity,
+        public_url=public_url or settings.public_url,
     )
-    return Store(blobs, documents, assets_db_id=identity, public_url=public_url, **options)
 
 
-def _open_local_store(location: str, *, metadata: str | None, **options: Any) -> AssetStore:
-    from assetstore.backends.fsspec_blobs import LocalBlobStore
+def open_federated_store(url: str, policy: AddressPolicy, limits: CallLimits) -> AssetStore:
+    """The store a registry entry points at, for a federated search: only ``http(s)://``,
+    under ``policy``, within ``limits``, and with no credential (this process's own token is
+    never sent to a store someone registered)."""
+    scheme = scheme_of(url)
+    if scheme not in ("http", "https"):
+        raise InvalidInputError("only http:// and https:// stores can be searched")
+    return schemes.STORES[scheme].load(scheme)(  # type: ignore[no-any-return]
+        url,
+        token=None,
+        address_policy=policy,
+        timeout=limits.connect_timeout,
+        total_timeout=limits.total_timeout,
+        max_body=limits.max_body,
+    )
 
-    root = local_path(location)
-    if root.exists() and not root.is_dir():
-        raise InvalidInputError(f"{str(root)!r} exists and is not a directory")
-    return assemble_store(LocalBlobStore(root), metadata or root, **options)
 
+def open_registry(
+    location: str | os.PathLike[str] | None = None,
+    *,
+    token: str | None = None,
+    address_policy: AddressPolicy | None = None,
+    health_limits: CallLimits | None = None,
+    federation_limits: CallLimits | None = None,
+    settings: Settings | None = None,
+    mongo_client: Any = None,
+    **options: Any,
+) -> Registry:
+    """Open the registry of asset stores at ``location``: a directory or ``.json`` file
+    (TinyDB), ``memory://name``, ``mongodb://host/db``, or ``http(s)://`` a served registry.
 
-def _open_memory_store(location: str, *, metadata: str | None, **options: Any) -> AssetStore:
-    from assetstore.backends.fsspec_blobs import FsspecBlobStore
-
-    return assemble_store(FsspecBlobStore(location), metadata or location, **options)
-
-
-def _open_document_registry(location: str, *, mongo_client: Any = None, **options: Any) -> Registry:
-    from assetstore._registry import StoreRegistry
-
+    ``address_policy`` says where health checks and federated searches may connect (public
+    addresses only, by default); ``health_limits`` and ``federation_limits`` how long they
+    may take and how much they read."""
+    settings = settings or Settings.from_env()
+    location = registry_location(location, settings)
+    scheme = scheme_of(location)
+    whole = schemes.lookup(schemes.REGISTRIES, scheme)
+    if whole is not None:
+        if token is None:
+            token = settings.token_for(location)
+        return whole.load(scheme)(location, token=token, **options)  # type: ignore[no-any-return]
+    if token is not None:
+        raise InvalidInputError(f"token= is for http(s):// registries, not {scheme}://")
     documents = open_documents(
         location,
         table=REGISTRY_TABLE,
         key_field="asset_registry_id",
         default_file=REGISTRY_FILE,
-        mongo_client=mongo_client,
+        settings=settings,
+        **({"mongo_client": mongo_client} if mongo_client is not None else {}),
+        **options,
     )
-    return StoreRegistry(documents, **options)
+    return StoreRegistry(
+        documents,
+        address_policy=address_policy,
+        health_limits=health_limits,
+        federation_limits=federation_limits,
+        store_opener=open_federated_store,
+    )
+
+
+__all__ = [
+    "DEFAULT_LOCATION",
+    "open_blobs",
+    "open_documents",
+    "open_federated_store",
+    "open_registry",
+    "open_store",
+    "registry_location",
+    "store_location",
+]

@@ -19,7 +19,7 @@ from assetstore.models import Filter, Sort
 
 @dataclass(frozen=True)
 class BlobInfo:
-    """A stored blob as listed by :meth:`BlobStore.list`."""
+    """A stored blob as listed by :meth:`BlobStore.list_blobs`."""
 
     key: str
     size: int
@@ -34,6 +34,13 @@ class BlobStore(ABC):
 
     #: The location as a URL (``file:///srv/assets``, ``s3://bucket/prefix``).
     url: str
+
+    @classmethod
+    def from_url(cls, url: str, **options: Any) -> BlobStore:
+        """The blob store at ``url`` (what :mod:`assetstore.schemes` calls for a scheme
+        registered to this class); ``options`` are the keyword arguments ``open_store``
+        was given for the blobs."""
+        raise NotImplementedError(f"{cls.__name__} cannot be opened from a URL")
 
     @abstractmethod
     def write(
@@ -63,7 +70,7 @@ class BlobStore(ABC):
         """Remove the blob; a missing blob is not an error."""
 
     @abstractmethod
-    def list(self, prefix: str) -> Iterator[BlobInfo]:
+    def list_blobs(self, prefix: str) -> Iterator[BlobInfo]:
         """Every complete blob whose key starts with ``prefix``."""
 
     @abstractmethod
@@ -88,6 +95,24 @@ class DocumentStore(ABC):
 
     #: The unique key field: ``asset_uri`` or ``asset_registry_id``.
     key_field: str
+
+    @classmethod
+    def from_url(
+        cls,
+        url: str,
+        *,
+        table: str,
+        key_field: str,
+        default_file: str,
+        scope: Mapping[str, str] | None = None,
+        **options: Any,
+    ) -> DocumentStore:
+        """The collection ``table`` at ``url``, keyed by ``key_field`` (what
+        :mod:`assetstore.schemes` calls for a scheme registered to this class).
+        ``default_file`` names the file to use when ``url`` is a directory; ``scope``
+        (``{"assets_db_id": ...}``) separates stores that share one collection and must be
+        stamped on and matched by every document of a shared store."""
+        raise NotImplementedError(f"{cls.__name__} cannot be opened from a URL")
 
     @abstractmethod
     def insert(self, doc: Mapping[str, Any]) -> None:

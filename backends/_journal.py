@@ -25,7 +25,7 @@ from typing import Any
 
 import orjson
 
-from assetstore.backends.fsspec_blobs import replace_durably
+from assetstore._fileio import replace_durably
 from assetstore.errors import IntegrityError
 
 FileId = tuple[int, int]

@@ -10,8 +10,6 @@
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import errno
 import io
 import os
 import threading
@@ -24,7 +22,8 @@ from typing import Any, BinaryIO
 
 import fsspec
 
-from assetstore.errors import AlreadyExistsError
+from assetstore._fileio import ensure_dir, fsync_dir, local_path, sync_filesystem
+from assetstore.errors import AlreadyExistsError, InvalidInputError
 from assetstore.ports import BlobInfo, BlobStore
 
 #: Where writes in progress live, under the store's root.
@@ -114,6 +113,12 @@ class FsspecBlobStore(BlobStore):
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.url!r})"
 
+    @classmethod
+    def from_url(cls, url: str, **options: Any) -> FsspecBlobStore:
+        """The blobs at an fsspec URL (``memory://name``...); ``options`` are fsspec's
+        storage options."""
+        return cls(url, **options)
+
     def _path(self, key: str) -> str:
         return f"{self.root}/{key}"
 
@@ -161,7 +166,7 @@ class FsspecBlobStore(BlobStore):
         with contextlib.suppress(FileNotFoundError):
             self.fs.rm_file(self._path(key))
 
-    def list(self, prefix: str) -> Iterator[BlobInfo]:
+    def list_blobs(self, prefix: str) -> Iterator[BlobInfo]:
         base = self._path(prefix).rstrip("/")
         try:
             found = self.fs.find(base, detail=True, withdirs=False)
@@ -174,7 +179,7 @@ class FsspecBlobStore(BlobStore):
     def remove_incomplete(self, older_than: float) -> list[str]:
         cutoff = time.time() - older_than
         removed = []
-        for info in self.list(TMP_PREFIX):
+        for info in self.list_blobs(TMP_PREFIX):
             if info.modified <= cutoff:
                 self.delete(info.key)
                 removed.append(info.key)
@@ -236,80 +241,20 @@ class EarlyWriteback:
             os.fsync(self._fd)
 
 
-def _load_libc() -> ctypes.CDLL | None:
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.syncfs  # noqa: B018 - probe for the symbol
-    except (OSError, AttributeError):
-        return None
-    return libc
-
-
-_LIBC = _load_libc()
-
-
-def fsync_dir(path: str | Path) -> None:
-    """Make the entries of directory ``path`` (new, renamed or removed files) durable."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def replace_durably(path: Path, payload: bytes) -> tuple[int, os.stat_result]:
-    """Replace the file ``path`` with ``payload``, atomically and durably: a temp file beside
-    it (``.<name>.<hex>.tmp``, given the old file's mode), fsynced, renamed over ``path``,
-    then the directory fsynced.
-
-    Returns the new file's descriptor, left open (it keeps the inode alive, so its number
-    cannot be reused), and its stat. Before the rename an error removes the temp file;
-    after it, the file is in place and only the directory fsync can fail."""
-    directory = path.parent
-    try:
-        mode: int | None = os.stat(path).st_mode & 0o7777
-    except FileNotFoundError:
-        mode = None
-    tmp = directory / f".{path.name}.{uuid.uuid4().hex}.tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    try:
-        view = memoryview(payload)
-        while view:
-            view = view[os.write(fd, view) :]
-        if mode is not None:
-            os.fchmod(fd, mode)
-        os.fsync(fd)
-        stat = os.fstat(fd)
-        os.replace(tmp, path)
-    except BaseException:
-        os.close(fd)
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    try:
-        fsync_dir(directory)
-    except BaseException:
-        os.close(fd)
-        raise
-    return fd, stat
-
-
-def ensure_dir(path: Path) -> None:
-    """Create ``path`` and its missing parents, fsyncing each parent that gained an entry."""
-    missing = []
-    while not path.is_dir():
-        missing.append(path)
-        path = path.parent
-    for directory in reversed(missing):
-        with contextlib.suppress(FileExistsError):
-            directory.mkdir()
-        fsync_dir(directory.parent)
-
-
 class LocalBlobStore(FsspecBlobStore):
     """Blobs in a local directory, written durably: temp file, fsync, rename, directory fsync.
 
     A reader never sees a partial blob, and a blob that ``write`` returned survives a crash."""
+
+    @classmethod
+    def from_url(cls, url: str, **options: Any) -> LocalBlobStore:
+        """A directory, as a plain path or a ``file://`` URL."""
+        if options:
+            raise TypeError(f"unknown options for a local store: {sorted(options)}")
+        root = local_path(url)
+        if root.exists() and not root.is_dir():
+            raise InvalidInputError(f"{str(root)!r} exists and is not a directory")
+        return cls(root)
 
     def __init__(self, root: str | os.PathLike[str]) -> None:
         path = Path(root).expanduser().resolve()
@@ -356,17 +301,7 @@ class LocalBlobStore(FsspecBlobStore):
 
     def sync_all(self) -> None:
         """One ``syncfs`` of the store's file system (``sync`` where it is missing)."""
-        fd = os.open(self._root, os.O_RDONLY)
-        try:
-            if _LIBC is None:
-                os.sync()
-            elif _LIBC.syncfs(fd) != 0:
-                code = ctypes.get_errno()
-                if code != errno.ENOSYS:  # a failed writeback: the blobs may not be on disk
-                    raise OSError(code, f"syncfs of {self.root}: {os.strerror(code)}")
-                os.sync()
-        finally:
-            os.close(fd)
+        sync_filesystem(self._root)
 
     def _open_file(self, key: str) -> BinaryIO:
         return open(self._root / key, "rb", buffering=0)
@@ -381,7 +316,7 @@ class LocalBlobStore(FsspecBlobStore):
         with contextlib.suppress(FileNotFoundError):
             (self._root / key).unlink()
 
-    def list(self, prefix: str) -> Iterator[BlobInfo]:
+    def list_blobs(self, prefix: str) -> Iterator[BlobInfo]:
         base = self._root / prefix
         if not base.is_dir():
             return

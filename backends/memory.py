@@ -6,7 +6,8 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from assetstore.backends._snapshots import InProcessDocumentStore, Snapshot
 
@@ -21,6 +22,22 @@ class MemoryDocumentStore(InProcessDocumentStore):
         super().__init__(key_field)
         self._snapshot = Snapshot({}, key_field)
         self._lock = threading.Lock()
+
+    @classmethod
+    def from_url(
+        cls,
+        url: str,
+        *,
+        table: str,
+        key_field: str,
+        default_file: str = "",
+        scope: Mapping[str, str] | None = None,
+        **options: Any,
+    ) -> MemoryDocumentStore:
+        """``memory://name``: the process-wide collection of that name."""
+        if options:
+            raise TypeError(f"unknown options for memory:// metadata: {sorted(options)}")
+        return cls.named(url[len("memory://") :], key_field)
 
     @classmethod
     def named(cls, name: str, key_field: str) -> MemoryDocumentStore:

@@ -8,13 +8,14 @@
 * Updates are compare-and-swap: the replace matches the key *and* the expected revision.
 * pymongo's errors are translated here, at the boundary.
 
-``MONGO_URL`` (the original service's setting) is read when no URL is given.
+Every setting is an argument (``max_time_ms``...); :mod:`assetstore.open` fills them from
+the environment (``MONGO_URL``, ``ASSETSTORE_MONGO_MAX_TIME_MS``) through
+:mod:`assetstore.settings`.
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
@@ -30,6 +31,7 @@ from pymongo.errors import (
     ServerSelectionTimeoutError,
 )
 
+from assetstore._sorting import compile_sort
 from assetstore.errors import (
     AlreadyExistsError,
     AssetStoreError,
@@ -38,12 +40,12 @@ from assetstore.errors import (
 )
 from assetstore.models import Filter, Sort
 from assetstore.ports import DocumentStore
-from assetstore.query import compile_sort, validate_filter
+from assetstore.query import validate_filter
 
 DEFAULT_DATABASE = "assetstore"
-#: Longest a query may run on the server: MongoDB evaluates $regex with its own backtracking
-#: engine, so the linear-time guarantee of the in-process engine does not reach it.
-MAX_TIME_MS = int(os.environ.get("ASSETSTORE_MONGO_MAX_TIME_MS", 10_000))
+#: Longest a query may run on the server, by default: MongoDB evaluates $regex with its own
+#: backtracking engine, so the linear-time guarantee of the in-process engine does not reach it.
+MAX_TIME_MS = 10_000
 _NO_ID = {"_id": False}
 _BAD_QUERY_CODES = frozenset({2, 9, 17287, 51091})  # BadValue, FailedToParse, ...
 
@@ -90,8 +92,10 @@ class MongoDocumentStore(DocumentStore):
         key_field: str,
         scope: Mapping[str, str] | None = None,
         indexes: Sequence[str] = (),
+        max_time_ms: int = MAX_TIME_MS,
     ) -> None:
         self.key_field = key_field
+        self._max_time_ms = max_time_ms
         self._collection = collection
         self._scope = dict(scope or {})
         with mongo_errors(f"indexes of {collection.full_name}"):
@@ -99,6 +103,24 @@ class MongoDocumentStore(DocumentStore):
             collection.create_index(unique, unique=True)
             for field in indexes:
                 collection.create_index([(field, pymongo.ASCENDING)])
+
+    @classmethod
+    def from_url(
+        cls,
+        url: str,
+        *,
+        table: str,
+        key_field: str,
+        default_file: str = "",
+        scope: Mapping[str, str] | None = None,
+        mongo_client: Any = None,
+        **options: Any,
+    ) -> MongoDocumentStore:
+        """The collection ``table`` of the database ``mongodb://host/db`` names; a
+        ``mongo_client`` already connected is used instead of a new one."""
+        return open_mongo_documents(
+            url, collection=table, key_field=key_field, scope=scope, client=mongo_client, **options
+        )
 
     def __repr__(self) -> str:
         return f"MongoDocumentStore({self._collection.full_name!r}, scope={self._scope!r})"
@@ -166,7 +188,7 @@ class MongoDocumentStore(DocumentStore):
             raise InvalidQueryError("skip and limit must not be negative")
         with mongo_errors("query"):
             cursor = self._collection.find(
-                self._where(filter, all_scopes=all_scopes), _NO_ID, max_time_ms=MAX_TIME_MS
+                self._where(filter, all_scopes=all_scopes), _NO_ID, max_time_ms=self._max_time_ms
             )
             spec = _sort_spec(sort)
             if spec:
@@ -181,7 +203,7 @@ class MongoDocumentStore(DocumentStore):
         validate_filter(filter)
         with mongo_errors("count"):
             return self._collection.count_documents(
-                self._where(filter, all_scopes=all_scopes), maxTimeMS=MAX_TIME_MS
+                self._where(filter, all_scopes=all_scopes), maxTimeMS=self._max_time_ms
             )
 
     def replace(self, key: str, doc: Mapping[str, Any], *, expected_revision: int) -> bool:
@@ -202,10 +224,9 @@ class MongoDocumentStore(DocumentStore):
 
 
 def connect(
-    url: str | None = None, *, client: Any = None, server_selection_timeout_ms: int = 5000
+    url: str, *, client: Any = None, server_selection_timeout_ms: int = 5000
 ) -> tuple[Any, str]:
-    """A client for ``url`` (or ``MONGO_URL``) and the database name it names."""
-    url = url or os.environ.get("MONGO_URL") or "mongodb://127.0.0.1:27017"
+    """A client for ``url`` (or ``client``, already connected) and the database it names."""
     database = pymongo.uri_parser.parse_uri(url).get("database") or DEFAULT_DATABASE
     if client is None:
         client = pymongo.MongoClient(
@@ -218,12 +239,13 @@ def connect(
 
 
 def open_mongo_documents(
-    url: str | None,
+    url: str,
     *,
     collection: str,
     key_field: str,
     scope: Mapping[str, str] | None = None,
     client: Any = None,
+    max_time_ms: int | None = None,
     **options: Any,
 ) -> MongoDocumentStore:
     """The document store for ``collection`` in the database ``url`` names."""
@@ -235,5 +257,9 @@ def open_mongo_documents(
         else ("asset_registry_tags",)
     )
     return MongoDocumentStore(
-        client[database][collection], key_field=key_field, scope=scope, indexes=indexes
+        client[database][collection],
+        key_field=key_field,
+        scope=scope,
+        indexes=indexes,
+        max_time_ms=MAX_TIME_MS if max_time_ms is None else max_time_ms,
     )

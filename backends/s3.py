@@ -5,15 +5,16 @@ every part has been sent, so an object is invisible until it is whole; a failed 
 interrupted write aborts its upload and leaves no object and no pending parts (``gc`` aborts
 uploads abandoned by a crashed process). Memory stays at a few parts whatever the file size.
 
-Settings come from arguments, else from the environment variables the original service used:
-``S3_ENDPOINT_URL``, ``AWS_ACCESS_KEY_ID``, ``AWS_SECRET_ACCESS_KEY``, ``AWS_REGION``.
+Settings are constructor arguments (``endpoint_url``, ``key``, ``secret``, ``region``,
+``create_bucket``, ``checksums``); :mod:`assetstore.open` fills them from the environment
+(``S3_ENDPOINT_URL``, ``AWS_*``...) through :mod:`assetstore.settings`. Credentials left
+out here are found by botocore's own chain (its config files, instance roles).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import time
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future
@@ -24,9 +25,7 @@ import s3fs
 from botocore.exceptions import BotoCoreError
 
 from assetstore.backends.fsspec_blobs import FsspecBlobStore
-from assetstore.contract import AssetStore
-from assetstore.errors import AlreadyExistsError, BackendUnavailableError, InvalidInputError
-from assetstore.open import assemble_store
+from assetstore.errors import AlreadyExistsError, BackendUnavailableError
 from assetstore.ports import BlobInfo
 
 #: Size of each multipart part and of each ranged read.
@@ -165,19 +164,13 @@ class S3BlobStore(FsspecBlobStore):
         secret: str | None = None,
         region: str | None = None,
         create_bucket: bool = False,
+        checksums: str | None = None,
         part_size: int = PART_SIZE,
         parallel_parts: int = PARALLEL_PARTS,
         fs: s3fs.S3FileSystem | None = None,
         **storage_options: Any,
     ) -> None:
         if fs is None:
-            endpoint_url = endpoint_url or os.environ.get("S3_ENDPOINT_URL") or None
-            region = (
-                region
-                or os.environ.get("AWS_REGION")
-                or os.environ.get("AWS_DEFAULT_REGION")
-                or None
-            )
             client_kwargs = dict(storage_options.pop("client_kwargs", {}))
             if region:
                 client_kwargs.setdefault("region_name", region)
@@ -185,17 +178,15 @@ class S3BlobStore(FsspecBlobStore):
             # gc or fsck) would make open() of their new blobs fail with FileNotFoundError.
             storage_options.setdefault("use_listings_cache", False)
             fs = s3fs.S3FileSystem(
-                endpoint_url=endpoint_url,
-                key=key or os.environ.get("AWS_ACCESS_KEY_ID") or None,
-                secret=secret or os.environ.get("AWS_SECRET_ACCESS_KEY") or None,
+                endpoint_url=endpoint_url or None,
+                key=key or None,
+                secret=secret or None,
                 client_kwargs=client_kwargs,
                 config_kwargs={
                     "connect_timeout": 5,
                     "read_timeout": 60,
                     "retries": {"max_attempts": 3},
-                    "request_checksum_calculation": os.environ.get(
-                        "ASSETSTORE_S3_CHECKSUMS", "when_required"
-                    ),
+                    "request_checksum_calculation": checksums or "when_required",
                 },
                 **storage_options,
             )
@@ -213,6 +204,13 @@ class S3BlobStore(FsspecBlobStore):
                 with contextlib.suppress(FileExistsError):
                     self.fs.call_s3("create_bucket", Bucket=self.bucket)
                 self.fs.invalidate_cache()
+
+    @classmethod
+    def from_url(cls, url: str, **options: Any) -> S3BlobStore:
+        """``s3://bucket/prefix`` (or ``s3a://``) with the constructor's options."""
+        if url.lower().startswith("s3a://"):
+            url = "s3://" + url[len("s3a://") :]
+        return cls(url, **options)
 
     def write(
         self, key: str, chunks: Iterable[bytes], *, overwrite: bool = True, sync: bool = True
@@ -257,10 +255,10 @@ class S3BlobStore(FsspecBlobStore):
             self.fs.rm_file(self._path(key))
         self.fs.invalidate_cache(self._path(key))
 
-    def list(self, prefix: str) -> Iterator[BlobInfo]:
+    def list_blobs(self, prefix: str) -> Iterator[BlobInfo]:
         self.fs.invalidate_cache()
         with s3_errors(self.url):
-            yield from super().list(prefix)
+            yield from super().list_blobs(prefix)
 
     def remove_incomplete(self, older_than: float) -> list[str]:
         """Abort multipart uploads under this store's prefix started over ``older_than``
@@ -284,37 +282,3 @@ class S3BlobStore(FsspecBlobStore):
                 )
                 removed.append(f"multipart upload of {upload['Key']}")
         return removed
-
-
-def open_s3_store(
-    location: str,
-    *,
-    metadata: str | None,
-    endpoint_url: str | None = None,
-    key: str | None = None,
-    secret: str | None = None,
-    region: str | None = None,
-    create_bucket: bool | None = None,
-    **options: Any,
-) -> AssetStore:
-    """``open_store("s3://bucket/prefix", metadata="mongodb://host/db")``."""
-    if not metadata:
-        raise InvalidInputError(
-            f"{location} needs metadata=: a mongodb://host/db URL (or MONGO_URL), or a TinyDB "
-            "file on a local disk"
-        )
-    if create_bucket is None:
-        create_bucket = os.environ.get("ASSETSTORE_S3_CREATE_BUCKET", "").lower() in (
-            "1",
-            "true",
-            "yes",
-        )
-    blobs = S3BlobStore(
-        location,
-        endpoint_url=endpoint_url,
-        key=key,
-        secret=secret,
-        region=region,
-        create_bucket=create_bucket,
-    )
-    return assemble_store(blobs, metadata, **options)

@@ -30,7 +30,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -38,9 +38,9 @@ import filelock
 import orjson
 from tinydb.storages import Storage
 
+from assetstore._fileio import ensure_dir, local_path, replace_durably
 from assetstore.backends._journal import FileId, Journal
 from assetstore.backends._snapshots import InProcessDocumentStore, Snapshot, copy_document
-from assetstore.backends.fsspec_blobs import ensure_dir, replace_durably
 from assetstore.errors import BackendUnavailableError, IntegrityError
 
 #: Seconds a writer waits for another process's write before giving up.
@@ -51,8 +51,9 @@ JOURNAL_SUFFIX = ".journal"
 #: The TinyDB table recording the last journal change folded into the file.
 JOURNAL_TABLE = "_journal"
 #: A checkpoint folds the journal into the file once the journal is this large, or half
-#: the file's size if that is more (``ASSETSTORE_CHECKPOINT_BYTES`` overrides; 0 folds it
-#: after every change, as a store without a journal would).
+#: the file's size if that is more (the ``checkpoint_bytes`` argument, from
+#: ``ASSETSTORE_CHECKPOINT_BYTES``, overrides; 0 folds it after every change, as a store
+#: without a journal would).
 CHECKPOINT_BYTES = 1 << 20
 _READ_ATTEMPTS = 50
 _log = logging.getLogger("assetstore")
@@ -183,11 +184,27 @@ class TinyDBDocumentStore(InProcessDocumentStore):
         )
         self._thread_lock = threading.Lock()
         self._lock_timeout = lock_timeout
-        if checkpoint_bytes is None:
-            checkpoint_bytes = int(os.environ.get("ASSETSTORE_CHECKPOINT_BYTES", CHECKPOINT_BYTES))
-        self._checkpoint_bytes = checkpoint_bytes
+        self._checkpoint_bytes = CHECKPOINT_BYTES if checkpoint_bytes is None else checkpoint_bytes
         # Swapped as one reference, so readers need no lock.
         self._state = _State(None, 0, Snapshot({}, key_field), 0, None, 0)
+
+    @classmethod
+    def from_url(
+        cls,
+        url: str,
+        *,
+        table: str,
+        key_field: str,
+        default_file: str,
+        scope: Mapping[str, str] | None = None,
+        **options: Any,
+    ) -> TinyDBDocumentStore:
+        """A TinyDB file (``.json``), or a directory to hold ``default_file``; a plain path
+        or a ``file://`` URL. A file belongs to one store, so ``scope`` is not needed."""
+        path = local_path(url)
+        if path.suffix != ".json":
+            path = path / default_file
+        return cls(path, table=table, key_field=key_field, **options)
 
     def __repr__(self) -> str:
         return f"TinyDBDocumentStore({str(self.path)!r}, table={self._table!r})"

@@ -7,8 +7,8 @@ import pytest
 
 import assetstore
 from assetstore import errors
+from assetstore._outbound import error_for
 from assetstore.errors import AssetStoreError, error_classes
-from assetstore.http._connection import error_for
 from assetstore.http._errors import status_of
 
 CLASSES = error_classes()

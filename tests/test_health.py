@@ -8,7 +8,14 @@ import threading
 
 import pytest
 
-from assetstore._health import HealthCheckPolicy, check_url, is_public
+from assetstore._health import check_store_health
+from assetstore._outbound import AddressPolicy, CallLimits, is_public
+
+
+def check_url(registry_id, url, policy, **limits):
+    """One health check of ``url`` under ``policy``, with ``limits`` (CallLimits fields)."""
+    return check_store_health(registry_id, url, policy, CallLimits(**limits))
+
 
 LOOPBACK_AND_PRIVATE = [
     "127.0.0.1",
@@ -84,7 +91,7 @@ def canary():
     "host", ["127.0.0.1", "127.1", "localhost", "[::ffff:127.0.0.1]", "0x7f.1", "2130706433"]
 )
 def test_loopback_in_any_spelling_is_refused_and_never_called(canary, host):
-    report = check_url("r1", f"http://{host}:{canary}", HealthCheckPolicy())
+    report = check_url("r1", f"http://{host}:{canary}", AddressPolicy())
     assert report.status in ("refused", "unreachable")
     if report.status == "unreachable":  # a spelling this resolver does not accept at all
         assert "resolve" in (report.error or "")
@@ -95,11 +102,11 @@ def test_loopback_in_any_spelling_is_refused_and_never_called(canary, host):
     "url", ["file:///etc/passwd", "gopher://127.0.0.1:70/", "ftp://example.com/"]
 )
 def test_other_schemes_are_refused(url):
-    assert check_url("r1", url, HealthCheckPolicy()).status == "refused"
+    assert check_url("r1", url, AddressPolicy()).status == "refused"
 
 
 def test_allowed_private_target_reports_health(canary):
-    report = check_url("r1", f"http://127.0.0.1:{canary}/", HealthCheckPolicy(allow_private=True))
+    report = check_url("r1", f"http://127.0.0.1:{canary}/", AddressPolicy(allow_private=True))
     assert report.status == "healthy"
     assert report.http_status == 200
     assert report.response == {"success": True, "message": "healthy"}
@@ -108,26 +115,26 @@ def test_allowed_private_target_reports_health(canary):
 
 
 def test_allowed_networks(canary):
-    policy = HealthCheckPolicy(allowed_networks=["127.0.0.0/8"])
+    policy = AddressPolicy(allowed_networks=("127.0.0.0/8",))
     assert check_url("r1", f"http://127.0.0.1:{canary}", policy).status == "healthy"
-    policy = HealthCheckPolicy(allowed_networks=["10.0.0.0/8"])
+    policy = AddressPolicy(allowed_networks=("10.0.0.0/8",))
     assert check_url("r1", f"http://127.0.0.1:{canary}", policy).status == "refused"
 
 
 def test_redirects_are_not_followed(canary):
     Canary.behaviour = "redirect"
-    report = check_url("r1", f"http://127.0.0.1:{canary}", HealthCheckPolicy(allow_private=True))
+    report = check_url("r1", f"http://127.0.0.1:{canary}", AddressPolicy(allow_private=True))
     assert report.status == "unhealthy"
     assert "redirect" in report.error
     assert Canary.hits == ["/health"]
 
 
 def test_unhealthy_and_capped_answers(canary):
-    policy = HealthCheckPolicy(allow_private=True, max_body=1000)
+    policy = AddressPolicy(allow_private=True)
     Canary.behaviour = "error"
     assert check_url("r1", f"http://127.0.0.1:{canary}", policy).status == "unhealthy"
     Canary.behaviour = "huge"
-    report = check_url("r1", f"http://127.0.0.1:{canary}", policy)
+    report = check_url("r1", f"http://127.0.0.1:{canary}", policy, max_body=1000)
     assert isinstance(report.response, str) and len(report.response) == 1000
 
 
@@ -136,8 +143,14 @@ def test_a_silent_server_times_out_quickly():
     listener.bind(("127.0.0.1", 0))
     listener.listen(1)
     try:
-        policy = HealthCheckPolicy(allow_private=True, connect_timeout=0.3, total_timeout=0.5)
-        report = check_url("r1", f"http://127.0.0.1:{listener.getsockname()[1]}", policy)
+        policy = AddressPolicy(allow_private=True)
+        report = check_url(
+            "r1",
+            f"http://127.0.0.1:{listener.getsockname()[1]}",
+            policy,
+            connect_timeout=0.3,
+            total_timeout=0.5,
+        )
     finally:
         listener.close()
     assert report.status == "unreachable"
@@ -148,5 +161,5 @@ def test_nothing_listening_is_unreachable():
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    report = check_url("r1", f"http://127.0.0.1:{port}", HealthCheckPolicy(allow_private=True))
+    report = check_url("r1", f"http://127.0.0.1:{port}", AddressPolicy(allow_private=True))
     assert report.status == "unreachable"

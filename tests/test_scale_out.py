@@ -126,7 +126,7 @@ def test_aborted_upload_leaves_no_object_and_no_pending_parts(s3_store):
     with pytest.raises(Boom):
         s3_store.upload(io.BufferedReader(FailsHalfway(), 1 << 20), name="x", version="1", tag="a")
     assert s3_store.count() == 0
-    assert list(blobs.list("objects/")) == []
+    assert list(blobs.list_blobs("objects/")) == []
     pending = blobs.fs.call_s3("list_multipart_uploads", Bucket=blobs.bucket).get("Uploads", [])
     assert pending == []
 

@@ -16,7 +16,7 @@ from typing import Any
 
 _LAZY = {
     "create_app": "assetstore.http.app",
-    "ServiceSettings": "assetstore.http.settings",
+    "ServiceSettings": "assetstore.settings",
     "HttpAssetStore": "assetstore.http.client",
     "HttpRegistry": "assetstore.http.client",
     "open_http_store": "assetstore.http.client",

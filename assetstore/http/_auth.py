@@ -9,7 +9,7 @@ import hmac
 from fastapi import Request
 
 from assetstore.errors import AuthenticationError
-from assetstore.http.settings import ServiceSettings
+from assetstore.settings import ServiceSettings
 
 
 def check_token(settings: ServiceSettings, authorization: str | None) -> None:

@@ -39,8 +39,8 @@ from assetstore.errors import (
 )
 from assetstore.http._bodies import declared_length, parse_json_object
 from assetstore.http._errors import UnprocessableBodyError
-from assetstore.http.settings import ServiceSettings
 from assetstore.models import AssetObject, StagedFile
+from assetstore.settings import ServiceSettings
 from assetstore.uri import build_uri
 
 FILE_FIELD = "asset"

@@ -23,7 +23,8 @@ from assetstore.http._bodies import (
     read_json_object,
 )
 from assetstore.http._responses import ok
-from assetstore.http.settings import ServiceSettings
+from assetstore.open import open_federated_store
+from assetstore.settings import ServiceSettings
 
 router = APIRouter(tags=["registry"])
 
@@ -184,8 +185,9 @@ async def search(request: Request) -> Response:
             body.get("registries"),
             sort=body.get("sort"),
             limit=limit,
-            timeout=settings.federation_timeout,
-            policy=settings.health_policy(),
+            opener=open_federated_store,
+            policy=settings.address_policy(),
+            limits=settings.federation_limits(),
         )
     )
     return ok(result.model_dump(mode="json"))

@@ -15,7 +15,7 @@ from assetstore.http import _assets_api as assets_api
 from assetstore.http import _registry_api as registry_api
 from assetstore.http._errors import install_error_handlers
 from assetstore.http._responses import ok
-from assetstore.http.settings import ServiceSettings
+from assetstore.settings import ServiceSettings
 
 DESCRIPTION = """\
 The Assets DB and Assets DB registry services of the Assets Management specification.

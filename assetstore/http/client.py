@@ -13,7 +13,8 @@
   sends a ``Range``.
 * ``fsck`` and ``gc`` run on the server (``POST /admin/fsck``, ``/admin/gc``), which needs
   the token if the server has one.
-* The token is ``token=`` or the environment variable ``ASSETSTORE_TOKEN``.
+* The token is ``token=`` only: the client reads nothing from the environment
+  (``open_store`` passes ``ASSETSTORE_TOKEN`` for the store ``ASSETSTORE_URL`` names).
 """
 
 from __future__ import annotations
@@ -23,10 +24,8 @@ import os
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, BinaryIO
 
-import httpx
-
 from assetstore._base_store import BaseAssetStore, require_stored_file
-from assetstore._health import HealthCheckPolicy
+from assetstore._outbound import AddressPolicy, Connection, json_body
 from assetstore._streams import VerifyingReader, check_range, open_source
 from assetstore.contract import Registry
 from assetstore.errors import (
@@ -40,11 +39,9 @@ from assetstore.http._client_streams import (
     multipart_body,
     source_size,
 )
-from assetstore.http._connection import (
+from assetstore.http._requests import (
     DEFAULT_TIMEOUT,
-    Connection,
     if_match,
-    json_body,
     pages,
     url_path,
     url_segment,
@@ -72,11 +69,20 @@ class _Remote:
         *,
         token: str | None = None,
         timeout: float = DEFAULT_TIMEOUT,
-        transport: httpx.BaseTransport | None = None,
+        total_timeout: float | None = None,
+        address_policy: AddressPolicy | None = None,
         verify: bool = True,
+        max_body: int | None = None,
     ) -> None:
         self._http = Connection(
-            base_url, token=token, timeout=timeout, transport=transport, verify=verify
+            base_url,
+            token=token,
+            timeout=timeout,
+            total_timeout=total_timeout,
+            policy=address_policy,
+            verify=verify,
+            max_body=max_body,
+            user_agent="assetstore-client/1",
         )
 
     def close(self) -> None:
@@ -143,10 +149,7 @@ class HttpAssetStore(_Remote, BaseAssetStore):
                 size,
                 progress,
             )
-            try:
-                response = self._http.json("POST", "/upload_asset", content=body, headers=headers)
-            except httpx.HTTPError as exc:  # e.g. the source changed size while it was sent
-                raise InvalidInputError(f"the upload failed: {exc}") from exc
+            response = self._http.json("POST", "/upload_asset", content=body, headers=headers)
         return AssetObject.model_validate(response["data"])
 
     def register(self, asset: AssetObject | Mapping[str, Any]) -> AssetObject:
@@ -383,14 +386,6 @@ class HttpRegistry(_Remote, Registry):
         return SearchResult.model_validate(response["data"])
 
 
-def _policy_transport(policy: HealthCheckPolicy | None) -> httpx.BaseTransport | None:
-    if policy is None:
-        return None
-    from assetstore.http._transport import PolicyTransport
-
-    return PolicyTransport(policy)
-
-
 def open_http_store(
     location: str,
     *,
@@ -399,24 +394,30 @@ def open_http_store(
     assets_db_id: str | None = None,
     token: str | None = None,
     timeout: float = DEFAULT_TIMEOUT,
-    address_policy: HealthCheckPolicy | None = None,
+    total_timeout: float | None = None,
+    address_policy: AddressPolicy | None = None,
     verify: bool = True,
+    max_body: int | None = None,
     **options: Any,
 ) -> HttpAssetStore:
     """The store served at ``location`` (``http(s)://host:port[/prefix]``).
 
     ``metadata``, ``public_url`` and ``assets_db_id`` are accepted because ``open_store``
-    passes them to every backend, and ignored: the server owns its metadata, its public URL
-    and its id (read from its ``/health``). ``address_policy`` restricts which addresses
-    the client may connect to (federated search uses the health-check policy)."""
+    passes them to every whole store, and ignored: the server owns its metadata, its public
+    URL and its id (read from its ``/health``). ``timeout`` bounds each wait,
+    ``total_timeout`` each whole call but downloads; ``address_policy`` restricts where the
+    client may connect and ``max_body`` how large an answer it reads (federated search uses
+    both)."""
     if options:
         raise InvalidInputError(f"unknown options for an http:// store: {sorted(options)}")
     return HttpAssetStore(
         location,
         token=token,
         timeout=timeout,
-        transport=_policy_transport(address_policy),
+        total_timeout=total_timeout,
+        address_policy=address_policy,
         verify=verify,
+        max_body=max_body,
     )
 
 
@@ -425,8 +426,10 @@ def open_http_registry(
     *,
     token: str | None = None,
     timeout: float = DEFAULT_TIMEOUT,
-    address_policy: HealthCheckPolicy | None = None,
+    total_timeout: float | None = None,
+    address_policy: AddressPolicy | None = None,
     verify: bool = True,
+    max_body: int | None = None,
     **options: Any,
 ) -> HttpRegistry:
     """The registry served at ``location`` (``http(s)://host:port[/prefix]``)."""
@@ -436,8 +439,10 @@ def open_http_registry(
         location,
         token=token,
         timeout=timeout,
-        transport=_policy_transport(address_policy),
+        total_timeout=total_timeout,
+        address_policy=address_policy,
         verify=verify,
+        max_body=max_body,
     )
 
 

@@ -33,7 +33,7 @@ from fastapi import FastAPI
 from assetstore import open_registry, open_store
 from assetstore.contract import AssetStore, Registry
 from assetstore.http.app import create_app
-from assetstore.http.settings import ServiceSettings
+from assetstore.settings import ServiceSettings
 
 TOKEN = "s3cr3t-test-token"
 

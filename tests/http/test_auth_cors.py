@@ -10,7 +10,7 @@ from assetstore import open_registry, open_store
 from assetstore.cli import build_parser
 from assetstore.errors import AuthenticationError, InvalidInputError
 from assetstore.http.app import create_app
-from assetstore.http.settings import ServiceSettings
+from assetstore.settings import ServiceSettings
 
 #: POSTs that only read: the two queries of the spec and the federated search.
 READ_POSTS = {"/assets", "/asset_registries", "/asset_registries/search"}
@@ -94,8 +94,11 @@ def test_reads_can_be_closed_too(live, method, path):
 
 
 def test_client_token_from_argument_or_environment(live, monkeypatch):
+    """The token is given per store: as an argument, or ASSETSTORE_TOKEN for the store
+    ASSETSTORE_URL names. A store at another address never gets the environment's token."""
     live.set_settings(token=TOKEN)
     monkeypatch.delenv("ASSETSTORE_TOKEN", raising=False)
+    monkeypatch.delenv("ASSETSTORE_URL", raising=False)
     with open_store(live.url) as anonymous:
         with pytest.raises(AuthenticationError) as caught:
             anonymous.upload(b"x", name="a", version="1", tag="t")
@@ -104,9 +107,14 @@ def test_client_token_from_argument_or_environment(live, monkeypatch):
     with open_store(live.url, token=TOKEN) as client:
         client.upload(b"x", name="a", version="1", tag="t")
     monkeypatch.setenv("ASSETSTORE_TOKEN", TOKEN)
-    with open_store(live.url) as from_env:
-        from_env.upload(b"x", name="b", version="1", tag="t")
-        assert from_env.count() == 2
+    with open_store(live.url) as other_store, pytest.raises(AuthenticationError):
+        other_store.upload(b"x", name="b", version="1", tag="t")  # not ASSETSTORE_URL's
+    monkeypatch.setenv("ASSETSTORE_URL", live.url)
+    with open_store() as configured:
+        configured.upload(b"x", name="b", version="1", tag="t")
+        assert configured.count() == 2
+    with open_store(live.url + "/") as same_store:
+        same_store.upload(b"x", name="c", version="1", tag="t")
 
 
 def test_no_cors_unless_configured(live):
@@ -147,8 +155,8 @@ def test_settings_from_environment():
     assert "t0k" not in repr(settings)
     assert settings.max_upload_bytes == 1024 and settings.max_results == 5
     assert settings.cors_origins == ["https://a.example", "https://b.example"]
-    assert settings.health_policy().allow_private
-    assert settings.health_policy().allowed_networks == ["10.0.0.0/8"]
+    assert settings.address_policy().allow_private
+    assert settings.address_policy().allowed_networks == ("10.0.0.0/8",)
     with pytest.raises(InvalidInputError, match="max_upload_bytes"):
         ServiceSettings.from_env({"ASSETSTORE_MAX_UPLOAD_BYTES": "lots"})
 

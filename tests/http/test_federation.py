@@ -11,12 +11,13 @@ import pytest
 from live_server import free_port, serve
 
 from assetstore import open_registry, open_store
-from assetstore._health import HealthCheckPolicy
+from assetstore._outbound import AddressPolicy
 from assetstore._registry import StoreRegistry
 from assetstore.errors import InvalidQueryError
 from assetstore.models import SearchResult
+from assetstore.open import open_federated_store
 
-LOOPBACK = HealthCheckPolicy(allowed_networks=["127.0.0.1/32"])
+LOOPBACK = AddressPolicy(allowed_networks=("127.0.0.1/32",))
 
 
 @pytest.fixture
@@ -42,7 +43,7 @@ def stores(tmp_path) -> Iterator[dict[str, str]]:
 
 @pytest.fixture
 def registry(tmp_path, stores) -> StoreRegistry:
-    registry = open_registry(tmp_path / "registry", health_policy=LOOPBACK)
+    registry = open_registry(tmp_path / "registry", address_policy=LOOPBACK)
     for name, url in stores.items():
         registry.register(
             {
@@ -95,16 +96,17 @@ def test_search_selects_registries_and_limits(registry):
 
 
 def test_default_policy_refuses_loopback_stores(registry):
-    strict = StoreRegistry(registry._documents)  # the default policy: public addresses only
+    # the default policy: public addresses only
+    strict = StoreRegistry(registry._documents, store_opener=open_federated_store)
     result = strict.search_assets({})
     assert set(by_id(result).values()) == {"refused"}
     assert result.results == []
 
 
 def test_search_over_http(registry, stores):
-    from assetstore.http.settings import ServiceSettings
+    from assetstore.settings import ServiceSettings
 
-    settings = ServiceSettings(health_allowed_networks=["127.0.0.1/32"], federation_timeout=3)
+    settings = ServiceSettings(health_allowed_networks=("127.0.0.1/32",), federation_timeout=3)
     with serve(None, registry, settings) as url:
         response = httpx.post(
             f"{url}/asset_registries/search",

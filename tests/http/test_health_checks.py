@@ -73,8 +73,8 @@ def test_redirect_to_loopback_is_not_followed(live, canary):
     port, hits = canary
     # The redirector lives on 127.0.0.2, which this registry's operator allowed; it sends
     # the check on to the canary on 127.0.0.1, which is not allowed.
-    policy = live.set_settings(health_allowed_networks=["127.0.0.2/32"]).health_policy()
-    registry = StoreRegistry(live.registry._documents, health_policy=policy)
+    policy = live.set_settings(health_allowed_networks=["127.0.0.2/32"]).address_policy()
+    registry = StoreRegistry(live.registry._documents, address_policy=policy)
     live.app.state.registry = registry
     with http_server("127.0.0.2", location=f"http://127.0.0.1:{port}/health") as redirector:
         rport, rhits = redirector.port, redirector.hits
@@ -96,8 +96,8 @@ def test_redirect_to_loopback_is_not_followed(live, canary):
 
 def test_operator_may_allow_private_targets(live, canary):
     port, hits = canary
-    policy = live.set_settings(allow_private_health_checks=True).health_policy()
-    live.app.state.registry = StoreRegistry(live.registry._documents, health_policy=policy)
+    policy = live.set_settings(allow_private_health_checks=True).address_policy()
+    live.app.state.registry = StoreRegistry(live.registry._documents, address_policy=policy)
     response = register(live, f"http://127.0.0.1:{port}")
     assert response.status_code == 201, response.text
     assert response.json()["health_checked"] is True

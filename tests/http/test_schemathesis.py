@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, settings
 
 from assetstore import open_registry, open_store
 from assetstore.http.app import create_app
-from assetstore.http.settings import ServiceSettings
+from assetstore.settings import ServiceSettings
 
 # No token (so the writes are exercised too), no outbound health checks at registration,
 # and short timeouts: a fuzzed registry entry may point anywhere.

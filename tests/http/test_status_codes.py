@@ -10,7 +10,7 @@ from assetstore import open_store
 from assetstore._store import Store
 from assetstore.errors import BackendUnavailableError, IntegrityError
 from assetstore.http.app import create_app
-from assetstore.http.settings import ServiceSettings
+from assetstore.settings import ServiceSettings
 
 META = {"asset_name": "m", "asset_version": {"version": "1.0", "tag": "a"}}
 

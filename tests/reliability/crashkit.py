@@ -78,18 +78,14 @@ def open_spec(spec: dict[str, Any], *, mongo_client: Any = None) -> Any:
 
     if spec["kind"] == "local":
         return open_store(spec["root"])
-    from assetstore.backends.s3 import S3BlobStore
-    from assetstore.open import assemble_store
-
-    blobs = S3BlobStore(
+    return open_store(
         spec["bucket_url"],
+        metadata=spec["metadata"],
         endpoint_url=spec["endpoint"],
         create_bucket=True,
         part_size=spec.get("part_size", TEST_PART_SIZE),
+        mongo_client=mongo_client,
         **S3_CREDENTIALS,
-    )
-    return assemble_store(
-        blobs, spec["metadata"], public_url=None, assets_db_id=None, mongo_client=mongo_client
     )
 
 
@@ -159,7 +155,7 @@ class Injector:
         from assetstore.backends.s3 import S3BlobStore, _MultipartUpload
 
         for owner, names in (
-            (S3BlobStore, ("write", "open", "size", "delete", "list", "remove_incomplete")),
+            (S3BlobStore, ("write", "open", "size", "delete", "list_blobs", "remove_incomplete")),
             (_MultipartUpload, ("_call",)),
             (
                 MongoDocumentStore,

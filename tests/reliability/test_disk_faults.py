@@ -34,6 +34,7 @@ import pymongo.errors
 import pytest
 from crashkit import METADATA_TMP, fd_path, metadata_file, open_spec, payload, verify_sound
 
+import assetstore._fileio as _fileio
 import assetstore.backends.fsspec_blobs as fsspec_blobs
 from assetstore import AssetNotFoundError, BackendUnavailableError
 
@@ -331,7 +332,7 @@ def test_upload_many_syncfs_error_is_not_swallowed(local_spec, monkeypatch):
     nothing)."""
     before = prepare(local_spec)
     libc = FailingSyncfs()
-    monkeypatch.setattr(fsspec_blobs, "_LIBC", libc)
+    monkeypatch.setattr(_fileio, "_LIBC", libc)
     with open_spec(local_spec) as store:
         with pytest.raises(OSError, match="syncfs") as raised:
             do(store, "upload_many")

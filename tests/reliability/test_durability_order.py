@@ -29,7 +29,7 @@ from pathlib import Path
 import pytest
 from crashkit import fd_path, open_spec
 
-import assetstore.backends.fsspec_blobs as fsspec_blobs
+import assetstore._fileio as _fileio
 
 
 class Trace:
@@ -63,7 +63,7 @@ class Trace:
         wrap("unlink", one)
         wrap("mkdir", one)
         wrap("sync", lambda: ("", ""))
-        libc = fsspec_blobs._LIBC
+        libc = _fileio._LIBC
         if libc is not None:
             trace = self
 
@@ -73,7 +73,7 @@ class Trace:
                     trace.events.append(("syncfs", trace.rel(fd_path(fd)), ""))
                     return result
 
-            monkeypatch.setattr(fsspec_blobs, "_LIBC", TracedLibc())
+            monkeypatch.setattr(_fileio, "_LIBC", TracedLibc())
 
     def rel(self, path) -> str:
         path = os.path.realpath(os.fspath(path))

@@ -23,7 +23,7 @@ import pytest
 from crashkit import TEST_PART_SIZE, open_spec, payload, pending_uploads, verify_sound
 from moto.s3.exceptions import S3ClientError
 
-from assetstore import BackendUnavailableError
+from assetstore import BackendUnavailableError, open_store
 from assetstore.backends.s3 import _MultipartUpload
 
 DATA = payload("s3-fault", 6 * TEST_PART_SIZE + 123)  # 7 parts of 64 KiB
@@ -37,7 +37,7 @@ def store(s3_tinydb_spec):
 
 def nothing_visible(store):
     assert store.count() == 0
-    assert list(store._blobs.list("objects/")) == []
+    assert list(store._blobs.list_blobs("objects/")) == []
 
 
 class Interrupted:
@@ -162,24 +162,19 @@ def test_reader_sees_blobs_written_by_another_process_after_it_listed(s3_tinydb_
     """A store that ran fsck (a listing) then reads an asset another process published
     into an already-listed directory (same two-digit prefix): s3fs's listing cache used to
     answer FileNotFoundError. The writer has its own S3 client (like another process)."""
-    from assetstore.backends.s3 import S3BlobStore
-    from assetstore.open import assemble_store
-
     with open_spec(s3_tinydb_spec) as reader:
         first = reader.upload(b"first", name="first", version="1", tag="a")
         assert reader.fsck().ok  # lists objects/<prefix>/
-        blobs = S3BlobStore(
+        writer = open_store(
             s3_tinydb_spec["bucket_url"],
+            metadata=s3_tinydb_spec["metadata"],
             endpoint_url=s3_tinydb_spec["endpoint"],
             key="testing",
             secret="testing",
             region="us-east-1",
             skip_instance_cache=True,
         )
-        assert blobs.fs is not reader._blobs.fs
-        writer = assemble_store(
-            blobs, s3_tinydb_spec["metadata"], public_url=None, assets_db_id=None
-        )
+        assert writer._blobs.fs is not reader._blobs.fs
         same_prefix = uuid.UUID(first.asset_id[:2] + uuid.uuid4().hex[2:])
         monkeypatch.setattr(uuid, "uuid4", lambda: same_prefix)
         second = writer.upload(b"second", name="second", version="1", tag="a")

@@ -22,7 +22,7 @@ from seckit import BOUNDARY, TOKEN, form, part, send
 from assetstore import open_store
 from assetstore._store import blob_key
 from assetstore.http.app import create_app
-from assetstore.http.settings import ServiceSettings
+from assetstore.settings import ServiceSettings
 
 META = json.dumps({"asset_name": "new", "asset_version": {"version": "1", "tag": "a"}}).encode()
 UPLOAD = form(part("asset_metadata", META), part("asset", b"new file", filename=b"n.bin"))
