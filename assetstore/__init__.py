@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from assetstore._version import __version__ as __version__
 from assetstore.contract import AssetStore, Registry
 from assetstore.errors import (
     AlreadyExistsError,
@@ -49,7 +50,6 @@ from assetstore.open import open_registry, open_store
 if TYPE_CHECKING:
     from assetstore.query import compile_filter
 
-__version__ = "0.1.0"
 
 __all__ = [
     "AlreadyExistsError",

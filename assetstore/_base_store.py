@@ -8,11 +8,12 @@ store may too. It keeps the contract module free of I/O code.
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from assetstore._streams import CHUNK_SIZE, Digest, open_source
 from assetstore.contract import AssetStore
@@ -105,7 +106,8 @@ class BaseAssetStore(AssetStore):
         try:
             buffer = memoryview(bytearray(CHUNK_SIZE))
             with os.fdopen(fd, "wb") as out, self.open_asset(asset) as reader:
-                while count := reader.readinto(buffer):
+                readinto = cast("io.RawIOBase", reader).readinto
+                while count := readinto(buffer):
                     out.write(buffer[:count])
                     if progress is not None:
                         progress(count)

@@ -100,10 +100,10 @@ try:
     from bson.regex import Regex
     from bson.timestamp import Timestamp
 except ImportError:  # pragma: no cover - pymongo is an optional extra
-    Binary = Code = DatetimeMS = DBRef = Decimal128 = Int64 = type(  # type: ignore[misc]
+    Binary = Code = DatetimeMS = DBRef = Decimal128 = Int64 = type(  # type: ignore[misc,assignment]
         "_Absent", (_NeverInstantiated,), {}
     )
-    MaxKey = MinKey = ObjectId = Regex = Timestamp = Binary  # type: ignore[misc]
+    MaxKey = MinKey = ObjectId = Regex = Timestamp = Binary  # type: ignore[misc,assignment]
 
 # Canonical type ranks, as in MongoDB's canonicalizeBSONType().
 RANK_MINKEY: Final = -1
@@ -413,7 +413,7 @@ def _never(value: Any) -> bool:
     return False
 
 
-_COMPARISONS: Final = {
+_COMPARISONS: Final[dict[str, Callable[[int], bool]]] = {
     "$gt": lambda c: c > 0,
     "$gte": lambda c: c >= 0,
     "$lt": lambda c: c < 0,

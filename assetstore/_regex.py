@@ -41,7 +41,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Any, Final
 
 import re2
 
@@ -648,7 +648,7 @@ def _prefilter(branches: list[list[_Node]]) -> tuple[tuple[str, ...], str, tuple
     return prefixes, required, suffixes
 
 
-def _re2_compile(pattern: str, source: str) -> object:
+def _re2_compile(pattern: str, source: str) -> Any:
     options = re2.Options()
     options.log_errors = False
     options.never_capture = True
@@ -696,7 +696,7 @@ class BoundedRegex:
             nocaret = "\\n(?:" + prefix + body.replace(_CARET_M, "(?:\\b\\B)") + ")"
             probe = _re2_compile(nocaret, pattern)
             self._empty_at_end = probe.Match(_ANCHOR_BOTH, b"\n", 0, 1)[0][0] != -1
-            self.search = self._search_caret
+            self.search: Callable[[str], bool] = self._search_caret
         else:
             self.search = self._make_plain_search()
 

@@ -13,8 +13,7 @@ from assetstore._federation import StoreOpener, search_assets
 from assetstore._health import check_store_health
 from assetstore._outbound import AddressPolicy, CallLimits
 from assetstore._revisions import delete_document, update_document
-from assetstore._validation import check_json_object, check_tags, describe
-from assetstore._validation import check_url as check_url_field
+from assetstore._validation import check_json_object, check_tags, check_url_field, describe
 from assetstore.contract import Registry
 from assetstore.errors import (
     AlreadyExistsError,

@@ -38,7 +38,7 @@ from assetstore._streams import (
     open_source,
     sha256_of,
 )
-from assetstore._validation import check_json_object, check_tags, check_url, describe
+from assetstore._validation import check_json_object, check_tags, check_url_field, describe
 from assetstore.errors import (
     AlreadyExistsError,
     AssetNotFoundError,
@@ -311,7 +311,7 @@ class Store(BaseAssetStore):
                 "asset_metadata": check_json_object(parsed.asset_metadata, "asset_metadata"),
                 "asset_tags": check_tags(parsed.asset_tags, "asset_tags"),
                 "asset_file_info": check_json_object(parsed.asset_file_info, "asset_file_info"),
-                "asset_public_url": check_url(parsed.asset_public_url, "asset_public_url"),
+                "asset_public_url": check_url_field(parsed.asset_public_url, "asset_public_url"),
                 "asset_source": "external",
                 "created_at": now,
                 "updated_at": now,
@@ -523,7 +523,7 @@ def _apply_changes(current: AssetObject, changes: Mapping[str, Any]) -> dict[str
         elif field == "asset_tags":
             doc[field] = check_tags(value, field)
         elif field == "asset_public_url":
-            doc[field] = check_url(value, field)
+            doc[field] = check_url_field(value, field)
     return doc
 
 

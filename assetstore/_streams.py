@@ -141,7 +141,7 @@ class VerifyingReader(io.RawIOBase):
     """Reads a whole stored file and raises :class:`IntegrityError` at the end if its size
     or sha256 differ from what was recorded when it was published."""
 
-    def __init__(self, raw: BinaryIO, *, size: int, sha256: str, label: str) -> None:
+    def __init__(self, raw: BinaryIO | io.RawIOBase, *, size: int, sha256: str, label: str) -> None:
         super().__init__()
         self._raw = raw
         self._expected_size = size

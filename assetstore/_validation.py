@@ -83,7 +83,7 @@ def check_tags(value: Any, field: str) -> list[str]:
     return tags
 
 
-def check_url(
+def check_url_field(
     value: Any, field: str, *, required: bool = False, schemes: Iterable[str] | None = None
 ) -> str:
     """``value`` if it is an absolute URL (``scheme://host/...``), or "" when allowed."""

@@ -544,5 +544,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     return EXIT_OK
 
 
+__all__ = ["build_parser", "main"]
+
+
 if __name__ == "__main__":
     sys.exit(main())

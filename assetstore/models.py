@@ -22,7 +22,7 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import IO, Any, Literal
+from typing import IO, Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -32,9 +32,17 @@ from assetstore.errors import InvalidInputError
 Filter = Mapping[str, Any]
 #: A sort specification: ``[("asset_version.version", -1)]`` or ``{"created_at": 1}``.
 Sort = Sequence[tuple[str, int]] | Mapping[str, int]
+
+
+class Readable(Protocol):
+    """Anything with a binary ``read(size)``: a file, a socket's file, a stream."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
+
+
 #: What ``upload`` accepts: a file path, the bytes themselves, or a binary file object
 #: (read in chunks, never whole).
-Source = str | os.PathLike[str] | bytes | bytearray | memoryview | IO[bytes]
+Source = str | os.PathLike[str] | bytes | bytearray | memoryview | IO[bytes] | Readable
 #: Called with the number of bytes just transferred.
 Progress = Callable[[int], None]
 

@@ -150,7 +150,7 @@ def open_store(
         factory = whole.load(scheme)
         if token is None:
             token = settings.token_for(location)
-        return factory(  # type: ignore[no-any-return]
+        return factory(
             location,
             metadata=metadata,
             public_url=public_url,
@@ -201,7 +201,7 @@ def open_federated_store(url: str, policy: AddressPolicy, limits: CallLimits) ->
     scheme = scheme_of(url)
     if scheme not in ("http", "https"):
         raise InvalidInputError("only http:// and https:// stores can be searched")
-    return schemes.STORES[scheme].load(scheme)(  # type: ignore[no-any-return]
+    return schemes.STORES[scheme].load(scheme)(
         url,
         token=None,
         address_policy=policy,
@@ -235,7 +235,7 @@ def open_registry(
     if whole is not None:
         if token is None:
             token = settings.token_for(location)
-        return whole.load(scheme)(location, token=token, **options)  # type: ignore[no-any-return]
+        return whole.load(scheme)(location, token=token, **options)
     if token is not None:
         raise InvalidInputError(f"token= is for http(s):// registries, not {scheme}://")
     documents = open_documents(

@@ -492,7 +492,7 @@ class _Compiler:
 
 
 def _all_of(predicates: list[Predicate]) -> Predicate:
-    leaves = [p.leaf for p in predicates if hasattr(p, "leaf")]  # type: ignore[attr-defined]
+    leaves = [p.leaf for p in predicates if hasattr(p, "leaf")]
     if len(leaves) > 1:
         others = [p for p in predicates if not hasattr(p, "leaf")]
         chunks = range(0, len(leaves), _MAX_FUSED_LEAVES)

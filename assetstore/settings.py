@@ -41,7 +41,7 @@ def env_names(model: type[BaseModel], field: str) -> list[str]:
     """The variables ``field`` of ``model`` is read from (default ``ASSETSTORE_<FIELD>``)."""
     extra = model.model_fields[field].json_schema_extra
     names = extra.get("env") if isinstance(extra, dict) else None
-    return list(names) if isinstance(names, list) else [ENV_PREFIX + field.upper()]
+    return [str(n) for n in names] if isinstance(names, list) else [ENV_PREFIX + field.upper()]
 
 
 def _from_env(
@@ -313,4 +313,24 @@ def documented_variables() -> dict[str, str]:
     return found
 
 
-__all__ = ["ServiceSettings", "Settings", "documented_variables", "env_names"]
+def markdown_table() -> str:
+    """The README's table of :class:`Settings` (``python -m assetstore.settings`` prints it;
+    a test keeps the README's copy equal to it)."""
+    rows = ["| environment | what it sets |", "|---|---|"]
+    for name, field in Settings.model_fields.items():
+        variables = " or ".join(f"`{v}`" for v in env_names(Settings, name))
+        rows.append(f"| {variables} | {field.description} |")
+    return "\n".join(rows)
+
+
+__all__ = [
+    "ServiceSettings",
+    "Settings",
+    "documented_variables",
+    "env_names",
+    "markdown_table",
+]
+
+
+if __name__ == "__main__":
+    print(markdown_table())

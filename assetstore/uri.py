@@ -101,3 +101,13 @@ def parse_uri(uri: str) -> AssetURI:
     if not dash:
         raise InvalidNameError(f"asset URI {uri!r} is not of the form name:version-tag")
     return AssetURI(validate_name(name), validate_version(version), validate_tag(tag))
+
+
+__all__ = [
+    "AssetURI",
+    "build_uri",
+    "parse_uri",
+    "validate_name",
+    "validate_tag",
+    "validate_version",
+]

@@ -22,7 +22,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from packaging.version import InvalidVersion, Version
 
@@ -49,7 +49,7 @@ class _Prec(NamedTuple):
 
     epoch: int
     release: tuple[int, ...]  # trailing zeros dropped: 1.0 == 1.0.0
-    pre: tuple  # (0,) a dev-only release, (1, identifiers) a prerelease, (2,) neither
+    pre: tuple[Any, ...]  # (0,) a dev-only release, (1, identifiers) a prerelease, (2,) neither
     post: float  # -1 for none
     dev: float  # inf for none
 
@@ -57,14 +57,18 @@ class _Prec(NamedTuple):
 class _Parsed(NamedTuple):
     prec: _Prec
     parts: tuple[int, ...]  # the release numbers as written, for ^, ~, ~= and wildcards
-    local: tuple  # PEP 440 local label or semver build metadata, as a sort key
+    local: tuple[Any, ...]  # PEP 440 local label or semver build metadata, as a sort key
 
 
 _Predicate = Callable[[_Parsed], bool]
 
 
 def _prec(
-    epoch: int, parts: tuple[int, ...], pre: tuple | None, post: int | None, dev: int | None
+    epoch: int,
+    parts: tuple[int, ...],
+    pre: tuple[Any, ...] | None,
+    post: int | None,
+    dev: int | None,
 ) -> _Prec:
     release = list(parts)
     while release and release[-1] == 0:
@@ -75,7 +79,7 @@ def _prec(
     )
 
 
-def _local_key(label: str | None) -> tuple:
+def _local_key(label: str | None) -> tuple[Any, ...]:
     # PEP 440: alphanumeric segments sort before numeric ones
     parts = re.split(r"[._-]", label.lower()) if label else []
     return tuple((1, int(p)) if p.isdigit() else (0, p) for p in parts)
@@ -104,11 +108,11 @@ def _is_pre(p: _Prec) -> bool:
     return p.pre[0] < 2 or p.dev != math.inf
 
 
-def _natural(text: str) -> tuple:
+def _natural(text: str) -> tuple[Any, ...]:
     return tuple(int(s) if i % 2 else s for i, s in enumerate(_DIGITS.split(text.casefold())))
 
 
-def version_key(version: str) -> tuple:
+def version_key(version: str) -> tuple[Any, ...]:
     """Return the sort key of ``version``: a total order over all strings, never raising."""
     parsed = _parse(version)
     tie = (_natural(version), version)
@@ -258,7 +262,7 @@ def select(
     if spec.exact is not None and spec.exact in found:
         return spec.exact
 
-    def rank(version: str) -> tuple:
+    def rank(version: str) -> tuple[Any, ...]:
         parsed = _parse(version)
         tier = 0 if parsed is None else 1 if _is_pre(parsed.prec) and not allow else 2
         return tier, version_key(version)

@@ -11,6 +11,20 @@ module                       what it stores
 ``memory``                   documents in this process
 ``tinydb_documents``         documents in one TinyDB file, safe across processes and crashes
 ``mongo``                    documents in MongoDB (extra ``mongo``)
-``in_process``               the snapshot logic the memory and TinyDB stores share
+``_snapshots``               the snapshot logic the memory and TinyDB stores share
+``_journal``                 the TinyDB file's append-only journal
 ===========================  ===============================================================
+
+A backend imports only the ports (:mod:`assetstore.ports`), the errors and the core's shared
+helpers; which class serves which scheme is :mod:`assetstore.schemes`.
 """
+
+if __name__ != "assetstore.backends":
+    # Run from the repository root, this folder would also import as a top-level package
+    # "backends", and every module would exist twice (two classes, two registries...).
+    raise ImportError(
+        f"the backends folder is the package assetstore.backends; import that, not {__name__!r}"
+    )
+
+
+__all__ = []

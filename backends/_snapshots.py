@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from abc import abstractmethod
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 import orjson
 
@@ -65,8 +65,8 @@ class Snapshot:
                 if isinstance(found, (str, int)) and found not in index:
                     index[found] = doc_id
             self._secondary[field] = index
-        doc_id = index.get(value)
-        return None if doc_id is None else self.table[doc_id]
+        found_id = index.get(value)
+        return None if found_id is None else self.table[found_id]
 
     def with_changes(self, puts: Sequence[Document] = (), deletes: Sequence[str] = ()) -> Snapshot:
         """A new snapshot with keys removed and documents added or replaced (by key)."""
@@ -190,7 +190,9 @@ class InProcessDocumentStore(DocumentStore):
         shared: bool = False,
     ) -> list[Document]:
         docs = run_query(self._current().table.values(), filter, sort, skip, limit)
-        return list(docs) if shared else [copy_document(doc) for doc in docs]
+        if shared:
+            return cast("list[Document]", docs)
+        return [copy_document(doc) for doc in docs]
 
     def count(self, filter: Filter | None = None, *, all_scopes: bool = False) -> int:
         table = self._current().table

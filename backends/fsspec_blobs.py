@@ -329,3 +329,6 @@ class LocalBlobStore(FsspecBlobStore):
                     continue
                 key = path.relative_to(self._root).as_posix()
                 yield BlobInfo(key=key, size=stat.st_size, modified=stat.st_mtime)
+
+
+__all__ = ["FsspecBlobStore", "LocalBlobStore"]

@@ -54,3 +54,6 @@ class MemoryDocumentStore(InProcessDocumentStore):
     def _write(self, change: Callable[[Snapshot], Snapshot]) -> None:
         with self._lock:
             self._snapshot = change(self._snapshot)
+
+
+__all__ = ["MemoryDocumentStore"]

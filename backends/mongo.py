@@ -72,11 +72,11 @@ def mongo_errors(what: str) -> Iterator[None]:
         raise BackendUnavailableError(f"MongoDB error: {exc}") from exc
 
 
-def _sort_spec(sort: Sort | None) -> list[tuple[str, int]] | None:
+def _mongo_sort(sort: Sort | None) -> list[tuple[str, int]] | None:
     if not sort:
         return None
     compile_sort(sort)  # the same validation as in-process stores
-    return list(sort.items()) if isinstance(sort, Mapping) else [tuple(s) for s in sort]
+    return list(sort.items()) if isinstance(sort, Mapping) else [(s[0], s[1]) for s in sort]
 
 
 class MongoDocumentStore(DocumentStore):
@@ -87,7 +87,7 @@ class MongoDocumentStore(DocumentStore):
 
     def __init__(
         self,
-        collection: Collection,
+        collection: Collection[dict[str, Any]],
         *,
         key_field: str,
         scope: Mapping[str, str] | None = None,
@@ -190,7 +190,7 @@ class MongoDocumentStore(DocumentStore):
             cursor = self._collection.find(
                 self._where(filter, all_scopes=all_scopes), _NO_ID, max_time_ms=self._max_time_ms
             )
-            spec = _sort_spec(sort)
+            spec = _mongo_sort(sort)
             if spec:
                 cursor = cursor.sort(spec)
             if skip:
@@ -263,3 +263,6 @@ def open_mongo_documents(
         indexes=indexes,
         max_time_ms=MAX_TIME_MS if max_time_ms is None else max_time_ms,
     )
+
+
+__all__ = ["MongoDocumentStore", "open_mongo_documents"]

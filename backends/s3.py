@@ -282,3 +282,6 @@ class S3BlobStore(FsspecBlobStore):
                 )
                 removed.append(f"multipart upload of {upload['Key']}")
         return removed
+
+
+__all__ = ["S3BlobStore"]

@@ -328,3 +328,6 @@ class TinyDBDocumentStore(InProcessDocumentStore):
             self.checkpoint()
         self._storage.close()
         self._journal.close()
+
+
+__all__ = ["AtomicJSONStorage", "TinyDBDocumentStore"]

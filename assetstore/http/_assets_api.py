@@ -54,7 +54,7 @@ _UPLOAD_BODY = {
 
 def store_of(request: Request) -> AssetStore:
     """The served store."""
-    return request.app.state.store  # type: ignore[no-any-return]
+    return request.app.state.store
 
 
 def base_url(request: Request) -> str:

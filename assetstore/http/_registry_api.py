@@ -45,12 +45,12 @@ search: `data.sources` lists every store with `status` "ok", "error" or "refused
 
 def registry_of(request: Request) -> Registry:
     """The served registry."""
-    return request.app.state.registry  # type: ignore[no-any-return]
+    return request.app.state.registry
 
 
 def settings_of(request: Request) -> ServiceSettings:
     """The service's settings."""
-    return request.app.state.settings  # type: ignore[no-any-return]
+    return request.app.state.settings
 
 
 @router.post(

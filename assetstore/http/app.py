@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from starlette.responses import Response
 
+from assetstore._version import __version__
 from assetstore.contract import AssetStore, Registry
 from assetstore.errors import InvalidInputError
 from assetstore.http import _assets_api as assets_api
@@ -50,8 +51,6 @@ def create_app(
         executor, app.state.upload_executor = app.state.upload_executor, None
         if executor is not None:
             executor.shutdown(wait=False, cancel_futures=True)
-
-    from assetstore import __version__
 
     app = FastAPI(
         title="assetstore",

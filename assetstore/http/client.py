@@ -102,8 +102,8 @@ class HttpAssetStore(_Remote, BaseAssetStore):
         """The service's address."""
         return self._http.base_url
 
-    @property  # type: ignore[override]
-    def assets_db_id(self) -> str:
+    @property
+    def assets_db_id(self) -> str:  # type: ignore[override]  # fetched on first use
         """The served store's id, as its ``/health`` reports it (fetched once)."""
         if self._assets_db_id is None:
             data = self._http.json("GET", "/health").get("data") or {}
@@ -375,7 +375,7 @@ class HttpRegistry(_Remote, Registry):
         *,
         sort: Sort | None = None,
         limit: int | None = None,
-        timeout: float = 5.0,
+        timeout: float | None = None,
     ) -> SearchResult:
         """The server runs the search (``POST /asset_registries/search``) with its own
         address policy and timeout; ``timeout`` is ignored here."""

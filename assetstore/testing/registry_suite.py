@@ -157,3 +157,6 @@ class RegistryConformance:
         assert report.asset_registry_id == entry.asset_registry_id
         with pytest.raises(RegistryNotFoundError):
             registry.check_health("missing")
+
+
+__all__ = ["RegistryConformance"]

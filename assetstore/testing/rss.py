@@ -36,3 +36,6 @@ class PeakRss:
     def __exit__(self, *exc: object) -> None:
         self._done.set()
         self._thread.join()
+
+
+__all__ = ["PeakRss"]

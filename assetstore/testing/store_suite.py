@@ -176,10 +176,10 @@ class AssetStoreConformance:
 
     def test_staged_file_is_discarded_on_bad_publish_or_request(self, store: AssetStore) -> None:
         _upload(store, name="taken")
-        for bad in ({"name": "taken"}, {"name": "../x"}):
+        for bad in ("taken", "../x"):
             staged = store.stage(PAYLOAD)
             with pytest.raises((AlreadyExistsError, InvalidNameError)):
-                store.publish(staged, version="1.0", tag="stable", **bad)
+                store.publish(staged, name=bad, version="1.0", tag="stable")
         store.discard(store.stage(PAYLOAD))
         assert store.count() == 1
         assert store.fsck().orphans == []
@@ -594,3 +594,6 @@ class AssetStoreConformance:
             list(pool.map(bump, range(8)))
         final = store.get(asset.asset_uri)
         assert final.revision == 1 + 8
+
+
+__all__ = ["AssetStoreConformance"]
