@@ -90,7 +90,8 @@ def _git(repo: Path, *args: str) -> str | None:
         )
     except (OSError, subprocess.TimeoutExpired):
         return None
-    return done.stdout.strip() if done.returncode == 0 else None
+    # rstrip only: a porcelain status line starts with a space (" M path"), which is part of it.
+    return done.stdout.rstrip() if done.returncode == 0 else None
 
 
 def git_state(repo: Path) -> dict[str, Any]:
