@@ -13,7 +13,11 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
+
+#: The repository's root: children start there, so they import ``benchmarks`` as a package.
+REPO = Path(__file__).resolve().parents[1]
 
 _CHILD = r"""
 import json, sys, time
@@ -38,7 +42,10 @@ def measure(setup: str, timed: str, *args: str) -> dict[str, float]:
     """
     os.sync()
     done = subprocess.run(
-        [sys.executable, "-c", _CHILD, setup, timed, *args], capture_output=True, text=True
+        [sys.executable, "-c", _CHILD, setup, timed, *args],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
     )
     if done.returncode:
         raise RuntimeError(f"benchmark child failed:\n{done.stderr[-2000:]}")

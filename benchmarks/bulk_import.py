@@ -1,6 +1,6 @@
 """Bulk import: ``register_many`` and ``upload_many`` of many small assets in one call.
 
-    python benchmarks/bulk_import.py --sizes 1000,10000,100000 --json bulk.json
+    python -m benchmarks.bulk_import --sizes 1000,10000,100000 --json bulk.json
 
 Each import runs in a fresh process into a fresh, empty store and reports the seconds of the
 one call and the process's own peak RSS (VmHWM, which includes the list of items it was
@@ -30,11 +30,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+from ._harness import measure
 
-from _harness import measure
-
-HERE = str(Path(__file__).resolve().parent)
 METHODS = ("register_many", "upload_many")
 BACKENDS = {
     "local": "local (TinyDB)",
@@ -43,9 +40,8 @@ BACKENDS = {
 }
 
 _ITEMS = """
-import os, sys
-sys.path.insert(0, args[3])
-from metadata_ops import asset_name, asset_record, asset_version
+import os
+from benchmarks.metadata_ops import asset_name, asset_record, asset_version
 n = int(args[1])
 if args[2] == 'register_many':
     items = [asset_record(i, n) for i in range(n)]
@@ -63,7 +59,7 @@ _OPEN = {
     "http": "from assetstore import open_store\nstore = open_store(args[0])",
     "mongomock": (
         "import mongomock\nfrom assetstore import open_store\n"
-        "store = open_store(args[4], metadata='mongodb://localhost/bench',"
+        "store = open_store(args[3], metadata='mongodb://localhost/bench',"
         " mongo_client=mongomock.MongoClient())"
     ),
 }
@@ -77,17 +73,15 @@ def import_once(backend: str, method: str, size: int, workdir: Path) -> dict[str
     """One import of ``size`` assets into a fresh store, in a fresh process."""
     root = workdir / f"store-{backend}-{method}-{size}"
     if backend == "http":
-        from http_service import server
+        from .http_service import server
 
         with server(root) as (url, process):
             result = measure(
-                _OPEN[backend] + _ITEMS, _TIMED[method], url, str(size), method, HERE, str(root)
+                _OPEN[backend] + _ITEMS, _TIMED[method], url, str(size), method, str(root)
             )
             result["server_rss_mb"] = process.memory_info().rss / (1 << 20)
             return result
-    return measure(
-        _OPEN[backend] + _ITEMS, _TIMED[method], str(root), str(size), method, HERE, str(root)
-    )
+    return measure(_OPEN[backend] + _ITEMS, _TIMED[method], str(root), str(size), method, str(root))
 
 
 def bench_bulk(

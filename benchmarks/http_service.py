@@ -1,8 +1,8 @@
 """The HTTP service's costs: request rate and latency at 10,000 assets, and large transfers
 through the service against the local store used directly, with the server's peak memory.
 
-    python benchmarks/http_service.py                       # 10k assets, 1 GiB transfers
-    python benchmarks/http_service.py --assets 10000 --size-mb 256 --connections 4 --json r.json
+    python -m benchmarks.http_service                       # 10k assets, 1 GiB transfers
+    python -m benchmarks.http_service --assets 10000 --size-mb 256 --connections 4 --json r.json
 
 * The server is ``assetstore serve`` in its own process (uvicorn, the local store in a temp
   dir). The load runs in other processes: ``--connections`` processes, each one httpx client
@@ -32,14 +32,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
 import httpx
 import psutil
-from _harness import asset_records, free_port, measure, medians
-from local_store import make_file
 
 from assetstore import open_store
+
+from ._harness import asset_records, free_port, measure, medians
+from .local_store import make_file
 
 MiB = 1 << 20
 TAGS = 1000  # distinct "group<n>" tags: a tag query matches count / TAGS assets

@@ -1,8 +1,8 @@
 """The local store's costs: get by URI as the store grows, and 1 GB transfers against a plain
 file copy, with peak memory.
 
-    python benchmarks/local_store.py                      # 1k/10k/100k assets, 1 GiB file
-    python benchmarks/local_store.py --assets 10000 --size-mb 256 --repeat 3
+    python -m benchmarks.local_store                      # 1k/10k/100k assets, 1 GiB file
+    python -m benchmarks.local_store --assets 10000 --size-mb 256 --repeat 3
 
 Every transfer runs in a fresh process and reports its own peak RSS (VmHWM: ru_maxrss would
 carry the parent's peak across exec); the contenders alternate within each round and the
@@ -21,9 +21,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from _harness import asset_records, measure, medians
-
 from assetstore import open_store
+
+from ._harness import asset_records, measure, medians
 
 LOCAL_TRANSFERS = {
     "copy+fsync": (

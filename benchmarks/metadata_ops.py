@@ -1,7 +1,7 @@
 """Metadata operations per backend as the store grows: the curve of cost against store size.
 
-    python benchmarks/metadata_ops.py --sizes 1000,10000,100000 --json metadata.json
-    python benchmarks/metadata_ops.py --backends local --sizes 10000 --budget 5
+    python -m benchmarks.metadata_ops --sizes 1000,10000,100000 --json metadata.json
+    python -m benchmarks.metadata_ops --backends local --sizes 10000 --budget 5
 
 For each backend and size, a fresh process fills a fresh store with ``size`` assets in one
 bulk call, then times every operation many times, one call of each in turn (round robin), and
@@ -46,9 +46,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from _timing import peak_rss_mb, run_interleaved
+from ._harness import REPO
+from ._timing import peak_rss_mb, run_interleaved
 
 BACKENDS: dict[str, str] = {
     "local": "local (TinyDB)",
@@ -126,7 +125,7 @@ def populated(backend: str, size: int, workdir: Path) -> Iterator[tuple[Any, dic
             info["populate_method"] = "register_many (one call)"
             location: str | Path = root
             if backend == "http":
-                from http_service import server
+                from .http_service import server
 
                 location, server_process = stack.enter_context(server(root))
             started = time.perf_counter()  # open and first get: the opening counts
@@ -232,7 +231,10 @@ def measure_cell(backend: str, size: int, reps: int, budget: float) -> dict[str,
     spec = json.dumps({"backend": backend, "size": size, "reps": reps, "budget": budget})
     started = time.perf_counter()
     done = subprocess.run(
-        [sys.executable, __file__, "--child", spec], capture_output=True, text=True
+        [sys.executable, "-m", __spec__.name, "--child", spec],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
     )
     wall = time.perf_counter() - started
     if done.returncode:

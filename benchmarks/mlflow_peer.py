@@ -1,8 +1,8 @@
 """The peer a user would pick instead: MLflow's model registry on SQLite, at the same sizes and
 with the same operations as ``metadata_ops.py``.
 
-    python benchmarks/mlflow_peer.py --sizes 1000,10000 --venv ~/.cache/assetstore-benchmarks/mlflow
-    python benchmarks/mlflow_peer.py --setup          # create that virtualenv first
+    python -m benchmarks.mlflow_peer --sizes 1000,10000 --venv ~/.cache/assetstore-benchmarks/mlflow
+    python -m benchmarks.mlflow_peer --setup          # create that virtualenv first
 
 MLflow runs in its own virtualenv (``mlflow-skinny``, ``sqlalchemy``, ``alembic``), never in
 the project's, and each size in a fresh process of that virtualenv's Python. This file is both
@@ -46,9 +46,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+from ._timing import peak_rss_mb, run_interleaved
 
-from _timing import peak_rss_mb, run_interleaved
+#: The repository's root: the child starts there, to import ``benchmarks`` as a package.
+REPO = Path(__file__).resolve().parents[1]
 
 DEFAULT_VENV = Path(
     os.environ.get("ASSETSTORE_BENCH_MLFLOW_VENV")
@@ -253,7 +254,7 @@ def bench_mlflow(
             return {
                 "status": "not run",
                 "reason": f"no MLflow virtualenv at {venv} "
-                "(run python benchmarks/mlflow_peer.py --setup)",
+                "(run python -m benchmarks.mlflow_peer --setup)",
             }
         error = setup_venv(venv, log)
         if error:
@@ -278,7 +279,10 @@ def bench_mlflow(
         spec = json.dumps({"size": size, "reps": reps, "budget": budget})
         started = time.perf_counter()
         done = subprocess.run(
-            [str(python), __file__, "--child", spec], capture_output=True, text=True
+            [str(python), "-m", __spec__.name, "--child", spec],
+            capture_output=True,
+            text=True,
+            cwd=REPO,
         )
         wall = time.perf_counter() - started
         if done.returncode:

@@ -8,7 +8,7 @@ ratio ours/peer. A peer whose match count differs from ours is flagged: MongoDB 
 are the reference, and the peers are known to disagree with it on some inputs (not on these
 queries, normally).
 
-    python benchmarks/query_engine.py [--docs 100000] [--repeat 3] [--json results.json]
+    python -m benchmarks.query_engine [--docs 100000] [--repeat 3] [--json results.json]
 """
 
 from __future__ import annotations
@@ -25,9 +25,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from assetstore.query import compile_filter
+from assetstore import compile_filter
 
 WORDS = [
     *("image", "classification", "detection", "segmentation", "nlp", "text", "audio"),

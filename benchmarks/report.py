@@ -1,6 +1,6 @@
 """Render ``results.json`` into ``report.md``, PNG plots and ``README-performance.md``.
 
-    python benchmarks/report.py benchmarks/results/results.json [--out benchmarks/results]
+    python -m benchmarks.report benchmarks/results/results.json [--out benchmarks/results]
 
 ``run.py`` calls :func:`write_all` at the end of a run; this entry point re-renders a saved
 run without measuring anything again.
@@ -11,21 +11,19 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import sys
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
 import matplotlib
 import matplotlib.pyplot as plt
-from bulk_import import BACKENDS as BULK_BACKENDS
-from bulk_import import markdown as bulk_markdown
 from matplotlib import ticker
-from metadata_ops import BACKENDS, OPS, SHORT, cell_of, setup_markdown
-from metadata_ops import markdown as metadata_markdown
-from mlflow_peer import OPS as MLFLOW_OPS
+
+from .bulk_import import BACKENDS as BULK_BACKENDS
+from .bulk_import import markdown as bulk_markdown
+from .metadata_ops import BACKENDS, OPS, SHORT, cell_of, setup_markdown
+from .metadata_ops import markdown as metadata_markdown
+from .mlflow_peer import OPS as MLFLOW_OPS
 
 matplotlib.use("Agg")  # files only, never a window
 
@@ -688,7 +686,7 @@ def report_markdown(results: dict[str, Any], images: dict[str, Path | None]) -> 
             add(f"![transfers]({images['transfers'].name})\n")
 
     if results.get("query_engine"):
-        import query_engine
+        from . import query_engine
 
         data = results["query_engine"]
         add("## Query engine\n")
@@ -709,7 +707,7 @@ def report_markdown(results: dict[str, Any], images: dict[str, Path | None]) -> 
         "* Real S3: moto emulates it on the loopback interface; network latency and S3's "
         "throughput limits are absent.\n"
         "* The HTTP numbers are for one client on the loopback interface against one "
-        "uvicorn worker; `benchmarks/http_service.py` measures request rates under "
+        "uvicorn worker; `python -m benchmarks.http_service` measures request rates under "
         "concurrent load.\n"
         "* Several processes writing to one local store at once (the lock's contention)."
     )

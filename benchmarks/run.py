@@ -2,8 +2,8 @@
 
     python -m benchmarks                 # the full report (sizes 1k/10k/100k, 1 GiB files)
     python -m benchmarks --quick         # about a minute: small sizes and files, few repeats
-    python benchmarks/run.py --only metadata,bulk --sizes 1000,10000
-    python benchmarks/report.py benchmarks/results/results.json   # re-render only
+    python -m benchmarks --only metadata,bulk --sizes 1000,10000
+    python -m benchmarks.report benchmarks/results/results.json   # re-render only
 
 Sections (``--only``): ``query_engine`` (our engine against mongoquery, mongomock and
 montydb), ``metadata`` (operations per backend at each size), ``bulk`` (``register_many`` /
@@ -30,13 +30,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # they import each other as modules
-
-import _machine
-import bulk_import
-import metadata_ops
-import mlflow_peer
-import report
+from . import _machine, bulk_import, metadata_ops, mlflow_peer, report
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -80,7 +74,7 @@ def log(text: str) -> None:
 
 
 def run_query_engine(settings: dict[str, Any]) -> dict[str, Any]:
-    import query_engine
+    from . import query_engine
 
     engines = list(query_engine.ENGINES)
     docs = query_engine.build_documents(settings["query_docs"])
@@ -130,10 +124,10 @@ def run_bulk(settings: dict[str, Any], results: dict[str, Any]) -> dict[str, Any
 
 
 def run_transfers(settings: dict[str, Any], workdir: Path | None) -> dict[str, Any]:
-    from _harness import measure
-    from http_service import bench_transfers
-    from local_store import bench_transfer, make_file
-    from transfer import bench_s3
+    from ._harness import measure
+    from .http_service import bench_transfers
+    from .local_store import bench_transfer, make_file
+    from .transfer import bench_s3
 
     size_mb, repeat = settings["transfer_mb"], settings["repeat"]
     result: dict[str, Any] = {
@@ -243,7 +237,7 @@ def settings_of(args: argparse.Namespace) -> dict[str, Any]:
     return settings
 
 
-def main(argv: list[str] | None = None, prog: str = "python benchmarks/run.py") -> int:
+def main(argv: list[str] | None = None, prog: str = "python -m benchmarks.run") -> int:
     args = parse_args(argv)
     settings = settings_of(args)
     out = args.out or (HERE / "results" / "quick" if args.quick else HERE / "results")

@@ -1,7 +1,7 @@
 """Transfers through the store against the tools people use today.
 
-    python benchmarks/transfer.py                  # 256 MiB, 3 rounds
-    python benchmarks/transfer.py --size-mb 1024 --repeat 5
+    python -m benchmarks.transfer                  # 256 MiB, 3 rounds
+    python -m benchmarks.transfer --size-mb 1024 --repeat 5
 
 * S3: the store's upload and (sha256-verified) download against boto3's ``upload_file`` /
   ``download_file`` (multipart, 10 threads), on the same moto server running in its own
@@ -20,8 +20,8 @@ import json
 import tempfile
 from pathlib import Path
 
-from _harness import measure, medians, moto_server
-from local_store import bench_transfer, make_file
+from ._harness import measure, medians, moto_server
+from .local_store import bench_transfer, make_file
 
 S3_SETUP = {
     "boto3": (
