@@ -1,33 +1,31 @@
-"""Benchmark assetstore's query engine against in-process MongoDB emulators.
+"""Section ``query_engine``: our filter engine against in-process MongoDB emulators.
 
 Builds deterministic asset-shaped documents, runs five typical filters with each engine over
-all of them, and prints a Markdown table of matches, documents per second (from the median CPU
-time of ``--repeat`` runs, measured side by side in one process with the repeats interleaved
-across engines, so load from other processes skews no engine more than another) and the speed
-ratio ours/peer. A peer whose match count differs from ours is flagged: MongoDB 7.0's semantics
-are the reference, and the peers are known to disagree with it on some inputs (not on these
-queries, normally).
-
-    python benchmarks/query_engine.py [--docs 100000] [--repeat 3] [--json results.json]
+all of them, and records matches and documents per second, from the median CPU time of the
+repeats, measured side by side in one process with the repeats interleaved across engines
+(load from other processes skews no engine more than another). A peer whose match count
+differs from ours is flagged: MongoDB 7.0's semantics are the reference, and the peers are
+known to disagree with it on some inputs (not on these queries, normally).
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import platform
 import random
 import statistics
-import sys
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from importlib import metadata
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from assetstore import compile_filter
 
-from assetstore.query import compile_filter
+from ..log import log
+
+if TYPE_CHECKING:
+    from ..config import Config
+    from ..records import Results
 
 WORDS = [
     *("image", "classification", "detection", "segmentation", "nlp", "text", "audio"),
@@ -56,6 +54,42 @@ QUERIES: list[tuple[str, dict[str, Any]]] = [
 ]
 
 Matcher = Callable[[Mapping[str, Any]], bool]
+
+
+@dataclass
+class EngineRun:
+    """One engine on one query: ``status`` is ``ok``, ``not installed`` or the error."""
+
+    status: str
+    matches: int | None = None
+    seconds_median: float | None = None
+    docs_per_second: float | None = None
+    #: Our documents per second over this engine's (above 1: ours is faster).
+    ratio_ours_over_engine: float | None = None
+    same_matches_as_ours: bool | None = None
+
+
+@dataclass
+class QueryRun:
+    """One query, with every engine's run."""
+
+    query: str
+    filter: dict[str, Any]
+    engines: dict[str, EngineRun] = field(default_factory=dict)
+
+
+@dataclass
+class QueryEngineResult:
+    """The section's record."""
+
+    docs: int
+    repeat: int
+    #: The engines' versions ("local" for ours, None when missing).
+    versions: dict[str, str | None]
+    queries: list[QueryRun]
+    #: The Python and machine architecture the engines ran on.
+    python: str
+    arch: str
 
 
 def build_documents(count: int, seed: int = 7) -> list[dict[str, Any]]:
@@ -99,27 +133,32 @@ def build_documents(count: int, seed: int = 7) -> list[dict[str, Any]]:
 
 
 def engine_ours(filter: dict[str, Any]) -> Matcher:
+    """assetstore's compiled filter (imported with this module, before any timing)."""
     return compile_filter(filter)
 
 
 def engine_mongoquery(filter: dict[str, Any]) -> Matcher:
+    """mongoquery's matcher."""
     import mongoquery
 
     return mongoquery.Query(filter).match
 
 
 def engine_mongomock(filter: dict[str, Any]) -> Matcher:
+    """mongomock's filter function."""
     from mongomock.filtering import filter_applies
 
     return lambda doc: filter_applies(filter, doc)
 
 
 def engine_montydb(filter: dict[str, Any]) -> Matcher:
+    """montydb's query filter."""
     from montydb.engine.queries import QueryFilter
 
     return QueryFilter(filter)
 
 
+#: Each engine's matcher factory and the distribution it comes from (None: ours).
 ENGINES: dict[str, tuple[Callable[[dict[str, Any]], Matcher], str | None]] = {
     "assetstore": (engine_ours, None),
     "mongoquery": (engine_mongoquery, "mongoquery"),
@@ -152,18 +191,15 @@ def run_once(
     return count, time.process_time() - start
 
 
-def measure(docs: list[Any], repeat: int, engines: list[str]) -> list[dict[str, Any]]:
+def measure(docs: list[Any], repeat: int, engines: list[str]) -> list[QueryRun]:
     """Runs every query with every engine; the repeats are interleaved across engines so a
     change in machine load affects all of them alike."""
     versions = {name: installed(ENGINES[name][1]) for name in engines}
     results = []
     for label, filter in QUERIES:
-        row: dict[str, Any] = {"query": label, "filter": filter, "engines": {}}
+        row = QueryRun(query=label, filter=filter)
         runs: dict[str, list[tuple[int, float]]] = {name: [] for name in engines}
-        failures: dict[str, str] = {}
-        for name in engines:
-            if versions[name] is None:
-                failures[name] = "not installed"
+        failures = {name: "not installed" for name in engines if versions[name] is None}
         for _ in range(repeat):
             for name in engines:
                 if name in failures:
@@ -174,91 +210,37 @@ def measure(docs: list[Any], repeat: int, engines: list[str]) -> list[dict[str, 
                     failures[name] = f"error: {type(exc).__name__}: {exc}"
         for name in engines:
             if name in failures:
-                row["engines"][name] = {"status": failures[name]}
+                row.engines[name] = EngineRun(status=failures[name])
                 continue
             seconds = statistics.median(t for _, t in runs[name])
-            row["engines"][name] = {
-                "status": "ok",
-                "matches": runs[name][0][0],
-                "seconds_median": seconds,
-                "docs_per_second": len(docs) / max(seconds, 1e-9),
-            }
-            print(f"  {label:<20} {name:<11} {seconds:8.3f}s", file=sys.stderr)
-        ours = row["engines"].get("assetstore", {})
-        for result in row["engines"].values():
-            if result["status"] == "ok" and ours.get("status") == "ok":
-                result["ratio_ours_over_engine"] = (
-                    ours["docs_per_second"] / result["docs_per_second"]
-                )
-                result["same_matches_as_ours"] = result["matches"] == ours["matches"]
+            row.engines[name] = EngineRun(
+                status="ok",
+                matches=runs[name][0][0],
+                seconds_median=seconds,
+                docs_per_second=len(docs) / max(seconds, 1e-9),
+            )
+            log(f"  {label:<20} {name:<11} {seconds:8.3f}s")
+        ours = row.engines.get("assetstore")
+        for result in row.engines.values():
+            if result.status == "ok" and ours is not None and ours.status == "ok":
+                assert ours.docs_per_second
+                assert result.docs_per_second
+                result.ratio_ours_over_engine = ours.docs_per_second / result.docs_per_second
+                result.same_matches_as_ours = result.matches == ours.matches
         results.append(row)
     return results
 
 
-def markdown(results: list[dict[str, Any]], docs: int, repeat: int) -> str:
-    lines = [
-        f"Documents: {docs:,}; docs/s from the median CPU time of {repeat} run(s), repeats"
-        f" interleaved across engines; Python {platform.python_version()} on"
-        f" {platform.machine()}.",
-        "",
-        "| query | engine | matches | docs/s | ours / engine |",
-        "|---|---|---:|---:|---:|",
-    ]
-    for row in results:
-        first = True
-        for name, result in row["engines"].items():
-            query = f"{row['query']} `{json.dumps(row['filter'])}`" if first else ""
-            first = False
-            if result["status"] != "ok":
-                lines.append(f"| {query} | {name} | {result['status']} | | |")
-                continue
-            matches = f"{result['matches']:,}"
-            if not result.get("same_matches_as_ours", True):
-                matches += " **differs from ours**"
-            ratio = result.get("ratio_ours_over_engine")
-            ratio_text = f"{ratio:.1f}x" if ratio is not None else ""
-            speed = f"{result['docs_per_second']:,.0f}"
-            lines.append(f"| {query} | {name} | {matches} | {speed} | {ratio_text} |")
-    return "\n".join(lines)
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--docs", type=int, default=100_000, help="documents (default 100000)")
-    parser.add_argument("--repeat", type=int, default=3, help="runs per measurement (median)")
-    parser.add_argument("--seed", type=int, default=7, help="document generator seed")
-    parser.add_argument(
-        "--engines",
-        default=",".join(ENGINES),
-        help="comma-separated engines (default: all of " + ", ".join(ENGINES) + ")",
+def run(config: Config, results: Results) -> QueryEngineResult:
+    """Every engine on every query over ``query_docs`` documents."""
+    settings = config.settings
+    engines = list(ENGINES)
+    docs = build_documents(settings.query_docs)
+    return QueryEngineResult(
+        docs=settings.query_docs,
+        repeat=settings.query_repeat,
+        versions={name: installed(ENGINES[name][1]) for name in engines},
+        queries=measure(docs, settings.query_repeat, engines),
+        python=platform.python_version(),
+        arch=platform.machine(),
     )
-    parser.add_argument("--json", type=Path, metavar="PATH", help="also write results as JSON")
-    args = parser.parse_args(argv)
-    engines = [name.strip() for name in args.engines.split(",") if name.strip()]
-    unknown = [name for name in engines if name not in ENGINES]
-    if unknown or args.docs < 1 or args.repeat < 1:
-        parser.error(f"bad arguments (unknown engines: {unknown})")
-    if "assetstore" not in engines:
-        engines.insert(0, "assetstore")
-
-    docs = build_documents(args.docs, args.seed)
-    results = measure(docs, args.repeat, engines)
-    print(markdown(results, args.docs, args.repeat))
-    if args.json:
-        payload = {
-            "benchmark": "query_engine",
-            "docs": args.docs,
-            "repeat": args.repeat,
-            "seed": args.seed,
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-            "versions": {name: installed(ENGINES[name][1]) for name in engines},
-            "queries": results,
-        }
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(payload, indent=2) + "\n")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -1,7 +1,8 @@
-"""Timing helpers shared by the report's benchmarks: interleaved, time-budgeted repeats of
-several operations, their medians and percentiles, and the process's own peak memory.
+"""Timing helpers shared by the benchmarks: interleaved, time-budgeted repeats of several
+operations, their medians and percentiles, and the process's own peak memory.
 
-Deliberately free of assetstore imports: ``mlflow_peer.py`` runs it in another virtualenv.
+Standard library only: MLflow's child (``sections/mlflow_cell.py``) runs it in MLflow's own
+virtualenv.
 """
 
 from __future__ import annotations
@@ -10,7 +11,23 @@ import math
 import statistics
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
+
+
+@dataclass
+class Timing:
+    """Repeated calls of one operation: count and milliseconds (median, p90, min, max)."""
+
+    n: int
+    median_ms: float
+    p90_ms: float
+    min_ms: float
+    max_ms: float
+    #: The length of what the first call returned, when it has one (query hits).
+    results: int | None = None
+    #: Seconds spent in the calls altogether.
+    spent_s: float = 0.0
 
 
 def peak_rss_mb() -> float:
@@ -30,15 +47,15 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
-def summarize(seconds: list[float]) -> dict[str, Any]:
+def summarize(seconds: list[float]) -> Timing:
     """Count, median, p90, min and max of a list of durations, in milliseconds."""
-    return {
-        "n": len(seconds),
-        "median_ms": statistics.median(seconds) * 1000 if seconds else math.nan,
-        "p90_ms": percentile(seconds, 0.9) * 1000,
-        "min_ms": min(seconds) * 1000 if seconds else math.nan,
-        "max_ms": max(seconds) * 1000 if seconds else math.nan,
-    }
+    return Timing(
+        n=len(seconds),
+        median_ms=statistics.median(seconds) * 1000 if seconds else math.nan,
+        p90_ms=percentile(seconds, 0.9) * 1000,
+        min_ms=min(seconds) * 1000 if seconds else math.nan,
+        max_ms=max(seconds) * 1000 if seconds else math.nan,
+    )
 
 
 def run_interleaved(
@@ -47,14 +64,13 @@ def run_interleaved(
     max_reps: int,
     budget: float,
     min_reps: int = 3,
-) -> dict[str, dict[str, Any]]:
+) -> dict[str, Timing]:
     """Time every operation repeatedly, one call of each in turn (round robin), so a change in
     machine load or store state touches all of them alike.
 
     An operation stops after ``max_reps`` calls, or once it has used ``budget`` seconds and has
     at least ``min_reps`` calls; a very slow one stops at ``3 * budget`` whatever its count
-    (at least one call is always made). Each call gets its repeat index. The summary adds
-    ``results``: the length of what the first call returned, when it has one (query hits).
+    (at least one call is always made). Each call gets its repeat index.
     """
     samples: dict[str, list[float]] = {name: [] for name in ops}
     spent: dict[str, float] = dict.fromkeys(ops, 0.0)
@@ -78,7 +94,9 @@ def run_interleaved(
             ):
                 active.remove(name)
         rep += 1
-    return {
-        name: {**summarize(samples[name]), "results": results[name], "spent_s": spent[name]}
-        for name in ops
-    }
+    timings = {}
+    for name in ops:
+        timing = summarize(samples[name])
+        timing.results, timing.spent_s = results[name], spent[name]
+        timings[name] = timing
+    return timings

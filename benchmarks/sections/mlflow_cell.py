@@ -1,19 +1,14 @@
-"""The peer a user would pick instead: MLflow's model registry on SQLite, at the same sizes and
-with the same operations as ``metadata_ops.py``.
+"""The MLflow section's child: MLflow's model registry on SQLite at one size, in MLflow's own
+virtualenv (started as ``VENV/bin/python -m benchmarks.sections.mlflow_cell SPEC``).
 
-    python benchmarks/mlflow_peer.py --sizes 1000,10000 --venv ~/.cache/assetstore-benchmarks/mlflow
-    python benchmarks/mlflow_peer.py --setup          # create that virtualenv first
-
-MLflow runs in its own virtualenv (``mlflow-skinny``, ``sqlalchemy``, ``alembic``), never in
-the project's, and each size in a fresh process of that virtualenv's Python. This file is both
-the driver (in the project's environment) and the child (in MLflow's): the child imports only
-the standard library, MLflow and ``_timing``.
+Imports only the standard library, MLflow and the package's standard-library modules
+(``timing``, ``dataset``), never assetstore: the project's packages are not installed there.
 
 The registry is filled the way ``register_many`` fills our store: in one transaction, here by
 inserting rows into MLflow's own tables with SQLAlchemy, because MLflow has no bulk API (one
-``create_model_version`` per version would take ~35 ms each). The child then checks the
-result through the public API (hit counts of the searches) and times, with the same
-interleaved, time-budgeted repeats as our store:
+``create_model_version`` per version would take ~35 ms each). The result is checked through
+the public API (hit counts of the searches), then these are timed with the same interleaved,
+time-budgeted repeats as our store:
 
 =======================  ==========================================================  ======
 ours                     MLflow                                                      hits
@@ -29,50 +24,27 @@ resolve latest           ``search_model_versions("name = 'x'", max_results=1,`` 
 =======================  ==========================================================  ======
 
 Searches ask for up to 200,000 results (MLflow's ceiling) so that, like our ``query``, they
-return every hit in one call.
+return every hit in one call. Prints the cell as JSON on its last line.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import random
-import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable
-from pathlib import Path
+from dataclasses import asdict
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+from ..dataset import FRAMEWORKS, TAG_GROUPS, VERSIONS_PER_NAME, dataset_of
+from ..timing import peak_rss_mb, run_interleaved
 
-from _timing import peak_rss_mb, run_interleaved
-
-DEFAULT_VENV = Path(
-    os.environ.get("ASSETSTORE_BENCH_MLFLOW_VENV")
-    or Path.home() / ".cache" / "assetstore-benchmarks" / "mlflow-venv"
-)
-PACKAGES = ("mlflow-skinny", "sqlalchemy", "alembic")
-#: Our operation each MLflow operation stands beside, and what the MLflow call is.
-OPS: dict[str, str] = {
-    "register": "create_model_version with 3 tags",
-    "get": "get_model_version",
-    "update": "set_model_version_tag",
-    "query_tag": "search_model_versions tags.stage (1/30)",
-    "query_field_small": "search_model_versions tags.dataset (50 hits)",
-    "query_field_large": "search_model_versions tags.framework (1/3)",
-    "resolve": "latest version: search by name, order by version, 1 result",
-}
-VERSIONS_PER_NAME = 20
-TAG_GROUPS = 30
-SMALL_HITS = 50
-FRAMEWORKS = ("pytorch", "tensorflow", "onnx")
 MAX_RESULTS = 200_000
 
 
-# --------------------------------------------------------------------------- the child
 def _model(i: int) -> tuple[str, int]:
     """(registered model name, version number) of the ``i``-th version."""
     model = i // VERSIONS_PER_NAME
@@ -82,7 +54,7 @@ def _model(i: int) -> tuple[str, int]:
 def _tags(i: int, size: int) -> dict[str, str]:
     return {
         "stage": f"group{i % TAG_GROUPS}",
-        "dataset": f"ds{i % max(1, size // SMALL_HITS)}",
+        "dataset": dataset_of(i, size),
         "framework": FRAMEWORKS[i % len(FRAMEWORKS)],
     }
 
@@ -209,127 +181,17 @@ def run_cell(size: int, reps: int, budget: float) -> dict[str, Any]:
         "populate_s": populate_s,
         "populate_method": "one SQLAlchemy transaction into MLflow's tables",
         "db_mb": db_mb,
-        "ops": ops,
+        "ops": {name: asdict(timing) for name, timing in ops.items()},
         "peak_rss_mb": peak_rss_mb(),
     }
 
 
-# -------------------------------------------------------------------------- the driver
-def venv_python(venv: Path) -> Path:
-    return venv / "bin" / "python"
-
-
-def setup_venv(venv: Path, log: Callable[[str], None] = print) -> str | None:
-    """Create ``venv`` with MLflow in it; None on success, else why it failed."""
-    log(f"  mlflow: creating {venv} (python3 -m venv; pip install {' '.join(PACKAGES)})")
-    venv.parent.mkdir(parents=True, exist_ok=True)
-    for command in (
-        ["python3", "-m", "venv", str(venv)],
-        [str(venv_python(venv)), "-m", "pip", "install", "--quiet", *PACKAGES],
-    ):
-        try:
-            done = subprocess.run(command, capture_output=True, text=True, timeout=1800)
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            return f"{' '.join(command[:4])}: {exc}"
-        if done.returncode:
-            return f"{' '.join(command[:4])} failed: {done.stderr.strip()[-800:]}"
-    return None
-
-
-def bench_mlflow(
-    sizes: list[int],
-    reps: int,
-    budget: float,
-    venv: Path,
-    *,
-    setup: bool = True,
-    log: Callable[[str], None] = print,
-) -> dict[str, Any]:
-    """Every size in a fresh process of MLflow's virtualenv. ``status`` says whether it ran;
-    ``reason`` why not."""
-    python = venv_python(venv)
-    if not python.exists():
-        if not setup:
-            return {
-                "status": "not run",
-                "reason": f"no MLflow virtualenv at {venv} "
-                "(run python benchmarks/mlflow_peer.py --setup)",
-            }
-        error = setup_venv(venv, log)
-        if error:
-            return {"status": "not run", "reason": f"MLflow did not install: {error}"}
-    probe = subprocess.run(
-        [str(python), "-c", "import mlflow; print(mlflow.__version__)"],
-        capture_output=True,
-        text=True,
-    )
-    if probe.returncode:
-        return {
-            "status": "not run",
-            "reason": f"mlflow does not import in {venv}: {probe.stderr.strip()[-800:]}",
-        }
-    result: dict[str, Any] = {
-        "status": "ok",
-        "venv": str(venv),
-        "version": probe.stdout.strip(),
-        "cells": [],
-    }
-    for size in sizes:
-        spec = json.dumps({"size": size, "reps": reps, "budget": budget})
-        started = time.perf_counter()
-        done = subprocess.run(
-            [str(python), __file__, "--child", spec], capture_output=True, text=True
-        )
-        wall = time.perf_counter() - started
-        if done.returncode:
-            error = done.stderr.strip()[-1500:] or f"exit status {done.returncode}"
-            log(f"  mlflow {size:,}: FAILED: {error[-300:]}")
-            result["cells"].append({"size": size, "error": error, "wall_s": wall})
-            continue
-        cell = {**json.loads(done.stdout.strip().splitlines()[-1]), "wall_s": wall}
-        summary = ", ".join(f"{op} {row['median_ms']:.2f}" for op, row in cell["ops"].items())
-        log(f"  mlflow {size:,} ({wall:.0f}s): {summary} ms")
-        result["cells"].append(cell)
-    return result
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--sizes", default="1000,10000,100000")
-    parser.add_argument("--reps", type=int, default=200, help="most calls per operation")
-    parser.add_argument("--budget", type=float, default=8.0, help="seconds per operation")
-    parser.add_argument(
-        "--venv",
-        type=Path,
-        default=DEFAULT_VENV,
-        help=f"MLflow's virtualenv (default {DEFAULT_VENV})",
-    )
-    parser.add_argument("--setup", action="store_true", help="only create the virtualenv")
-    parser.add_argument("--json", help="also write the results here as JSON")
-    parser.add_argument("--child", help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
-    if args.child:
-        spec = json.loads(args.child)
-        print(json.dumps(run_cell(spec["size"], spec["reps"], spec["budget"])))
-        return 0
-    if args.setup:
-        error = setup_venv(args.venv)
-        print(error or f"MLflow is installed in {args.venv}")
-        return 1 if error else 0
-    result = bench_mlflow(
-        [int(s) for s in args.sizes.split(",") if s],
-        args.reps,
-        args.budget,
-        args.venv,
-        log=lambda t: print(t, file=sys.stderr),
-    )
-    print(json.dumps(result, indent=2))
-    if args.json:
-        Path(args.json).write_text(json.dumps(result, indent=2))
+def main(argv: list[str]) -> int:
+    """Run the cell that ``argv[0]`` (JSON) describes and print it."""
+    spec = json.loads(argv[0])
+    print(json.dumps(run_cell(spec["size"], spec["reps"], spec["budget"])))
     return 0
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(main(sys.argv[1:]))
