@@ -29,6 +29,7 @@ from pydantic import ValidationError
 
 from assetstore import versions
 from assetstore._base_store import BaseAssetStore, require_stored_file
+from assetstore._planner import check_index_path
 from assetstore._revisions import delete_document, update_document
 from assetstore._streams import (
     CHUNK_SIZE,
@@ -420,6 +421,9 @@ class Store(BaseAssetStore):
     def _referenced_blobs(self) -> set[str]:
         docs = self._documents.find({"asset_source": "upload"})
         return {blob_key(doc["asset_id"]) for doc in docs}
+
+    def create_index(self, field: str) -> None:
+        self._documents.create_index(check_index_path(field))
 
     def fsck(self, *, verify_checksums: bool = True) -> FsckReport:
         report = FsckReport()

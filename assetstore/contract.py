@@ -218,6 +218,13 @@ class AssetStore(ABC):
         """
 
     @abstractmethod
+    def create_index(self, field: str) -> None:
+        """Keep an index on ``field`` (a dot path such as ``"asset_metadata.dataset"``), so
+        queries on it look up instead of scanning, in every process that opens the store
+        (as MongoDB's ``createIndex``). Idempotent; answers never change, only their speed.
+        The common fields (name, tags, version, tag, asset id) are always indexed."""
+
+    @abstractmethod
     def fsck(self, *, verify_checksums: bool = True) -> FsckReport:
         """Check every stored file exists (and, by default, matches its sha256)."""
 

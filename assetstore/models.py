@@ -103,6 +103,19 @@ ASSET_MUTABLE_FIELDS = frozenset({"asset_metadata", "asset_tags"})
 #: Fields an update may change only on an external asset (an uploaded file's are the store's).
 ASSET_EXTERNAL_MUTABLE_FIELDS = frozenset({"asset_public_url", "asset_file_info"})
 
+#: Fields every document store indexes, by the unique key of its documents (the key itself is
+#: always indexed): what users query most, and what ``resolve`` and ``get_by_id`` look up.
+DEFAULT_INDEXES: dict[str, tuple[str, ...]] = {
+    "asset_uri": (
+        "asset_name",
+        "asset_tags",
+        "asset_version.version",
+        "asset_version.tag",
+        "asset_id",
+    ),
+    "asset_registry_id": ("asset_registry_name", "asset_registry_tags"),
+}
+
 REGISTRY_IDENTITY_FIELDS = frozenset({"asset_registry_id", "created_at", "updated_at", "revision"})
 REGISTRY_MUTABLE_FIELDS = frozenset(
     {
@@ -272,6 +285,7 @@ __all__ = [
     "ASSET_EXTERNAL_MUTABLE_FIELDS",
     "ASSET_IDENTITY_FIELDS",
     "ASSET_MUTABLE_FIELDS",
+    "DEFAULT_INDEXES",
     "REGISTRY_IDENTITY_FIELDS",
     "REGISTRY_MUTABLE_FIELDS",
     "AssetObject",

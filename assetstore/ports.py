@@ -170,6 +170,15 @@ class DocumentStore(ABC):
         crashed writer's temp files); return what was removed. Most backends have none."""
         return []
 
+    def create_index(self, field: str) -> None:  # noqa: B027 - backends without indexes
+        """Index ``field`` (a dot path) for queries, and keep the declaration with the data,
+        so every process that opens it uses the index. Idempotent. A backend without
+        indexes answers the same queries by scanning; this default does nothing."""
+
+    def indexes(self) -> list[str]:
+        """The fields this store keeps indexes on (the unique key is always indexed)."""
+        return []
+
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release files and connections."""
 

@@ -1,26 +1,45 @@
 """The document-store logic shared by the backends that hold documents in this process
-(memory and TinyDB): immutable snapshots, replaced whole on every write.
+(memory and TinyDB): immutable snapshots, each write making a new one that shares almost
+everything with the old.
 
-A snapshot is the table as TinyDB lays it out (``{doc_id: document}``, doc ids being the
-strings of increasing integers) plus an index from the unique key to the doc id. Writers
-build a new snapshot from the current one under a lock; readers take whichever snapshot is
-current without locking and never see a half-applied change.
+A snapshot holds the documents in insertion order in a persistent vector, a persistent map
+from the unique key to the document's slot, and secondary indexes (persistent maps from a
+field's values to slots), so a write costs O(log n) whatever the store's size, and readers
+take whichever snapshot is current without locking and never see a half-applied change.
+Indexes are built the first time a query can use them and then kept up to date by every
+write; :mod:`assetstore._planner` decides which documents a filter needs to look at, and the
+compiled filter still checks each of them, so answers are the same with or without an index.
+
+The TinyDB file keeps TinyDB's own layout (``{doc_id: document}``, doc ids the strings of
+increasing integers): each slot remembers its document's doc id.
 """
 
 from __future__ import annotations
 
+import sys
 from abc import abstractmethod
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any, cast
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any
 
+import immutables
 import orjson
+from pyrsistent import PVector, pvector
 
+from assetstore._planner import IndexKey, index_keys, plan
+from assetstore._sorting import compile_sort
 from assetstore.errors import AlreadyExistsError
-from assetstore.models import Filter, Sort
+from assetstore.models import DEFAULT_INDEXES, Filter, Sort
 from assetstore.ports import DocumentStore
 from assetstore.query import compile_filter, run_query
 
 Document = dict[str, Any]
+Slot = tuple[int, Document]  # (TinyDB doc id, document)
+Postings = immutables.Map[int, None]  # a persistent set of slots
+_EMPTY_POSTINGS: Postings = immutables.Map()
+
+#: Repeated string values (store ids, tags, sources, types) are interned when documents are
+#: loaded, so a hundred thousand assets of one store share one copy of each.
+_INTERN_LIMIT = 64
 
 
 def copy_document(doc: Mapping[str, Any]) -> Document:
@@ -28,46 +47,172 @@ def copy_document(doc: Mapping[str, Any]) -> Document:
     return orjson.loads(orjson.dumps(doc))
 
 
-class Snapshot:
-    """One immutable state of a table. Never mutate ``table`` or its documents."""
+def compact(value: Any) -> Any:
+    """``value`` with its short strings (and dict keys) interned: documents of one store
+    repeat the same few values, and each distinct one is then held once."""
+    cls = value.__class__
+    if cls is str:
+        return sys.intern(value) if len(value) <= _INTERN_LIMIT else value
+    if cls is dict:
+        return {sys.intern(k): compact(v) for k, v in value.items()}
+    if cls is list:
+        return [compact(v) for v in value]
+    return value
 
-    __slots__ = ("_secondary", "by_key", "key_field", "next_id", "ops", "table")
+
+class FieldIndex:
+    """The slots of the documents holding each value of one field (a dot path)."""
+
+    __slots__ = ("_sorted", "path", "postings")
+
+    def __init__(self, path: str, postings: immutables.Map[IndexKey, Postings]) -> None:
+        self.path = path
+        self.postings = postings
+        self._sorted: dict[str, list[Any]] = {}
+
+    @classmethod
+    def build(cls, path: str, slots: Iterable[tuple[int, Document]]) -> FieldIndex:
+        parts = tuple(path.split("."))
+        found: dict[IndexKey, dict[int, None]] = {}
+        for position, doc in slots:
+            for key in index_keys(doc, parts):
+                found.setdefault(key, {})[position] = None
+        return cls(path, immutables.Map({k: immutables.Map(v) for k, v in found.items()}))
+
+    def updated(
+        self, changes: Iterable[tuple[int, Document | None, Document | None]]
+    ) -> FieldIndex:
+        """A new index after documents at slots changed from ``old`` to ``new``."""
+        parts = tuple(self.path.split("."))
+        with self.postings.mutate() as postings:
+            for position, old, new in changes:
+                old_keys = index_keys(old, parts) if old is not None else set()
+                new_keys = index_keys(new, parts) if new is not None else set()
+                for key in old_keys - new_keys:
+                    remaining = postings.get(key, _EMPTY_POSTINGS).delete(position)
+                    if remaining:
+                        postings[key] = remaining
+                    else:
+                        del postings[key]
+                for key in new_keys - old_keys:
+                    postings[key] = postings.get(key, _EMPTY_POSTINGS).set(position, None)
+            return FieldIndex(self.path, postings.finish())
+
+    def lookup(self, key: IndexKey) -> Postings:
+        """The slots whose field holds ``key``."""
+        return self.postings.get(key, _EMPTY_POSTINGS)
+
+    def sorted_values(self, kind: str) -> list[Any]:
+        """The distinct values of one kind (``"s"`` strings, ``"n"`` numbers), sorted; made
+        on first use for this index and kept with it."""
+        values = self._sorted.get(kind)
+        if values is None:
+            values = sorted(value for k, value in self.postings if k == kind)
+            self._sorted[kind] = values
+        return values
+
+
+class Snapshot:
+    """One immutable state of a table. Never mutate a document it holds."""
+
+    __slots__ = ("_indexes", "ids", "key_field", "next_id", "ops", "slots", "tombstones")
 
     def __init__(
         self,
-        table: dict[str, Document],
+        table: Mapping[str, Document],
         key_field: str,
-        by_key: dict[str, str] | None = None,
-        next_id: int | None = None,
     ) -> None:
-        self.table = table
+        """A snapshot of a TinyDB table (``{doc_id: document}``)."""
+        ordered = sorted(table.items(), key=lambda item: _doc_id_order(item[0]))
+        slots: list[Slot | None] = []
+        ids: dict[str, int] = {}
+        next_id = 1
+        for doc_id, doc in ordered:
+            number = int(doc_id) if doc_id.isdigit() else None
+            if number is not None:
+                next_id = max(next_id, number + 1)
+            key = doc.get(key_field)
+            if key is None:
+                continue
+            ids[key] = len(slots)
+            slots.append((number if number is not None else -1, doc))
         self.key_field = key_field
-        if by_key is None:
-            by_key = {doc[key_field]: doc_id for doc_id, doc in table.items() if key_field in doc}
-        self.by_key = by_key
-        if next_id is None:
-            next_id = max((int(doc_id) for doc_id in table if doc_id.isdigit()), default=0) + 1
+        self.slots: PVector[Slot | None] = pvector(slots)
+        self.ids: immutables.Map[str, int] = immutables.Map(ids)
         self.next_id = next_id
+        self.tombstones = 0
         self.ops: list[tuple[str, Any]] = []
-        self._secondary: dict[str, dict[Any, str]] = {}
+        self._indexes: dict[str, FieldIndex] = {}
+
+    @classmethod
+    def _make(
+        cls,
+        key_field: str,
+        slots: PVector[Slot | None],
+        ids: immutables.Map[str, int],
+        next_id: int,
+        tombstones: int,
+        indexes: dict[str, FieldIndex],
+        ops: list[tuple[str, Any]],
+    ) -> Snapshot:
+        snapshot = cls.__new__(cls)
+        snapshot.key_field = key_field
+        snapshot.slots = slots
+        snapshot.ids = ids
+        snapshot.next_id = next_id
+        snapshot.tombstones = tombstones
+        snapshot._indexes = indexes
+        snapshot.ops = ops
+        return snapshot
+
+    # ------------------------------------------------------------------ reading
+    def __len__(self) -> int:
+        return len(self.ids)
 
     def get(self, key: str) -> Document | None:
-        doc_id = self.by_key.get(key)
-        return None if doc_id is None else self.table[doc_id]
+        position = self.ids.get(key)
+        if position is None:
+            return None
+        slot = self.slots[position]
+        return None if slot is None else slot[1]
 
-    def find_one(self, field: str, value: Any) -> Document | None:
-        """Lookup through a secondary index built on first use for this snapshot."""
-        index = self._secondary.get(field)
-        if index is None:
-            index = {}
-            for doc_id, doc in self.table.items():
-                found = doc.get(field)
-                if isinstance(found, (str, int)) and found not in index:
-                    index[found] = doc_id
-            self._secondary[field] = index
-        found_id = index.get(value)
-        return None if found_id is None else self.table[found_id]
+    def documents(self) -> Iterator[Document]:
+        """Every document, in insertion order."""
+        return (slot[1] for slot in self.slots if slot is not None)
 
+    @property
+    def table(self) -> dict[str, Document]:
+        """The table as TinyDB lays it out: ``{doc_id: document}``."""
+        table: dict[str, Document] = {}
+        number = self.next_id
+        for slot in self.slots:
+            if slot is None:
+                continue
+            doc_id, doc = slot
+            if doc_id < 0:  # a doc id that was not a number in the file: renumbered
+                doc_id, number = number, number + 1
+            table[str(doc_id)] = doc
+        return table
+
+    def index(self, path: str) -> FieldIndex:
+        """The index of ``path``, built now if this snapshot does not have it yet."""
+        found = self._indexes.get(path)
+        if found is None:
+            live = ((p, s[1]) for p, s in enumerate(self.slots) if s is not None)
+            found = self._indexes[path] = FieldIndex.build(path, live)
+        return found
+
+    def at(self, positions: Iterable[int]) -> list[Document]:
+        """The documents at these slots, in insertion order."""
+        slots = self.slots
+        out = []
+        for position in sorted(positions):
+            slot = slots[position]
+            if slot is not None:
+                out.append(slot[1])
+        return out
+
+    # ------------------------------------------------------------------ writing
     def with_changes(self, puts: Sequence[Document] = (), deletes: Sequence[str] = ()) -> Snapshot:
         """A new snapshot with keys removed and documents added or replaced (by key)."""
         return self.with_ops([*(("del", key) for key in deletes), *(("put", doc) for doc in puts)])
@@ -75,25 +220,56 @@ class Snapshot:
     def with_ops(self, ops: Sequence[tuple[str, Any]]) -> Snapshot:
         """A new snapshot after ``("put", document)`` and ``("del", key)`` operations, in
         order. The new snapshot remembers them in ``ops`` (what a journal records)."""
-        table = dict(self.table)
-        by_key = dict(self.by_key)
+        slots = self.slots.evolver()
         next_id = self.next_id
-        for op, value in ops:
-            if op == "del":
-                doc_id = by_key.pop(value, None)
-                if doc_id is not None:
-                    del table[doc_id]
-                continue
-            key = value[self.key_field]
-            doc_id = by_key.get(key)
-            if doc_id is None:
-                doc_id = str(next_id)
-                next_id += 1
-                by_key[key] = doc_id
-            table[doc_id] = value
-        snapshot = Snapshot(table, self.key_field, by_key, next_id)
-        snapshot.ops = list(ops)
+        tombstones = self.tombstones
+        changes: list[tuple[int, Document | None, Document | None]] = []
+        with self.ids.mutate() as ids:
+            for op, value in ops:
+                if op == "del":
+                    position = ids.get(value)
+                    if position is None:
+                        continue
+                    del ids[value]
+                    old = slots[position]
+                    slots[position] = None
+                    tombstones += 1
+                    changes.append((position, old[1] if old else None, None))
+                    continue
+                doc = compact(value)
+                key = doc[self.key_field]
+                position = ids.get(key)
+                if position is None:
+                    position = len(slots)
+                    slots.append((next_id, doc))
+                    next_id += 1
+                    ids[key] = position
+                    changes.append((position, None, doc))
+                else:
+                    old = slots[position]
+                    slots[position] = (old[0] if old else next_id, doc)
+                    changes.append((position, old[1] if old else None, doc))
+            new_ids = ids.finish()
+        indexes = {path: index.updated(changes) for path, index in self._indexes.items()}
+        snapshot = Snapshot._make(
+            self.key_field, slots.persistent(), new_ids, next_id, tombstones, indexes, list(ops)
+        )
+        if tombstones > 1024 and tombstones > len(new_ids):
+            snapshot = snapshot._compacted()
         return snapshot
+
+    def _compacted(self) -> Snapshot:
+        """The same snapshot without the empty slots deleted documents left (indexes are
+        rebuilt on their next use)."""
+        live = [slot for slot in self.slots if slot is not None]
+        ids = {slot[1][self.key_field]: position for position, slot in enumerate(live)}
+        return Snapshot._make(
+            self.key_field, pvector(live), immutables.Map(ids), self.next_id, 0, {}, self.ops
+        )
+
+
+def _doc_id_order(doc_id: str) -> tuple[int, int | str]:
+    return (0, int(doc_id)) if doc_id.isdigit() else (1, doc_id)
 
 
 class NoChange(Exception):
@@ -101,10 +277,27 @@ class NoChange(Exception):
 
 
 class InProcessDocumentStore(DocumentStore):
-    """A :class:`DocumentStore` over snapshots; subclasses say where snapshots live."""
+    """A :class:`DocumentStore` over snapshots; subclasses say where snapshots live.
 
-    def __init__(self, key_field: str) -> None:
+    ``index_fields`` are the fields a query may look up through an index (built on first
+    use); the unique key is always one."""
+
+    def __init__(self, key_field: str, index_fields: Iterable[str] | None = None) -> None:
         self.key_field = key_field
+        if index_fields is None:
+            index_fields = DEFAULT_INDEXES.get(key_field, ())
+        self.index_fields = frozenset(index_fields)
+
+    def create_index(self, field: str) -> None:
+        if field not in self.index_fields and field != self.key_field:
+            self.index_fields = self.index_fields | {field}
+            self._declared(self.index_fields)
+
+    def _declared(self, fields: frozenset[str]) -> None:
+        """Keep the index declarations with the data (stores that persist override)."""
+
+    def indexes(self) -> list[str]:
+        return sorted(self.index_fields)
 
     @abstractmethod
     def _current(self) -> Snapshot:
@@ -131,7 +324,7 @@ class InProcessDocumentStore(DocumentStore):
 
         def change(snapshot: Snapshot) -> Snapshot:
             for key in keys:
-                if key in snapshot.by_key:
+                if key in snapshot.ids:
                     raise AlreadyExistsError(f"{self._what(key)} already exists")
             return snapshot.with_changes(puts=new_docs)
 
@@ -176,8 +369,27 @@ class InProcessDocumentStore(DocumentStore):
 
     def find_one(self, field: str, value: str) -> Document | None:
         snapshot = self._current()
-        doc = snapshot.get(value) if field == self.key_field else snapshot.find_one(field, value)
+        if field == self.key_field:
+            doc = snapshot.get(value)
+        else:
+            found = self._candidates(snapshot, {field: value})
+            docs = snapshot.documents() if found is None else iter(snapshot.at(found))
+            doc = next((d for d in docs if d.get(field) == value), None)
         return None if doc is None else copy_document(doc)
+
+    def _candidates(self, snapshot: Snapshot, filter: Filter | None) -> set[int] | None:
+        """The slots a filter may match, through the indexes; None: every document."""
+        if not filter:
+            return None
+        return plan(filter, _SnapshotIndexes(snapshot, self.index_fields))
+
+    def _matching(self, snapshot: Snapshot, filter: Filter | None) -> Iterable[Document]:
+        predicate = compile_filter(filter)
+        candidates = self._candidates(snapshot, filter)
+        docs: Iterable[Document] = (
+            snapshot.documents() if candidates is None else snapshot.at(candidates)
+        )
+        return docs if not filter else (d for d in docs if predicate(d))
 
     def find(
         self,
@@ -189,14 +401,46 @@ class InProcessDocumentStore(DocumentStore):
         all_scopes: bool = False,
         shared: bool = False,
     ) -> list[Document]:
-        docs = run_query(self._current().table.values(), filter, sort, skip, limit)
+        snapshot = self._current()
+        compile_filter(filter)  # a bad filter fails before any index is built
+        compile_sort(sort)
+        docs = run_query(self._matching(snapshot, filter), None, sort, skip, limit)
         if shared:
-            return cast("list[Document]", docs)
+            return docs  # type: ignore[return-value]
         return [copy_document(doc) for doc in docs]
 
     def count(self, filter: Filter | None = None, *, all_scopes: bool = False) -> int:
-        table = self._current().table
+        snapshot = self._current()
         if not filter:
-            return len(table)
-        matches = compile_filter(filter)
-        return sum(1 for doc in table.values() if matches(doc))
+            return len(snapshot)
+        compile_filter(filter)
+        return sum(1 for _ in self._matching(snapshot, filter))
+
+
+class _SnapshotIndexes:
+    """What the planner may look up in one snapshot."""
+
+    __slots__ = ("_fields", "_snapshot")
+
+    def __init__(self, snapshot: Snapshot, fields: frozenset[str]) -> None:
+        self._snapshot = snapshot
+        self._fields = fields
+
+    def indexed(self, path: str) -> bool:
+        return path in self._fields or path == self._snapshot.key_field
+
+    def lookup(self, path: str, key: IndexKey) -> Iterable[int]:
+        if path == self._snapshot.key_field:
+            if key[0] != "s":
+                return ()
+            position = self._snapshot.ids.get(key[1])
+            return () if position is None else (position,)
+        return self._snapshot.index(path).lookup(key)
+
+    def values(self, path: str, kind: str) -> list[Any] | None:
+        if path == self._snapshot.key_field:
+            return None  # ranges over the unique key are scanned
+        return self._snapshot.index(path).sorted_values(kind)
+
+
+__all__: list[str] = []

@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from assetstore.backends._snapshots import InProcessDocumentStore, Snapshot
@@ -18,8 +18,8 @@ _NAMED_LOCK = threading.Lock()
 class MemoryDocumentStore(InProcessDocumentStore):
     """A document collection held in memory, safe to share between threads."""
 
-    def __init__(self, key_field: str) -> None:
-        super().__init__(key_field)
+    def __init__(self, key_field: str, index_fields: Iterable[str] | None = None) -> None:
+        super().__init__(key_field, index_fields)
         self._snapshot = Snapshot({}, key_field)
         self._lock = threading.Lock()
 

@@ -38,7 +38,7 @@ from assetstore.errors import (
     BackendUnavailableError,
     InvalidQueryError,
 )
-from assetstore.models import Filter, Sort
+from assetstore.models import DEFAULT_INDEXES, Filter, Sort
 from assetstore.ports import DocumentStore
 from assetstore.query import validate_filter
 
@@ -121,6 +121,19 @@ class MongoDocumentStore(DocumentStore):
         return open_mongo_documents(
             url, collection=table, key_field=key_field, scope=scope, client=mongo_client, **options
         )
+
+    def create_index(self, field: str) -> None:
+        """A MongoDB index on ``field`` (scoped first, as the unique index is, when stores
+        share the collection); MongoDB keeps it with the collection."""
+        keys = [(name, pymongo.ASCENDING) for name in [*self._scope, field]]
+        with mongo_errors(f"index on {field}"):
+            self._collection.create_index(keys)
+
+    def indexes(self) -> list[str]:
+        with mongo_errors("index list"):
+            info = self._collection.index_information()
+        fields = {key[-1][0] for spec in info.values() if (key := spec.get("key"))}
+        return sorted(fields - {"_id", *self._scope, self.key_field})
 
     def __repr__(self) -> str:
         return f"MongoDocumentStore({self._collection.full_name!r}, scope={self._scope!r})"
@@ -251,11 +264,7 @@ def open_mongo_documents(
     """The document store for ``collection`` in the database ``url`` names."""
     with mongo_errors("connection"):
         client, database = connect(url, client=client, **options)
-    indexes = (
-        ("asset_name", "asset_tags", "asset_id")
-        if key_field == "asset_uri"
-        else ("asset_registry_tags",)
-    )
+    indexes = DEFAULT_INDEXES.get(key_field, ())
     return MongoDocumentStore(
         client[database][collection],
         key_field=key_field,

@@ -42,12 +42,15 @@ from assetstore._fileio import ensure_dir, local_path, replace_durably
 from assetstore.backends._journal import FileId, Journal
 from assetstore.backends._snapshots import InProcessDocumentStore, Snapshot, copy_document
 from assetstore.errors import BackendUnavailableError, IntegrityError
+from assetstore.models import DEFAULT_INDEXES
 
 #: Seconds a writer waits for another process's write before giving up.
 LOCK_TIMEOUT = 120.0
 _LOCK_POLL_INTERVAL = 0.001
 #: The journal beside the TinyDB file: ``metadata.json.journal``.
 JOURNAL_SUFFIX = ".journal"
+#: Beside the TinyDB file: the indexes declared with create_index.
+INDEXES_SUFFIX = ".indexes"
 #: The TinyDB table recording the last journal change folded into the file.
 JOURNAL_TABLE = "_journal"
 #: A checkpoint folds the journal into the file once the journal is this large, or half
@@ -187,6 +190,10 @@ class TinyDBDocumentStore(InProcessDocumentStore):
         self._checkpoint_bytes = CHECKPOINT_BYTES if checkpoint_bytes is None else checkpoint_bytes
         # Swapped as one reference, so readers need no lock.
         self._state = _State(None, 0, Snapshot({}, key_field), 0, None, 0)
+        #: Indexes declared with create_index, kept beside the file (``<file>.indexes``).
+        self._indexes_path = self.path.with_name(self.path.name + INDEXES_SUFFIX)
+        self._indexes_stamp: tuple[int, int, int] | None = None
+        self._read_declared()
 
     @classmethod
     def from_url(
@@ -249,7 +256,36 @@ class TinyDBDocumentStore(InProcessDocumentStore):
         raise BackendUnavailableError(f"{self.path} kept changing while it was being read")
 
     def _current(self) -> Snapshot:
+        self._read_declared()
         return self._refresh().snapshot
+
+    # ------------------------------------------------------------------ indexes
+    def _read_declared(self) -> None:
+        """Take the indexes another process declared since the last read."""
+        try:
+            stat = os.stat(self._indexes_path)
+        except FileNotFoundError:
+            return
+        stamp = (stat.st_ino, stat.st_size, stat.st_mtime_ns)
+        if stamp == self._indexes_stamp:
+            return
+        try:
+            declared = orjson.loads(self._indexes_path.read_bytes()).get("indexes", [])
+        except (OSError, ValueError, AttributeError) as exc:
+            raise IntegrityError(f"{self._indexes_path} is not a list of indexes: {exc}") from exc
+        self.index_fields = self.index_fields | {str(field) for field in declared}
+        self._indexes_stamp = stamp
+
+    def _declared(self, fields: frozenset[str]) -> None:
+        with self._locked():
+            self._read_declared()
+            extra = sorted(
+                (fields | self.index_fields) - set(DEFAULT_INDEXES.get(self.key_field, ()))
+            )
+            fd, _ = replace_durably(self._indexes_path, orjson.dumps({"indexes": extra}))
+            os.close(fd)
+            self._indexes_stamp = None
+            self._read_declared()
 
     # ------------------------------------------------------------------ writing
     @contextlib.contextmanager

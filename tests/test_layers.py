@@ -31,6 +31,8 @@ LAYERS: list[tuple[str, set[str]]] = [
             "assetstore._bson",
             "assetstore._regex",
             "assetstore._sorting",
+            "assetstore._planner",
+            "assetstore._expr",
             "assetstore.query",
             "assetstore.uri",
             "assetstore.versions",
@@ -68,6 +70,7 @@ LAYERS: list[tuple[str, set[str]]] = [
 #: Core helpers a backend may use.
 BACKEND_HELPERS = {
     "assetstore._fileio",
+    "assetstore._planner",
     "assetstore._sorting",
     "assetstore.query",
     "assetstore._bson",

@@ -311,3 +311,19 @@ def gc(
 ) -> Response:
     """``AssetStore.gc`` on the server; protected like a write."""
     return ok(store_of(request).gc(older_than=older_than).model_dump(mode="json"))
+
+
+@admin_router.post(
+    "/index",
+    dependencies=[Depends(require_write)],
+    summary="Keep an index on a field (MongoDB's createIndex)",
+)
+def create_index(
+    request: Request,
+    field: str = Query(
+        ..., min_length=1, max_length=200, description="a dot path, e.g. asset_metadata.dataset"
+    ),
+) -> Response:
+    """``AssetStore.create_index`` on the server; protected like a write. Idempotent."""
+    store_of(request).create_index(field)
+    return ok({"field": field, "indexed": True})

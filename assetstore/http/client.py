@@ -281,6 +281,9 @@ class HttpAssetStore(_Remote, BaseAssetStore):
         response = self._http.json("POST", "/admin/gc", params={"older_than": older_than})
         return GcReport.model_validate(response["data"])
 
+    def create_index(self, field: str) -> None:
+        self._http.json("POST", "/admin/index", params={"field": field})
+
 
 class HttpRegistry(_Remote, Registry):
     """A registry of asset stores served by ``assetstore serve`` at ``base_url``."""

@@ -595,5 +595,19 @@ class AssetStoreConformance:
         final = store.get(asset.asset_uri)
         assert final.revision == 1 + 8
 
+    def test_an_index_changes_no_answer(self, store: AssetStore) -> None:
+        for i in range(6):
+            _upload(store, name=f"idx/m{i}", metadata={"dataset": f"d{i % 3}", "n": i % 2})
+        question = {"asset_metadata.dataset": {"$in": ["d1", "d2"]}, "asset_metadata.n": 1}
+        before = [a.asset_uri for a in store.query(question, sort=[("asset_name", 1)])]
+        store.create_index("asset_metadata.dataset")
+        store.create_index("asset_metadata.dataset")  # idempotent
+        after = [a.asset_uri for a in store.query(question, sort=[("asset_name", 1)])]
+        assert after == before == ["idx/m1:1.0-stable", "idx/m5:1.0-stable"]
+        _upload(store, name="idx/late", metadata={"dataset": "d1", "n": 1})
+        assert store.count({"asset_metadata.dataset": "d1"}) == 3
+        with pytest.raises(InvalidInputError):
+            store.create_index("asset_metadata..x")
+
 
 __all__ = ["AssetStoreConformance"]
