@@ -16,14 +16,19 @@ in linear time (see :mod:`assetstore._regex`).
 
 from __future__ import annotations
 
+import copy
 import decimal
 import functools
 import heapq
 import itertools
 import math
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Final, NamedTuple
+
+import orjson
 
 from assetstore._bson import (
     COMPARISON_OPERATORS,
@@ -54,6 +59,7 @@ from assetstore._bson import (
     truth_value,
     type_test,
 )
+from assetstore._expr import expression_filter
 from assetstore._regex import compile_regex
 from assetstore._sorting import compile_sort
 from assetstore.errors import InvalidQueryError
@@ -65,7 +71,7 @@ ValuePredicate = Callable[[Any], bool]
 
 _FORBIDDEN: Final = frozenset({"$where", "$function", "$accumulator"})
 _UNSUPPORTED: Final = frozenset(
-    {"$expr", "$text", "$jsonSchema", "$near", "$nearSphere", "$geoWithin", "$within"}
+    {"$text", "$jsonSchema", "$near", "$nearSphere", "$geoWithin", "$within"}
     | {"$geoIntersects", "$bitsAllSet", "$bitsAllClear", "$bitsAnySet", "$bitsAnyClear"}
     | {"$sampleRate", "$alwaysTrue", "$alwaysFalse", "$maxDistance", "$minDistance"}
 )
@@ -318,10 +324,12 @@ class _Compiler:
             return [either] if key == "$or" else [lambda doc: not either(doc)]
         if key == "$comment":
             return []
+        if key == "$expr":
+            return [expression_filter(value)]
         if key in _UNSUPPORTED:
             raise InvalidQueryError(f"{key} is not supported by the assetstore query engine")
         raise InvalidQueryError(
-            f"unknown top level operator: {key} (allowed: $and, $or, $nor, $comment)"
+            f"unknown top level operator: {key} (allowed: $and, $or, $nor, $expr, $comment)"
         )
 
     def operators(self, spec: Mapping[str, Any]) -> list[_Op]:
@@ -724,15 +732,59 @@ def compile_filter(
     """
     if filter is None:
         return _match_all
+    key = _cache_key(filter, max_depth, max_nodes)
+    if key is not None:
+        with _CACHE_LOCK:
+            found = _CACHE.get(key)
+            if found is not None and found[0] == filter:
+                _CACHE.move_to_end(key)
+                return found[1]
     if not is_document(filter):
         raise InvalidQueryError(f"a filter must be a mapping, not {type(filter).__name__}")
     _check_limits(filter, max_depth, max_nodes)
     if not as_mapping(filter):
         return _match_all
     try:
-        return _Compiler().document(filter)
+        predicate = _Compiler().document(filter)
     except RecursionError:
         raise InvalidQueryError("filter is too deeply nested") from None
+    if key is not None:
+        try:
+            kept = copy.deepcopy(filter)  # the caller may change its filter afterwards
+        except Exception:  # noqa: BLE001 - an exotic value: simply not cached
+            return predicate
+        with _CACHE_LOCK:
+            _CACHE[key] = (kept, predicate)
+            if len(_CACHE) > CACHE_SIZE:
+                _CACHE.popitem(last=False)
+    return predicate
+
+
+#: Compiled filters kept for reuse (a service compiles the same few filters again and again).
+CACHE_SIZE = 512
+_CACHE: OrderedDict[tuple[bytes, int, int], tuple[Any, Predicate]] = OrderedDict()
+_CACHE_LOCK = threading.Lock()
+
+
+def _cache_key(filter: Any, max_depth: int, max_nodes: int) -> tuple[bytes, int, int] | None:
+    """The filter's JSON (types of non-JSON values tagged), or None if it has none. A hit
+    also needs the stored filter to equal the given one (``==``), which tells apart what
+    JSON does not: NaN from null, a datetime from its string, a tuple from a list."""
+    try:
+        return orjson.dumps(filter, default=_tagged, option=_CACHE_OPTIONS), max_depth, max_nodes
+    except (TypeError, orjson.JSONEncodeError):
+        return None
+
+
+_CACHE_OPTIONS: Final = (
+    orjson.OPT_PASSTHROUGH_DATETIME
+    | orjson.OPT_PASSTHROUGH_SUBCLASS
+    | orjson.OPT_PASSTHROUGH_DATACLASS
+)
+
+
+def _tagged(value: Any) -> str:
+    return f"\x00{type(value).__module__}.{type(value).__qualname__}:{value!r}"
 
 
 def validate_filter(

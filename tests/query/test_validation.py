@@ -38,7 +38,6 @@ def test_server_side_code_is_forbidden_anywhere(filter):
 @pytest.mark.parametrize(
     "filter",
     [
-        {"$expr": {"$eq": ["$a", 1]}},
         {"$text": {"$search": "x"}},
         {"$jsonSchema": {"required": ["a"]}},
         {"loc": {"$near": [0, 0]}},
