@@ -60,6 +60,17 @@ class _Failure(InvalidQueryError):
     """An expression that cannot be evaluated for a document."""
 
 
+_NUMBERS: Final = (int, float)
+
+
+def _order(a: Any, b: Any) -> int:
+    """-1, 0 or 1 in BSON order; strings with strings and numbers with numbers directly."""
+    ca, cb = a.__class__, b.__class__
+    if (ca is str and cb is str) or (ca in _NUMBERS and cb in _NUMBERS and a == a and b == b):
+        return (a > b) - (a < b)
+    return bson_compare(a, b)
+
+
 def _path_value(value: Any, parts: tuple[str, ...]) -> Any:
     """``$a.b.c`` as aggregation reads it: through arrays, element by element; missing
     elements are skipped; the result of a path through an array is an array."""
@@ -162,7 +173,16 @@ class _Compiler:
         if len(parts) == 1:
             name = parts[0]
             return lambda doc: doc.get(name, MISSING)
-        return lambda doc: _path_value(doc, parts)
+
+        def path(doc: Mapping[str, Any]) -> Any:
+            value: Any = doc
+            for part in parts:
+                if value.__class__ is not dict:
+                    return _path_value(doc, parts)
+                value = value.get(part, MISSING)
+            return value
+
+        return path
 
     def arguments(self, op: str, args: Any, count: int | None = None) -> list[Expression]:
         items = list(args) if is_array(args) else [args]
@@ -180,10 +200,10 @@ class _Compiler:
         if op in _COMPARE:
             left, right = self.arguments(op, args, 2)
             test = _COMPARE[op]
-            return lambda doc: test(bson_compare(left(doc), right(doc)))
+            return lambda doc: test(_order(left(doc), right(doc)))
         if op == "$cmp":
             left, right = self.arguments(op, args, 2)
-            return lambda doc: bson_compare(left(doc), right(doc))
+            return lambda doc: _order(left(doc), right(doc))
         if op in ("$and", "$or"):
             items = self.arguments(op, args)
             if op == "$and":
@@ -330,7 +350,12 @@ def compile_expression(spec: Any) -> tuple[Expression, int]:
 def expression_filter(spec: Any) -> Callable[[Mapping[str, Any]], bool]:
     """The predicate of ``{"$expr": spec}``: the expression's truth value."""
     evaluate, _ = compile_expression(spec)
-    return lambda doc: truth_value(evaluate(doc))
+
+    def matches(doc: Mapping[str, Any]) -> bool:
+        value = evaluate(doc)
+        return value if value.__class__ is bool else truth_value(value)
+
+    return matches
 
 
 __all__ = ["compile_expression", "expression_filter"]

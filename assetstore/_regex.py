@@ -603,6 +603,21 @@ def _literal_text(branch: list[_Node]) -> str | None:
     return None
 
 
+#: ASCII letters whose case-insensitive match includes characters beyond the ASCII pair
+#: (K: KELVIN SIGN, S: LATIN SMALL LETTER LONG S), and i, kept out to be safe.
+_WIDE_FOLD: Final = frozenset("iksIKS")
+
+
+def _folded_requirement(branches: list[list[_Node]]) -> str:
+    """For a case-insensitive pattern: the lower-cased literal every match contains, when it
+    is made of ASCII characters whose only case variants are ASCII (then ``text.lower()``
+    holds it whenever the pattern can match); "" otherwise."""
+    _, required, _ = _prefilter(branches)
+    if len(required) < 2 or any(not c.isascii() or c in _WIDE_FOLD for c in required):
+        return ""
+    return required.lower()
+
+
 def _prefilter(branches: list[list[_Node]]) -> tuple[tuple[str, ...], str, tuple[str, ...]]:
     """Cheap necessary conditions for a match, checked before calling RE2: the subject starts
     with one of the prefixes (for a pattern anchored at the start), contains the required
@@ -666,6 +681,7 @@ class BoundedRegex:
 
     __slots__ = (
         "_empty_at_end",
+        "_folded",
         "_prefixes",
         "_regexp",
         "_required",
@@ -690,6 +706,7 @@ class BoundedRegex:
         self._prefixes, self._required, self._suffixes = (
             ((), "", ()) if caseless else _prefilter(branches)
         )
+        self._folded = _folded_requirement(branches) if caseless else ""
         self._empty_at_end = False
         if has_caret:
             # Can the pattern match right after a final newline without using a '^' there?
@@ -703,8 +720,11 @@ class BoundedRegex:
     def _make_plain_search(self) -> Callable[[str], bool]:
         match = self._regexp.Match
         prefixes, required, suffixes = self._prefixes, self._required, self._suffixes
+        folded = self._folded
 
         def search(text: str) -> bool:
+            if folded and folded not in text.lower():
+                return False
             if prefixes and not text.startswith(prefixes):
                 return False
             if suffixes and not text.endswith(suffixes):
@@ -718,6 +738,8 @@ class BoundedRegex:
 
     def _search_caret(self, text: str) -> bool:
         if self._required and self._required not in text:
+            return False
+        if self._folded and self._folded not in text.lower():
             return False
         data = text.encode("utf-8", "surrogatepass")
         start = self._regexp.Match(_UNANCHORED, data, 0, len(data))[0][0]

@@ -16,7 +16,6 @@ So a crash can leave an orphan blob (removed by ``gc``) but never metadata witho
 from __future__ import annotations
 
 import contextlib
-import copy
 import mimetypes
 import os
 import time
@@ -350,7 +349,7 @@ class Store(BaseAssetStore):
         docs = self._documents.find(
             filter, sort=sort, skip=skip, limit=limit, all_scopes=all_stores, shared=True
         )
-        return [asset_from_document(doc) for doc in docs]
+        return [AssetObject.from_stored(doc) for doc in docs]
 
     def count(self, filter: Filter | None = None, *, all_stores: bool = False) -> int:
         return self._documents.count(filter, all_scopes=all_stores)
@@ -473,20 +472,6 @@ class Store(BaseAssetStore):
     def close(self) -> None:
         self._documents.close()
         self._blobs.close()
-
-
-def asset_from_document(doc: Mapping[str, Any]) -> AssetObject:
-    """An AssetObject owning all its values, from a document that may be shared.
-
-    Validation already builds new top-level containers; only the free-form fields can hold
-    nested ones, copied when they do (rarely), which is cheaper than a deep copy of each
-    document."""
-    asset = AssetObject.model_validate(doc)
-    for field in ("asset_metadata", "asset_file_info"):
-        value = getattr(asset, field)
-        if any(isinstance(item, (dict, list)) for item in value.values()):
-            setattr(asset, field, copy.deepcopy(value))
-    return asset
 
 
 def _guess_type(filename: str) -> str:

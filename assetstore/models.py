@@ -195,6 +195,28 @@ class AssetObject(BaseModel):
         """The JSON document stored by the metadata backends."""
         return self.model_dump(mode="json")
 
+    @classmethod
+    def from_stored(cls, doc: Mapping[str, Any]) -> AssetObject:
+        """An asset from a stored document, owning every value (the document may be a
+        store's own). Validation builds new top-level containers; only the free-form fields
+        can hold nested ones, copied when they do (rarely): cheaper than a deep copy of each
+        document. (pydantic-core's validation is faster than any check in Python.)"""
+        asset = cls.model_validate(doc)
+        for field in ("asset_metadata", "asset_file_info"):
+            value = getattr(asset, field)
+            if any(isinstance(item, (dict, list)) for item in value.values()):
+                setattr(asset, field, _json_copy(value))
+        return asset
+
+
+def _json_copy(value: Any) -> Any:
+    cls = value.__class__
+    if cls is dict:
+        return {k: _json_copy(v) for k, v in value.items()}
+    if cls is list:
+        return [_json_copy(v) for v in value]
+    return value
+
 
 class AssetsDBRegistry(BaseModel):
     """An entry of the registry of asset stores: where a store lives and what it holds."""

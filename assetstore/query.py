@@ -56,6 +56,7 @@ from assetstore._bson import (
     mod_operand,
     rank,
     regex_flags_string,
+    to_number,
     truth_value,
     type_test,
 )
@@ -197,6 +198,9 @@ class _Fast(NamedTuple):
 
 
 _FAST_OPERATORS: Final = {"$eq": "==", "$gt": ">", "$gte": ">=", "$lt": "<", "$lte": "<="}
+#: A regular expression that is a literal, anchored at the start or not: no metacharacter,
+#: no escape. (Not "$": without the m flag it also matches before a final newline.)
+_LITERAL: Final = re.compile(r"(\^?)([^\\^$.|?*+()\[\]{}]+)", re.DOTALL)
 
 
 def _fast_compare(name: str, rhs: Any) -> _Fast | None:
@@ -207,6 +211,29 @@ def _fast_compare(name: str, rhs: Any) -> _Fast | None:
         return _Fast("str", f"w {symbol} RHS", rhs, lists="member" if name == "$eq" else "")
     if cls is int or (cls is float and rhs == rhs):
         return _Fast("num", f"w {symbol} RHS", rhs)
+    return None
+
+
+_NUMBER_TYPES: Final = {
+    "double": "w.__class__ is float",
+    1: "w.__class__ is float",
+    "int": "(w.__class__ is int and -2147483648 <= w <= 2147483647)",
+    16: "(w.__class__ is int and -2147483648 <= w <= 2147483647)",
+    "long": "(w.__class__ is int and not -2147483648 <= w <= 2147483647)",
+    18: "(w.__class__ is int and not -2147483648 <= w <= 2147483647)",
+    "number": "True",
+}
+
+
+def _fast_type(spec: Any) -> _Fast | None:
+    """``$type`` of only string types, or of only number types: answered inline for a plain
+    ``str``, or ``int``/``float``, value (type_test has validated ``spec`` already)."""
+    items = list(spec) if is_array(spec) else [spec]
+    keys = [item if item.__class__ is str else int(to_number(item)) for item in items]
+    if all(key in ("string", 2) for key in keys):
+        return _Fast("str", "True", None)
+    if all(key in _NUMBER_TYPES for key in keys):
+        return _Fast("num", " or ".join(sorted({_NUMBER_TYPES[key] for key in keys})), None)
     return None
 
 
@@ -238,7 +265,15 @@ def _regex_op(value: Any, options: str | None = None) -> _Op:
         if flags:
             raise InvalidQueryError("options set in both $regex and $options")
         flags = options
-    search = compile_regex(pattern, flags).search
+    search = compile_regex(pattern, flags).search  # also validates the pattern
+    literal = _LITERAL.fullmatch(pattern) if not flags else None
+    if literal is not None:  # "^abc" or "abc": a string test gives the same answer
+        text = literal.group(2)
+        search = (
+            (lambda v, text=text: v.startswith(text))
+            if literal.group(1)
+            else (lambda v, text=text: text in v)
+        )
 
     def regex_vp(v: Any) -> bool:
         if v.__class__ is str:
@@ -363,11 +398,12 @@ class _Compiler:
             op = _Op("leaf", vp, arrays=arrays, fast=_fast_in(arg))
             return op if name == "$in" else _not(op)
         if name == "$exists":
-            op = _Op("leaf", lambda v: v is not MISSING, arrays=True)
+            exists = _Fast("any", "w is not MISSING", None)
+            op = _Op("leaf", lambda v: v is not MISSING, arrays=True, fast=exists)
             return op if truth_value(arg) else _not(op)
         if name == "$type":
             vp, arrays = type_test(arg)
-            return _Op("leaf", vp, arrays=arrays)
+            return _Op("leaf", vp, arrays=arrays, fast=_fast_type(arg))
         if name == "$not":
             return _not(self.negated(arg))
         if name == "$size":
@@ -408,6 +444,13 @@ class _Compiler:
         if divisor == 0:
             raise InvalidQueryError("divisor cannot be 0")
         magnitude = abs(divisor)
+        # A plain int within 64 bits: C's remainder (the dividend's sign), inline.
+        inline = _Fast(
+            "int",
+            "-9223372036854775808 <= w <= 9223372036854775807 and "
+            "(w % RHS[0] if w >= 0 else -(-w % RHS[0])) == RHS[1]",
+            (magnitude, remainder),
+        )
 
         def mod_vp(v: Any) -> bool:
             dividend = mod_dividend(v)
@@ -416,7 +459,7 @@ class _Compiler:
             result = abs(dividend) % magnitude  # C semantics: the sign follows the dividend
             return (-result if dividend < 0 else result) == remainder
 
-        return _Op("leaf", mod_vp)
+        return _Op("leaf", mod_vp, fast=inline)
 
     def all(self, arg: Any) -> _Op:
         if not is_array(arg):
@@ -455,12 +498,22 @@ class _Compiler:
             and not dbref
             and (first not in _PATHLESS)
         ):
-            tests = tuple(self.single(op) for op in self.operators(spec))
+            ops = self.operators(spec)
+            tests = tuple(self.single(op) for op in ops)
+            fast = _elem_match_fast(ops, tests)
+            if fast is not None:
+                return _Op("leaf", fast, expand=False, arrays=True)
 
             def elem_match_value(v: Any) -> bool:
                 if not is_array(v):
                     return False
-                return any(all(test(e) for test in tests) for e in v)
+                for e in v:
+                    for test in tests:
+                        if not test(e):
+                            break
+                    else:
+                        return True
+                return False
 
             return _Op("leaf", elem_match_value, expand=False, arrays=True)
         sub = self.document(spec)
@@ -497,6 +550,51 @@ class _Compiler:
             return lambda v: all(test(v) for test in tests)
         test = tests[0]
         return lambda v: not test(v)
+
+
+def _elem_match_fast(ops: list[_Op], tests: tuple[ValuePredicate, ...]) -> ValuePredicate | None:
+    """``$elemMatch`` of comparisons that all have a shortcut of one type (e.g. a string
+    range): elements of that type are tested inline, any other element by the full tests."""
+    fasts = [op.fast for op in ops if op.kind == "leaf"]
+    if not fasts or len(fasts) != len(ops) or any(f is None for f in fasts):
+        return None
+    guards = {f.guard for f in fasts if f is not None}
+    if len(guards) != 1:
+        return None
+    exprs = tuple(f.expr for f in fasts if f is not None)
+    factory = _elem_match_factory(exprs, guards.pop())
+    return factory(*[f.rhs for f in fasts if f is not None], tests, is_array, MISSING)
+
+
+@functools.lru_cache(maxsize=64)
+def _elem_match_factory(exprs: tuple[str, ...], guard: str) -> Callable[..., ValuePredicate]:
+    """Generated code, as for conjunctions: only fixed text from this module is compiled."""
+    names = [f"RHS{j}" for j in range(len(exprs))]
+    test = " and ".join(f"({e.replace('RHS', f'RHS{j}')})" for j, e in enumerate(exprs))
+    source = "\n".join(
+        [
+            f"def factory({', '.join(names)}, TESTS, IS_ARRAY, MISSING):",
+            "    def elem_match(v):",
+            "        if v.__class__ is not list and not IS_ARRAY(v):",
+            "            return False",
+            "        for w in v:",
+            f"            if {_GUARDS[guard]}:",
+            f"                if {test}:",
+            "                    return True",
+            "            else:",
+            "                for t in TESTS:",
+            "                    if not t(w):",
+            "                        break",
+            "                else:",
+            "                    return True",
+            "        return False",
+            "    return elem_match",
+        ]
+    )
+    namespace: dict[str, Any] = {}
+    exec(compile(source, "<assetstore.query $elemMatch>", "exec"), namespace)
+    factory: Callable[..., ValuePredicate] = namespace["factory"]
+    return factory
 
 
 def _all_of(predicates: list[Predicate]) -> Predicate:
@@ -575,6 +673,32 @@ def _match_array(
 ) -> bool:
     index = array_index(parts[j])
     last = j == len(parts) - 1
+    if index >= 0:
+        for e in array:
+            if e.__class__ not in _SCALAR:
+                break
+        else:  # only scalars (such as a list of tags): the indexed element alone counts
+            return last and index < len(array) and vp(array[index])
+    return _match_array_general(array, parts, j, vp, expand, index, last)
+
+
+def _match_array_general(
+    array: Any,
+    parts: tuple[str, ...],
+    j: int,
+    vp: ValuePredicate,
+    expand: bool,
+    index: int,
+    last: bool,
+) -> bool:
+    if index < 0:  # a field name: only document elements continue the path
+        for e in array:
+            if e.__class__ is dict:
+                if _match_from(e, parts, j, vp, expand):
+                    return True
+            elif is_document(e) and _match_from(as_mapping(e), parts, j, vp, expand):
+                return True
+        return False
     for k, e in enumerate(array):
         if is_document(e):
             if _match_from(as_mapping(e), parts, j, vp, expand):
@@ -594,7 +718,12 @@ def _match_array(
     return False
 
 
-_GUARDS: Final = {"str": "w.__class__ is str", "num": "w.__class__ is int or w.__class__ is float"}
+_GUARDS: Final = {
+    "str": "w.__class__ is str",
+    "num": "w.__class__ is int or w.__class__ is float",
+    "int": "w.__class__ is int",
+    "any": "True",
+}
 # Bounds on generated code (Python allows 100 indentation levels); beyond them, plain closures.
 _MAX_GENERATED_DEPTH: Final = 16
 _MAX_FUSED_LEAVES: Final = 16
@@ -697,6 +826,20 @@ def _path_predicate(
     def general(doc: Mapping[str, Any]) -> bool:
         return _match_from(doc, parts, 0, vp, expand)
 
+    if len(parts) == 2 and array_index(parts[1]) >= 0:  # "tags.0": an element of a list
+        field, index = parts[0], array_index(parts[1])
+
+        def positional(doc: Mapping[str, Any]) -> bool:
+            v = doc.get(field, MISSING)
+            if v.__class__ is list:
+                for e in v:
+                    if e.__class__ not in _SCALAR:
+                        return _match_from(doc, parts, 0, vp, expand)
+                return index < len(v) and vp(v[index])
+            return _match_from(doc, parts, 0, vp, expand)
+
+        general = positional
+
     def leaf(w: Any) -> bool:
         c = w.__class__
         if c is list or c is tuple or (c not in _PLAIN and is_array(w)):
@@ -751,7 +894,7 @@ def compile_filter(
     if key is not None:
         try:
             kept = copy.deepcopy(filter)  # the caller may change its filter afterwards
-        except Exception:  # noqa: BLE001 - an exotic value: simply not cached
+        except Exception:
             return predicate
         with _CACHE_LOCK:
             _CACHE[key] = (kept, predicate)

@@ -15,30 +15,37 @@ from .markdown import table, times
 
 
 def engines_table(data: QueryEngineResult) -> str:
-    """Per query, each engine's matches, documents per second and our speed over its."""
+    """One row per filter: our matches and documents per second, and our speed over each
+    other engine's ("≠": that engine's matches differ from ours, so its speed means little)."""
+    others = [name for name in data.versions if name != "assetstore"]
     rows = []
     for query in data.queries:
-        label = f"{query.query} `{json.dumps(query.filter)}`"
-        for k, (name, run) in enumerate(query.engines.items()):
-            first = label if k == 0 else ""
-            if run.status != "ok":
-                rows.append([first, name, run.status, "", ""])
+        ours = query.engines.get("assetstore")
+        if ours is None or ours.status != "ok":
+            rows.append([query.query, ours.status if ours else "not run", "", *[""] * len(others)])
+            continue
+        cells = []
+        for name in others:
+            run = query.engines.get(name)
+            if run is None or run.status != "ok":
+                cells.append(run.status if run else "")
                 continue
-            matches = f"{run.matches:,}"
+            cell = times(run.ratio_ours_over_engine) if run.ratio_ours_over_engine else ""
             if run.same_matches_as_ours is False:
-                matches += " **differs from ours**"
-            ratio = run.ratio_ours_over_engine
-            rows.append(
-                [
-                    first,
-                    name,
-                    matches,
-                    f"{run.docs_per_second:,.0f}",
-                    times(ratio) if ratio is not None else "",
-                ]
-            )
-    headers = ["query", "engine", "matches", "docs/s", "ours / engine"]
-    return table(headers, rows, "llrrr")
+                cell += " ≠"
+            cells.append(cell)
+        rows.append([query.query, f"{ours.matches:,}", f"{ours.docs_per_second:,.0f}", *cells])
+    headers = ["filter", "matches", "ours docs/s", *[f"ours / {name}" for name in others]]
+    return table(headers, rows, "lrr" + "r" * len(others))
+
+
+def filters_list(data: QueryEngineResult) -> str:
+    """Each filter's JSON, by its label."""
+    return table(
+        ["filter", "JSON"],
+        [[q.query, f"`{json.dumps(q.filter)}`"] for q in data.queries],
+        "ll",
+    )
 
 
 def context(results: Results) -> dict[str, Any] | None:
@@ -46,34 +53,38 @@ def context(results: Results) -> dict[str, Any] | None:
     data = results.query_engine
     if data is None:
         return None
-    return {"data": data, "table": engines_table(data)}
+    return {"data": data, "table": engines_table(data), "filters": filters_list(data)}
 
 
 def plot(results: Results, path: Path) -> Path | None:
-    """Documents per second of each engine on each query (log scale)."""
+    """Our speed over the hand-written predicate's, per filter, with the 0.4 target."""
     data = results.query_engine
     if data is None or not data.queries:
         return None
-    queries = data.queries
-    engines = list(queries[0].engines)
-    fig, ax = plotting.figure(figsize=(10, 5))
-    width = 0.8 / len(engines)
-    engine_colors = ["tab:blue", "tab:orange", "tab:green", "tab:purple"]
-    for k, engine in enumerate(engines):
-        values = [q.engines[engine].docs_per_second or 0 for q in queries]
-        xs = [i + (k - (len(engines) - 1) / 2) * width for i in range(len(queries))]
-        ax.bar(xs, values, width, label=engine, color=engine_colors[k % 4])
-    ax.set_xticks(range(len(queries)))
-    ax.set_xticklabels([q.query for q in queries], fontsize=9)
-    ax.set_yscale("log")
-    ax.yaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{v:,.0f}"))
-    ax.set_ylabel("documents per second (log; higher is better)")
+    rows = [
+        (q.query, q.engines["hand-written"].ratio_ours_over_engine or 0.0)
+        for q in data.queries
+        if "hand-written" in q.engines and q.engines["hand-written"].status == "ok"
+    ]
+    if not rows:
+        return None
+    fig, ax = plotting.figure(figsize=(9, 0.28 * len(rows) + 1.5))
+    labels = [label for label, _ in rows]
+    values = [value for _, value in rows]
+    colors = ["tab:green" if v >= 0.4 else "tab:red" for v in values]
+    ax.barh(range(len(rows)), values, color=colors)
+    ax.axvline(0.4, color="black", linestyle="--", linewidth=1, label="target 0.4")
+    ax.set_yticks(range(len(rows)))
+    ax.set_yticklabels(labels, fontsize=8)
+    ax.invert_yaxis()
+    ax.xaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{v:.1f}x"))
+    ax.set_xlabel("our speed / the hand-written predicate's (higher is better)")
     ax.set_title(
-        f"Query engines over {data.docs:,} documents (median CPU time of {data.repeat} run(s))",
+        f"Query engine over {data.docs:,} documents (median CPU time of {data.repeat} run(s))",
         fontsize=10,
     )
-    ax.grid(True, axis="y", which="both", alpha=0.3)
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.07), ncol=len(engines), frameon=False)
+    ax.grid(True, axis="x", alpha=0.3)
+    ax.legend(loc="lower right", frameon=False)
     return plotting.save(fig, path)
 
 

@@ -94,6 +94,38 @@ def test_fast_paths_agree_with_the_general_traversal(doc, path, value, operator)
 
 
 @FAST
+@given(
+    doc=DOCS,
+    path=PATHS,
+    spec=st.sampled_from(
+        [
+            {"$type": "string"},
+            {"$type": "int"},
+            {"$type": "long"},
+            {"$type": ["double", "int"]},
+            {"$type": "number"},
+            {"$type": 16},
+            {"$mod": [2, 1]},
+            {"$mod": [-3, 0]},
+            {"$exists": True},
+            {"$exists": False},
+            {"$regex": "^a"},
+            {"$regex": "b"},
+            {"$regex": "ab", "$options": "i"},
+            {"$elemMatch": {"$gte": "a", "$lt": "b"}},
+            {"$elemMatch": {"$exists": True}},
+            {"$elemMatch": {"$mod": [2, 0]}},
+        ]
+    ),
+)
+def test_inline_shortcuts_agree_with_the_general_traversal(doc, path, spec):
+    """The inline tests of $type, $mod, $exists, literal regexes and $elemMatch give the
+    answer of the operators' general form (reached through a non-dict Mapping)."""
+    predicate = compile_filter({path: spec})
+    assert predicate(doc) == predicate(frozen(doc))
+
+
+@FAST
 @given(a=VALUES, b=VALUES, c=VALUES)
 def test_bson_compare_is_a_total_order(a, b, c):
     assert bson_compare(a, a) == 0

@@ -219,3 +219,27 @@ def test_translation_and_prefilter_agree_with_a_pcre_like_oracle(pattern, subjec
     # matching before a final newline; so any difference is a translation or prefilter bug.
     expected = re.search(pattern, subject, re.ASCII) is not None
     assert search(pattern, subject) == expected
+
+
+# ------------------------------------------------------------- shortcuts for common patterns
+@pytest.mark.parametrize(
+    ("pattern", "options", "text", "expected"),
+    [
+        ("^org1/", "", "org1/model", True),
+        ("^org1/", "", "xorg1/model", False),
+        ("org1/", "", "xorg1/model", True),
+        ("^abc", "", "abc\ndef", True),
+        ("^abc", "m", "x\nabc", True),  # with m, ^ also matches after a newline
+        ("a.c", "", "abc", True),  # not a literal: still a regular expression
+        ("model1", "i", "Org/MODEL1x", True),
+        ("model1", "i", "org/model2", False),
+        ("kelvin", "i", "\u212aelvin", True),  # KELVIN SIGN folds to k: no ASCII prefilter
+        ("ss", "i", "\u017fs", True),  # LONG S folds to s
+    ],
+)
+def test_literal_and_caseless_shortcuts_keep_the_semantics(pattern, options, text, expected):
+    spec = {"$regex": pattern, "$options": options} if options else {"$regex": pattern}
+    assert compile_filter({"a": spec})({"a": text}) is expected
+    assert compile_filter({"a": {"$in": [re.compile(pattern)] if not options else []}})(
+        {"a": text}
+    ) is (expected if not options else False)
