@@ -4,10 +4,10 @@ in-process MongoDB emulators.
 Builds deterministic asset-shaped documents, runs every filter of
 :mod:`~benchmarks.sections.query_shapes` (each operator family alone, then combined) with
 each engine over all of them, and records matches and documents per second, from the
-median CPU time of the repeats, measured side by side in one process with the repeats interleaved across engines
-(load from other processes skews no engine more than another). A peer whose match count
-differs from ours is flagged: MongoDB 7.0's semantics are the reference, and the peers are
-known to disagree with it on some inputs (not on these queries, normally).
+median CPU time of the repeats, measured side by side in one process with the repeats
+interleaved across engines (load from other processes skews no engine more than another).
+A peer whose match count differs from ours is flagged: MongoDB 7.0's semantics are the
+reference, and the peers are known to disagree with it on some inputs.
 """
 
 from __future__ import annotations
