@@ -198,24 +198,96 @@ class AssetObject(BaseModel):
     @classmethod
     def from_stored(cls, doc: Mapping[str, Any]) -> AssetObject:
         """An asset from a stored document, owning every value (the document may be a
-        store's own). Validation builds new top-level containers; only the free-form fields
-        can hold nested ones, copied when they do (rarely): cheaper than a deep copy of each
-        document. (pydantic-core's validation is faster than any check in Python.)"""
-        asset = cls.model_validate(doc)
-        for field in ("asset_metadata", "asset_file_info"):
-            value = getattr(asset, field)
-            if any(isinstance(item, (dict, list)) for item in value.values()):
-                setattr(asset, field, _json_copy(value))
+        store's own). A document with exactly the types the model holds is taken as it is
+        (checked field by field, without pydantic: queries materialize thousands); anything
+        else is validated, with the same errors as :meth:`model_validate`."""
+        values = _well_formed_asset(doc)
+        if values is None:
+            asset = cls.model_validate(doc)
+            asset.asset_metadata = _json_copy(asset.asset_metadata)
+            asset.asset_file_info = _json_copy(asset.asset_file_info)
+            return asset
+        asset = object.__new__(cls)
+        object.__setattr__(asset, "__dict__", values)
+        object.__setattr__(asset, "__pydantic_fields_set__", set(_ASSET_FIELDS))
+        object.__setattr__(asset, "__pydantic_extra__", None)
+        object.__setattr__(asset, "__pydantic_private__", None)
         return asset
 
 
+_ASSET_STRINGS = (
+    "asset_uri",
+    "asset_name",
+    "asset_id",
+    "assets_db_id",
+    "asset_public_url",
+    "created_at",
+    "updated_at",
+)
+
+
 def _json_copy(value: Any) -> Any:
+    """A copy of a JSON value (dicts and lists copied at every level, scalars shared)."""
     cls = value.__class__
     if cls is dict:
-        return {k: _json_copy(v) for k, v in value.items()}
+        return {k: _json_copy(v) if v.__class__ in _CONTAINERS else v for k, v in value.items()}
     if cls is list:
-        return [_json_copy(v) for v in value]
+        return [_json_copy(v) if v.__class__ in _CONTAINERS else v for v in value]
     return value
+
+
+_CONTAINERS = frozenset({dict, list})
+
+
+def _well_formed_asset(doc: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The model's values (containers copied) if ``doc`` holds every field with exactly the
+    type the model keeps; None when anything would need pydantic's validation."""
+    try:
+        for field in _ASSET_STRINGS:
+            if doc[field].__class__ is not str:
+                return None
+        version = doc["asset_version"]
+        metadata = doc["asset_metadata"]
+        file_info = doc["asset_file_info"]
+        tags = doc["asset_tags"]
+        source = doc["asset_source"]
+        revision = doc["revision"]
+    except (KeyError, TypeError):
+        return None
+    if version.__class__ is not dict or len(version) != 2:
+        return None
+    number, tag = version.get("version"), version.get("tag")
+    if (
+        number.__class__ is not str
+        or tag.__class__ is not str
+        or metadata.__class__ is not dict
+        or file_info.__class__ is not dict
+        or tags.__class__ is not list
+        or revision.__class__ is not int
+        or (source != "upload" and source != "external")
+    ):
+        return None
+    for item in tags:
+        if item.__class__ is not str:
+            return None
+    return {
+        "asset_uri": doc["asset_uri"],
+        "asset_name": doc["asset_name"],
+        "asset_id": doc["asset_id"],
+        "assets_db_id": doc["assets_db_id"],
+        "asset_version": {"version": number, "tag": tag},
+        "asset_metadata": _json_copy(metadata),
+        "asset_public_url": doc["asset_public_url"],
+        "asset_file_info": _json_copy(file_info),
+        "asset_tags": list(tags),
+        "asset_source": source,
+        "created_at": doc["created_at"],
+        "updated_at": doc["updated_at"],
+        "revision": revision,
+    }
+
+
+_ASSET_FIELDS = tuple(AssetObject.model_fields)
 
 
 class AssetsDBRegistry(BaseModel):

@@ -47,17 +47,35 @@ def copy_document(doc: Mapping[str, Any]) -> Document:
     return orjson.loads(orjson.dumps(doc))
 
 
-def compact(value: Any) -> Any:
-    """``value`` with its short strings (and dict keys) interned: documents of one store
-    repeat the same few values, and each distinct one is then held once."""
-    cls = value.__class__
-    if cls is str:
-        return sys.intern(value) if len(value) <= _INTERN_LIMIT else value
-    if cls is dict:
-        return {sys.intern(k): compact(v) for k, v in value.items()}
-    if cls is list:
-        return [compact(v) for v in value]
-    return value
+#: Fields whose strings repeat across the documents of a store (one store id, a few sources,
+#: tags, versions, types, names shared by every version): held once each when interned.
+_SHARED_FIELDS = ("assets_db_id", "asset_source", "asset_name", "updated_at")
+_SHARED_IN = ("asset_version", "asset_file_info")
+
+
+def share_strings(doc: Document) -> None:
+    """Intern, in place, the strings of ``doc`` that documents of one store repeat (a
+    hundred thousand assets then hold one copy of each), and let ``updated_at`` share
+    ``created_at``'s string when they are equal. Values stay equal: only memory changes."""
+    intern = sys.intern
+    for field in _SHARED_FIELDS:
+        value = doc.get(field)
+        if value.__class__ is str and len(value) <= _INTERN_LIMIT:
+            doc[field] = intern(value)
+    created = doc.get("created_at")
+    if created is not None and created == doc.get("updated_at"):
+        doc["created_at"] = doc["updated_at"]
+    for field in _SHARED_IN:
+        inner = doc.get(field)
+        if inner.__class__ is dict:
+            for key, value in inner.items():
+                if value.__class__ is str and len(value) <= _INTERN_LIMIT and key != "sha256":
+                    inner[key] = intern(value)
+    tags = doc.get("asset_tags")
+    if tags.__class__ is list:
+        for i, tag in enumerate(tags):
+            if tag.__class__ is str and len(tag) <= _INTERN_LIMIT:
+                tags[i] = intern(tag)
 
 
 class FieldIndex:
@@ -122,18 +140,27 @@ class Snapshot:
         table: Mapping[str, Document],
         key_field: str,
     ) -> None:
-        """A snapshot of a TinyDB table (``{doc_id: document}``)."""
-        ordered = sorted(table.items(), key=lambda item: _doc_id_order(item[0]))
+        """A snapshot of a TinyDB table (``{doc_id: document}``). Its documents become the
+        snapshot's: their repeated strings are interned in place (see :func:`share_strings`)."""
+        items: Iterable[tuple[str, Document]] = table.items()
+        last = 0
+        for doc_id in table:  # files written here are in doc id order: no sort needed
+            number = int(doc_id) if doc_id.isdigit() else -1
+            if number <= last:
+                items = sorted(table.items(), key=lambda item: _doc_id_order(item[0]))
+                break
+            last = number
         slots: list[Slot | None] = []
         ids: dict[str, int] = {}
         next_id = 1
-        for doc_id, doc in ordered:
+        for doc_id, doc in items:
             number = int(doc_id) if doc_id.isdigit() else None
-            if number is not None:
-                next_id = max(next_id, number + 1)
+            if number is not None and number >= next_id:
+                next_id = number + 1
             key = doc.get(key_field)
             if key is None:
                 continue
+            share_strings(doc)
             ids[key] = len(slots)
             slots.append((number if number is not None else -1, doc))
         self.key_field = key_field
@@ -236,7 +263,8 @@ class Snapshot:
                     tombstones += 1
                     changes.append((position, old[1] if old else None, None))
                     continue
-                doc = compact(value)
+                doc = value
+                share_strings(doc)
                 key = doc[self.key_field]
                 position = ids.get(key)
                 if position is None:
