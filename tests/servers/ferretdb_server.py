@@ -81,7 +81,7 @@ def build(go: str, *, say: Callable[[str], None] = print) -> Path:
         started = time.monotonic()
         try:
             result = subprocess.run(
-                [go, "build", "-trimpath", "-o", str(partial), "."],
+                [go, "build", "-trimpath", "-buildvcs=false", "-o", str(partial), "."],
                 cwd=SOURCE_DIR,
                 capture_output=True,
                 text=True,
