@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -157,6 +157,12 @@ class StoreRegistry(Registry):
     ) -> list[AssetsDBRegistry]:
         docs = self._documents.find(filter, sort=sort, skip=skip, limit=limit)
         return [AssetsDBRegistry.model_validate(doc) for doc in docs]
+
+    def iter_query(
+        self, filter: Filter | None = None, *, sort: Sort | None = None
+    ) -> Iterator[AssetsDBRegistry]:
+        docs = self._documents.iter_find(filter, sort=sort)
+        return (AssetsDBRegistry.model_validate(doc) for doc in docs)
 
     def count(self, filter: Filter | None = None) -> int:
         return self._documents.count(filter)

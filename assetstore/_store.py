@@ -21,7 +21,7 @@ import mimetypes
 import os
 import time
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, BinaryIO
 
 import orjson
@@ -350,6 +350,16 @@ class Store(BaseAssetStore):
             filter, sort=sort, skip=skip, limit=limit, all_scopes=all_stores, shared=True
         )
         return [asset_from_document(doc) for doc in docs]
+
+    def iter_query(
+        self,
+        filter: Filter | None = None,
+        *,
+        sort: Sort | None = None,
+        all_stores: bool = False,
+    ) -> Iterator[AssetObject]:
+        docs = self._documents.iter_find(filter, sort=sort, all_scopes=all_stores)
+        return (asset_from_document(doc) for doc in docs)
 
     def count(self, filter: Filter | None = None, *, all_stores: bool = False) -> int:
         return self._documents.count(filter, all_scopes=all_stores)

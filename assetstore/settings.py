@@ -211,9 +211,14 @@ class ServiceSettings(BaseModel):
     max_form_field_bytes: int = Field(default=1 * MiB, ge=1024)
     #: Largest JSON body (filters, updates, registrations): 413 before parsing.
     max_query_bytes: int = Field(default=256 * 1024, ge=1024)
-    #: Most results one query returns; ``limit`` above it is clamped and paging continues
-    #: with ``next_skip``.
-    max_results: int = Field(default=1000, ge=1)
+    #: A hard cap on the results of one answer of ``POST /assets`` and ``POST
+    #: /asset_registries``. None (the default): a query without ``limit`` gets every match,
+    #: streamed. A request for more (a larger ``limit``, or no ``limit`` with more matches)
+    #: is refused with a ``TooManyResultsError`` that says how to page; never cut short.
+    max_results: int | None = Field(default=None, ge=1)
+    #: Results of a federated search when the request gives no ``limit`` (also its
+    #: largest ``limit``: more is refused, not cut short).
+    federation_max_results: int = Field(default=1000, ge=1)
     #: Uploads streamed into the store at once (each holds one worker thread).
     upload_workers: int = Field(default=16, ge=1)
     #: Health checks and federated searches may reach loopback and private addresses.

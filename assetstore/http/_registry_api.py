@@ -10,19 +10,22 @@ from starlette.responses import Response
 
 from assetstore import _federation as federation
 from assetstore.contract import Registry
-from assetstore.errors import InvalidInputError, InvalidQueryError, RevisionMismatchError
+from assetstore.errors import (
+    InvalidInputError,
+    InvalidQueryError,
+    RevisionMismatchError,
+    TooManyResultsError,
+)
 from assetstore.http._auth import require_read, require_write
 from assetstore.http._bodies import (
-    Paging,
     etag_of,
     if_match_revision,
     json_body_doc,
-    ok_page,
-    page_and_total,
-    paging,
     read_json_object,
 )
+from assetstore.http._paging import Collection, Paging, paging, query_answer
 from assetstore.http._responses import ok
+from assetstore.models import AssetsDBRegistry
 from assetstore.open import open_federated_store
 from assetstore.settings import ServiceSettings
 
@@ -139,20 +142,21 @@ def delete_entry(registry_id: str, request: Request) -> Response:
     "/asset_registries",
     dependencies=[Depends(require_read)],
     openapi_extra=json_body_doc("a MongoDB find filter over registry entries"),
-    summary="Query registry entries with a MongoDB-style filter (paged)",
+    summary="Query registry entries with a MongoDB-style filter (every match, or pages)",
 )
 async def query_entries(request: Request, page: Annotated[Paging, Depends(paging)]) -> Response:
-    """The body is the filter itself; paging as for ``POST /assets``."""
+    """The body is the filter itself; every match or pages, as for ``POST /assets``."""
     filter = await read_json_object(request, "the filter", empty={}, too_deep=InvalidQueryError)
     registry = registry_of(request)
-
-    entries, total = await run_in_threadpool(
-        page_and_total,
-        page,
-        lambda: registry.query(filter, sort=page.sort, skip=page.skip, limit=page.limit),
-        lambda: registry.count(filter),
+    entries = Collection(
+        unique_key=("asset_registry_id",),
+        items=lambda where, sort: registry.iter_query(where, sort=sort),
+        count=registry.count,
+        document=AssetsDBRegistry.to_document,
+        present=lambda entry: entry.model_dump(mode="json"),
+        scope={"collection": "registry"},
     )
-    return ok_page([e.model_dump(mode="json") for e in entries], total, page)
+    return await query_answer(request, entries, filter, page)
 
 
 @router.post(
@@ -177,7 +181,13 @@ async def search(request: Request) -> Response:
     limit = body.get("limit")
     if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 0):
         raise InvalidInputError("limit must be a non-negative integer")
-    limit = settings.max_results if not limit else min(limit, settings.max_results)
+    cap = settings.federation_max_results
+    if limit is not None and limit > cap:
+        raise TooManyResultsError(
+            f"limit {limit} is more than this server's federation_max_results ({cap}); "
+            "narrow the filter or search fewer stores"
+        )
+    limit = limit or cap
     result = await run_in_threadpool(
         lambda: federation.search_assets(
             registry_of(request),

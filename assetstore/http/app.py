@@ -73,6 +73,7 @@ def create_app(
         """Always open. Gives the ``assets_db_id`` of the served store (clients use it), the
         services served, the limits and whether writes (and reads) need the token."""
         served: AssetStore | None = request.app.state.store
+        settings: ServiceSettings = request.app.state.settings
         return ok(
             {
                 "status": "ok",
@@ -89,7 +90,7 @@ def create_app(
                     "reads": settings.token is not None and settings.auth_reads,
                 },
             },
-            message="assetstore is running",
+            message="healthy",  # the original service's word; its health checkers read it
         )
 
     if store is not None:

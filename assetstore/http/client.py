@@ -20,8 +20,9 @@
 from __future__ import annotations
 
 import io
+import itertools
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, BinaryIO
 
 from assetstore._base_store import BaseAssetStore, require_stored_file
@@ -41,6 +42,7 @@ from assetstore.http._client_streams import (
 )
 from assetstore.http._requests import (
     DEFAULT_TIMEOUT,
+    PageSize,
     if_match,
     pages,
     url_path,
@@ -84,6 +86,7 @@ class _Remote:
             max_body=max_body,
             user_agent="assetstore-client/1",
         )
+        self._page_size = PageSize(self._http)
 
     def close(self) -> None:
         self._http.close()
@@ -185,13 +188,39 @@ class HttpAssetStore(_Remote, BaseAssetStore):
         limit: int | None = None,
         all_stores: bool = False,
     ) -> list[AssetObject]:
-        extra = {"all_stores": "true"} if all_stores else None
-        return [
-            AssetObject.model_validate(doc)
-            for doc in pages(
-                self._http, "/assets", filter, sort=sort, skip=skip, limit=limit, params=extra
-            )
-        ]
+        return list(self._assets(filter, sort, skip, limit, all_stores))
+
+    def iter_query(
+        self,
+        filter: Filter | None = None,
+        *,
+        sort: Sort | None = None,
+        all_stores: bool = False,
+    ) -> Iterator[AssetObject]:
+        results = self._assets(filter, sort, 0, None, all_stores)
+        first = next(results, None)  # the service checks the filter on the first page
+        return results if first is None else itertools.chain([first], results)
+
+    def _assets(
+        self,
+        filter: Filter | None,
+        sort: Sort | None,
+        skip: int,
+        limit: int | None,
+        all_stores: bool,
+    ) -> Iterator[AssetObject]:
+        docs = pages(
+            self._http,
+            "/assets",
+            filter,
+            sort=sort,
+            skip=skip,
+            limit=limit,
+            identity=lambda doc: (doc.get("asset_uri"), doc.get("assets_db_id")),
+            page_size=self._page_size,
+            params={"all_stores": "true"} if all_stores else None,
+        )
+        return (AssetObject.model_validate(doc) for doc in docs)
 
     def count(self, filter: Filter | None = None, *, all_stores: bool = False) -> int:
         page = self._http.json(
@@ -345,12 +374,29 @@ class HttpRegistry(_Remote, Registry):
         skip: int = 0,
         limit: int | None = None,
     ) -> list[AssetsDBRegistry]:
-        return [
-            AssetsDBRegistry.model_validate(doc)
-            for doc in pages(
-                self._http, "/asset_registries", filter, sort=sort, skip=skip, limit=limit
-            )
-        ]
+        return list(self._entries(filter, sort, skip, limit))
+
+    def iter_query(
+        self, filter: Filter | None = None, *, sort: Sort | None = None
+    ) -> Iterator[AssetsDBRegistry]:
+        results = self._entries(filter, sort, 0, None)
+        first = next(results, None)  # the service checks the filter on the first page
+        return results if first is None else itertools.chain([first], results)
+
+    def _entries(
+        self, filter: Filter | None, sort: Sort | None, skip: int, limit: int | None
+    ) -> Iterator[AssetsDBRegistry]:
+        docs = pages(
+            self._http,
+            "/asset_registries",
+            filter,
+            sort=sort,
+            skip=skip,
+            limit=limit,
+            identity=lambda doc: doc.get("asset_registry_id"),
+            page_size=self._page_size,
+        )
+        return (AssetsDBRegistry.model_validate(doc) for doc in docs)
 
     def count(self, filter: Filter | None = None) -> int:
         page = self._http.json(
