@@ -93,9 +93,17 @@ class StoreRegistry(Registry):
                 self.health_limits,
             )
             if report.status != "healthy":
+                remedy = (
+                    "the operator may allow its network (ASSETSTORE_HEALTH_ALLOWED_NETWORKS="
+                    "private or a CIDR such as 192.168.0.0/16; assetstore serve "
+                    "--allow-network CIDR)"
+                    if report.status == "refused"
+                    else "fix the store"
+                )
                 raise InvalidInputError(
-                    f"{report.url} is not healthy ({report.status}: {report.error}); "
-                    "fix it or register without the health check"
+                    f"{report.url} is not healthy ({report.status}: {report.error}); {remedy}, "
+                    "or register it without the check (HTTP: ?check_health=false; Python: "
+                    "check_health=False)"
                 )
         self._documents.insert(record.to_document())
         return record

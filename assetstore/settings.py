@@ -30,6 +30,10 @@ from assetstore.errors import InvalidInputError
 
 ENV_PREFIX = "ASSETSTORE_"
 MiB = 1 << 20
+#: What ``private`` stands for in ``health_allowed_networks``: the RFC 1918 networks and
+#: IPv6 unique local addresses, where clusters run; never loopback, link-local (cloud
+#: metadata, 169.254.169.254) or any other special range.
+PRIVATE_NETWORKS = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7")
 
 
 def _env(*names: str) -> dict[str, Any]:
@@ -223,7 +227,9 @@ class ServiceSettings(BaseModel):
     upload_workers: int = Field(default=16, ge=1)
     #: Health checks and federated searches may reach loopback and private addresses.
     allow_private_health_checks: bool = False
-    #: Networks health checks may reach even though they are not public (CIDR strings).
+    #: Networks health checks and federated searches may reach even though they are not
+    #: public: CIDR strings, or ``private`` for 10/8, 172.16/12, 192.168/16 and fc00::/7
+    #: (``ASSETSTORE_HEALTH_ALLOWED_NETWORKS=private``; ``serve --allow-network``).
     health_allowed_networks: list[str] = Field(default_factory=list)
     health_connect_timeout: float = Field(default=2.0, gt=0)
     health_total_timeout: float = Field(default=5.0, gt=0)
@@ -269,8 +275,12 @@ class ServiceSettings(BaseModel):
     @field_validator("health_allowed_networks")
     @classmethod
     def _networks(cls, networks: list[str]) -> list[str]:
-        AddressPolicy(allowed_networks=tuple(networks))  # refuses what is not a CIDR
-        return networks
+        expanded: list[str] = []
+        for network in networks:
+            word = network.strip().lower()
+            expanded.extend(PRIVATE_NETWORKS if word == "private" else [network.strip()])
+        AddressPolicy(allowed_networks=tuple(expanded))  # refuses what is not a CIDR
+        return list(dict.fromkeys(expanded))
 
     def address_policy(self) -> AddressPolicy:
         """Where health checks and federated searches may connect."""

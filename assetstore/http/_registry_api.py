@@ -24,7 +24,7 @@ from assetstore.http._bodies import (
     read_json_object,
 )
 from assetstore.http._paging import Collection, Paging, paging, query_answer
-from assetstore.http._responses import ok
+from assetstore.http._responses import JSONResponse, ok, one_line
 from assetstore.models import AssetsDBRegistry
 from assetstore.open import open_federated_store
 from assetstore.settings import ServiceSettings
@@ -206,11 +206,31 @@ async def search(request: Request) -> Response:
 @router.get(
     "/check_health/{registry_id}",
     dependencies=[Depends(require_read)],
+    responses={503: {"description": "the store is not healthy (the report is in data)"}},
     summary="Check a registered store's /health (safely)",
 )
 def check_health(registry_id: str, request: Request) -> Response:
     """Call the entry's ``{public_url}/health`` with short timeouts, refusing loopback,
     private and link-local targets unless the operator allows them, following no redirect.
-    Answers the report (``status``: healthy, unhealthy, unreachable or refused)."""
+
+    Healthy: 200, ``data`` is the store's own ``/health`` answer (as the original service
+    gave it) and ``report`` our report beside it. Anything else (``unhealthy``,
+    ``unreachable``, ``refused``): 503 with ``success: false`` and the report in ``data``
+    and ``report``, so that no client that checks the status or ``success`` takes a dead
+    store for a healthy one."""
     report = registry_of(request).check_health(registry_id)
-    return ok(report.model_dump(mode="json"))
+    shown = report.model_dump(mode="json")
+    if report.status == "healthy":
+        return ok(report.response, report=shown)
+    message = one_line(f"the store at {report.url} is {report.status}: {report.error}")
+    return JSONResponse(
+        {
+            "success": False,
+            "error": message,
+            "message": message,
+            "error_type": "BackendUnavailableError",
+            "data": shown,
+            "report": shown,
+        },
+        status_code=503,
+    )

@@ -25,8 +25,10 @@ import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, BinaryIO
 
+import orjson
+
 from assetstore._base_store import BaseAssetStore, require_stored_file
-from assetstore._outbound import AddressPolicy, Connection, json_body
+from assetstore._outbound import AddressPolicy, Connection, error_for, json_body
 from assetstore._streams import VerifyingReader, check_range, open_source
 from assetstore.contract import Registry
 from assetstore.errors import (
@@ -409,10 +411,17 @@ class HttpRegistry(_Remote, Registry):
         return int(page["total"])
 
     def check_health(self, registry_id: str) -> HealthReport:
-        response = self._http.json(
-            "GET", self._entry_path(registry_id, "/check_health"), not_found=RegistryNotFoundError
+        """The report, whatever the store's health: the service answers 503 (with the
+        report) for a store that is not healthy."""
+        path = self._entry_path(registry_id, "/check_health")
+        reply = self._http.request("GET", path)
+        body = _json_object(reply.content)
+        report = body.get("report", body.get("data") if reply.status_code == 200 else None)
+        if reply.status_code in (200, 503) and isinstance(report, dict) and "status" in report:
+            return HealthReport.model_validate(report)
+        raise error_for(
+            reply.status_code, reply.content, "GET", reply.url, None, RegistryNotFoundError
         )
-        return HealthReport.model_validate(response["data"])
 
     def search_assets(
         self,
@@ -430,6 +439,14 @@ class HttpRegistry(_Remote, Registry):
         body = {"filter": filter or {}, "registries": registries, "sort": sort, "limit": limit}
         response = self._http.json("POST", "/asset_registries/search", body=body, what="the search")
         return SearchResult.model_validate(response["data"])
+
+
+def _json_object(content: bytes) -> dict[str, Any]:
+    try:
+        value = orjson.loads(content)
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
 
 
 def open_http_store(

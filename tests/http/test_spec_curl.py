@@ -256,12 +256,12 @@ def test_every_spec_command_gives_the_documented_result(cli_server, seeded, tmp_
     assert code == 200
     assert [e["asset_registry_id"] for e in body["data"]] == [created]
 
-    # 15. health of a registered store: example.com is out of reach here, so the report
-    # says so; what matters is a report about the right entry, not an error
+    # 15. health of a registered store: example.com is out of reach here, so the answer is
+    # a 503 with success false (as the original's 500 for a dead store), the report in data
     code, body = next_command()
-    assert code == 200 and body["success"] is True
+    assert code == 503 and body["success"] is False
     assert body["data"]["asset_registry_id"] == f"tes-{REGISTRY_ID}"
-    assert body["data"]["status"] in ("healthy", "unhealthy", "unreachable", "refused")
+    assert body["data"]["status"] in ("unhealthy", "unreachable", "refused")
     assert next(commands, None) is None
 
 

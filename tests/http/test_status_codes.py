@@ -169,9 +169,11 @@ def test_422_bodies_that_are_not_json_objects(live, method, path, body):
 
 
 def test_422_bad_forms_and_parameters(live):
-    failure(httpx.post(f"{live.url}/upload_asset", json=META), 422)
-    failure(httpx.post(f"{live.url}/upload_asset", data={"asset_metadata": json.dumps(META)}), 422)
-    failure(httpx.post(f"{live.url}/upload_asset", files={"asset": ("f", b"x")}), 422)
+    # a missing part is a 400, as in the original service ("No file part")
+    failure(httpx.post(f"{live.url}/upload_asset", json=META), 400)
+    no_file = httpx.post(f"{live.url}/upload_asset", data={"asset_metadata": json.dumps(META)})
+    assert failure(no_file, 400, "InvalidInputError")["message"].startswith("No file part")
+    failure(httpx.post(f"{live.url}/upload_asset", files={"asset": ("f", b"x")}), 400)
     failure(upload(live.url, "{broken"), 422)
     failure(upload(live.url, {**META, "asset_version": "1.0"}), 422)
     failure(httpx.post(f"{live.url}/assets?limit=-1", json={}), 422)
