@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi_offline import FastAPIOffline
 from starlette.responses import Response
 
 from assetstore._version import __version__
@@ -52,7 +53,8 @@ def create_app(
         if executor is not None:
             executor.shutdown(wait=False, cancel_futures=True)
 
-    app = FastAPI(
+    # /docs serves Swagger UI from the installed package (fastapi-offline), not a CDN.
+    app = FastAPIOffline(
         title="assetstore",
         version=__version__,
         description=DESCRIPTION,
