@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import orjson
@@ -244,6 +244,10 @@ class ServiceSettings(BaseModel):
     cors_origins: list[str] = Field(default_factory=list)
     #: Serve ``POST /admin/fsck`` and ``POST /admin/gc`` (protected like writes).
     admin_endpoints: bool = True
+    #: ``spec``: answers show records with exactly the specification's fields (for clients
+    #: that build its dataclasses with ``AssetObject(**data)``); ``full`` (the default) adds
+    #: ``asset_source``, timestamps and ``revision``. A request's ``?fields=`` wins.
+    response_fields: Literal["full", "spec"] = "full"
 
     @field_validator("cors_origins")
     @classmethod

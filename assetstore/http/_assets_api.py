@@ -22,6 +22,7 @@ from assetstore.http._downloads import FileResponse, file_headers, parse_range
 from assetstore.http._multipart import receive_upload, upload_executor
 from assetstore.http._paging import Collection, Paging, paging, query_answer
 from assetstore.http._responses import ok
+from assetstore.http._views import SPEC_ASSET_FIELDS, shown
 from assetstore.models import AssetObject
 
 router = APIRouter(tags=["assets"])
@@ -75,7 +76,7 @@ def present(request: Request, asset: AssetObject) -> dict[str, Any]:
     """An asset as JSON, with its :func:`shown_url`."""
     doc = asset.model_dump(mode="json")
     doc["asset_public_url"] = shown_url(request, asset)
-    return doc
+    return shown(request, doc, SPEC_ASSET_FIELDS)
 
 
 @router.post(
@@ -100,7 +101,7 @@ async def upload_asset(request: Request) -> Response:
         headers={"ETag": etag_of(asset.revision)},
         asset_uri=asset.asset_uri,
         asset_id=asset.asset_id,
-        public_url=doc["asset_public_url"],
+        public_url=shown_url(request, asset),
     )
 
 

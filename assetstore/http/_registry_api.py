@@ -25,6 +25,7 @@ from assetstore.http._bodies import (
 )
 from assetstore.http._paging import Collection, Paging, paging, query_answer
 from assetstore.http._responses import JSONResponse, ok, one_line
+from assetstore.http._views import SPEC_REGISTRY_FIELDS, shown
 from assetstore.models import AssetsDBRegistry
 from assetstore.open import open_federated_store
 from assetstore.settings import ServiceSettings
@@ -82,7 +83,7 @@ async def register_store(
         lambda: registry_of(request).register(fields, check_health=check)
     )
     return ok(
-        entry.model_dump(mode="json"),
+        shown(request, entry.model_dump(mode="json"), SPEC_REGISTRY_FIELDS),
         201,
         headers={"ETag": etag_of(entry.revision)},
         asset_registry_id=entry.asset_registry_id,
@@ -98,7 +99,10 @@ async def register_store(
 def get_entry(registry_id: str, request: Request) -> Response:
     """The entry with this id."""
     entry = registry_of(request).get(registry_id)
-    return ok(entry.model_dump(mode="json"), headers={"ETag": etag_of(entry.revision)})
+    return ok(
+        shown(request, entry.model_dump(mode="json"), SPEC_REGISTRY_FIELDS),
+        headers={"ETag": etag_of(entry.revision)},
+    )
 
 
 @router.put(
@@ -117,7 +121,10 @@ async def update_entry(registry_id: str, request: Request) -> Response:
     entry = await run_in_threadpool(
         lambda: registry_of(request).update(registry_id, changes, expected_revision=expected)
     )
-    return ok(entry.model_dump(mode="json"), headers={"ETag": etag_of(entry.revision)})
+    return ok(
+        shown(request, entry.model_dump(mode="json"), SPEC_REGISTRY_FIELDS),
+        headers={"ETag": etag_of(entry.revision)},
+    )
 
 
 @router.delete(
@@ -153,7 +160,7 @@ async def query_entries(request: Request, page: Annotated[Paging, Depends(paging
         items=lambda where, sort: registry.iter_query(where, sort=sort),
         count=registry.count,
         document=AssetsDBRegistry.to_document,
-        present=lambda entry: entry.model_dump(mode="json"),
+        present=lambda entry: shown(request, entry.model_dump(mode="json"), SPEC_REGISTRY_FIELDS),
         scope={"collection": "registry"},
     )
     return await query_answer(request, entries, filter, page)
@@ -219,9 +226,9 @@ def check_health(registry_id: str, request: Request) -> Response:
     and ``report``, so that no client that checks the status or ``success`` takes a dead
     store for a healthy one."""
     report = registry_of(request).check_health(registry_id)
-    shown = report.model_dump(mode="json")
+    report_doc = report.model_dump(mode="json")
     if report.status == "healthy":
-        return ok(report.response, report=shown)
+        return ok(report.response, report=report_doc)
     message = one_line(f"the store at {report.url} is {report.status}: {report.error}")
     return JSONResponse(
         {
@@ -229,8 +236,8 @@ def check_health(registry_id: str, request: Request) -> Response:
             "error": message,
             "message": message,
             "error_type": "BackendUnavailableError",
-            "data": shown,
-            "report": shown,
+            "data": report_doc,
+            "report": report_doc,
         },
         status_code=503,
     )
