@@ -75,6 +75,11 @@ def mongo_errors(what: str) -> Iterator[None]:
         raise BackendUnavailableError(f"MongoDB error: {exc}") from exc
 
 
+def _read(cursor: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    with mongo_errors("query"):
+        yield from cursor
+
+
 def _mongo_sort(sort: Sort | None) -> list[tuple[str, int]] | None:
     if not sort:
         return None
@@ -245,6 +250,24 @@ class MongoDocumentStore(DocumentStore):
         with mongo_errors("query"):
             docs = list(self._collection.find(where, _NO_ID, max_time_ms=self._max_time_ms))
         return run_query(docs, filter if filter_here else None, sort, skip, limit)  # type: ignore[return-value]
+
+    def iter_find(
+        self,
+        filter: Filter | None = None,
+        *,
+        sort: Sort | None = None,
+        all_scopes: bool = False,
+    ) -> Iterator[dict[str, Any]]:
+        """The server's cursor, read batch by batch (constant memory)."""
+        validate_filter(filter)
+        spec = _mongo_sort(sort)
+        with mongo_errors("query"):
+            cursor = self._collection.find(
+                self._where(filter, all_scopes=all_scopes), _NO_ID, max_time_ms=self._max_time_ms
+            )
+            if spec:
+                cursor = cursor.sort(spec)
+        return _read(cursor)
 
     def count(self, filter: Filter | None = None, *, all_scopes: bool = False) -> int:
         validate_filter(filter)
