@@ -258,7 +258,10 @@ class MongoDocumentStore(DocumentStore):
         sort: Sort | None = None,
         all_scopes: bool = False,
     ) -> Iterator[dict[str, Any]]:
-        """The server's cursor, read batch by batch (constant memory)."""
+        """The server's cursor, read batch by batch (constant memory). On FerretDB, the
+        answer of :meth:`find` (which evaluates in-process what FerretDB answers wrongly)."""
+        if self._ferretdb:
+            return iter(self.find(filter, sort=sort, all_scopes=all_scopes))
         validate_filter(filter)
         spec = _mongo_sort(sort)
         with mongo_errors("query"):
