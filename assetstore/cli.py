@@ -245,6 +245,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         allow_private_health_checks=True if args.allow_private_health_checks else None,
         register_health_check=False if args.no_register_health_check else None,
         cors_origins=args.cors_origin or None,
+        ui=False if args.no_ui else None,
     )
     if settings.public_url is None and host not in ("0.0.0.0", "::", ""):
         bound = f"http://{f'[{host}]' if ':' in host else host}:{args.port}"
@@ -488,6 +489,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="ORIGIN",
         help="a browser origin allowed by CORS (repeatable; default: no CORS)",
     )
+    serve.add_argument("--no-ui", action="store_true", help="do not serve the web interface at /ui")
     serve.add_argument(
         "--log-level", default="info", choices=("critical", "error", "warning", "info", "debug")
     )

@@ -233,6 +233,8 @@ class ServiceSettings(BaseModel):
     cors_origins: list[str] = Field(default_factory=list)
     #: Serve ``POST /admin/fsck`` and ``POST /admin/gc`` (protected like writes).
     admin_endpoints: bool = True
+    #: Serve the web interface at ``/ui`` (and redirect ``/`` there).
+    ui: bool = True
 
     @field_validator("cors_origins")
     @classmethod
