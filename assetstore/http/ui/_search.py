@@ -79,11 +79,9 @@ def parse_search(text: str | None, *, tag: str | None = None) -> dict[str, Any]:
     text = (text or "").strip()
     if text.startswith("{"):
         try:
-            raw = orjson.loads(text)
+            raw = orjson.loads(text)  # valid JSON starting with "{" is an object
         except orjson.JSONDecodeError as exc:
             raise InvalidQueryError(f"the JSON filter is not valid JSON: {exc}") from None
-        if not isinstance(raw, dict):
-            raise InvalidQueryError('a JSON filter must be an object, e.g. {"asset_tags": "x"}')
         if raw:
             clauses.append(raw)
     elif text:
