@@ -312,3 +312,11 @@ def test_names_with_spaces_and_slashes_link_to_their_pages(ui, uri):
     assert " " not in href
     page = get(ui, href)
     assert page.status_code == 200 and f"<code>{uri}</code>" in page.text
+
+
+def test_notices_from_the_address_are_shown_only_when_true(ui):
+    seed_versions(ui.store)
+    assert "Deleted" not in get(ui, "/ui?deleted=org/bert:1.0-stable").text  # it still exists
+    assert "Deleted <code>gone:1-x</code>" in get(ui, "/ui?deleted=gone:1-x").text
+    assert 'id="saved"' not in get(ui, "/ui/asset/org/bert:1.0-stable?saved=7").text
+    assert 'id="registered"' not in get(ui, "/ui/registry?registered=Nobody").text

@@ -89,6 +89,8 @@ def assets_page(
             )
     except InvalidInputError as exc:  # a search the box or the query engine refuses
         error = str(exc)
+    if deleted and store.count({"asset_uri": deleted}):
+        deleted = None  # a notice only for what is really gone, whoever wrote the link
     context = {
         "page": page,
         "error": error,
@@ -122,7 +124,7 @@ def asset_page(asset_uri: str, request: Request, saved: int | None = None) -> Re
         "snippets": snippets_for(asset, service_url(request)),
         "download_url": download_url(request, asset),
         "public_url": shown_public_url(request, asset),
-        "saved": saved,
+        "saved": saved if saved is not None and 1 < saved <= asset.revision else None,
     }
     return render(request, "asset.html", context, timings=timings)
 

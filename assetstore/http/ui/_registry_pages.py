@@ -57,6 +57,8 @@ def registry_page(
             ),
             registry.count,
         )
+    if registered and not registry.count({"asset_registry_name": registered}):
+        registered = None  # a notice only for a store that is really there
     return render(
         request,
         "registry.html",
