@@ -121,6 +121,6 @@ def test_the_policy_blocks_inline_scripts(tab, seeded):
 
 def test_screenshot_of_the_list(tab, seeded):
     page = tab.page
-    tab.goto("/ui?q=tag:image")
-    expect(page.locator("#assets-table tbody tr")).to_have_count(4)
+    tab.goto("/ui")
+    expect(page.locator("#assets-table tbody tr")).to_have_count(6)
     tab.shoot("ui-assets", full_page=False)
