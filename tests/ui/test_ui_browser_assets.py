@@ -119,6 +119,11 @@ def test_upload_a_file_with_the_token_and_see_it_listed(tab, ui):
     assert TOKEN not in page.url
     expect(page.locator("#token-state")).to_have_text("Token set")
 
+    [upload] = [w for w in tab.writes if w["url"].endswith("/upload_asset")]
+    assert upload["authorization"] == f"Bearer {TOKEN}"
+    assert upload["content-type"].startswith("multipart/form-data")
+    assert upload["x-requested-with"] == "assetstore-ui"
+
     message.get_by_role("link", name="See the list").click()
     expect(page.locator("#assets-table")).to_contain_text("team/uploaded model")
     expect(page.locator("#assets-table")).to_contain_text("3.0 MiB")
@@ -162,6 +167,9 @@ def test_a_stale_edit_shows_the_conflict_and_changes_nothing(tab, ui):
     page.get_by_label("Metadata (a JSON object)").fill('{"owner": "me"}')
     page.get_by_role("button", name="Save changes").click()
     expect(page.locator("#saved")).to_contain_text("now at revision 3")
+    puts = [w for w in tab.writes if w["method"] == "PUT"]
+    assert [w["if-match"] for w in puts] == ['"1"', '"2"']
+    assert all(w["content-type"] == "application/json" for w in puts)
     assert ui.store.get(uri).asset_tags == ["mine"]
     assert ui.store.get(uri).asset_metadata == {"owner": "me"}
     expect(page.locator("#metadata")).to_contain_text("owner")

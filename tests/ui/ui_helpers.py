@@ -100,6 +100,7 @@ class Tab:
     errors: list[str] = field(default_factory=list)
     alerts: list[str] = field(default_factory=list)
     violations: list[str] = field(default_factory=list)
+    writes: list[dict[str, str]] = field(default_factory=list)
 
     @classmethod
     def open(cls, context: Any, base: str, screenshots: Path) -> Tab:
@@ -110,6 +111,7 @@ class Tab:
         page.set_default_timeout(15_000)
         tab = cls(page, base, screenshots, violations=violations)
         page.on("pageerror", lambda error: tab.errors.append(str(error)))
+        page.on("request", tab._record_write)
 
         def on_dialog(dialog: Any) -> None:
             tab.alerts.append(f"{dialog.type}: {dialog.message}")
@@ -117,6 +119,19 @@ class Tab:
 
         page.on("dialog", on_dialog)
         return tab
+
+    def _record_write(self, request: Any) -> None:
+        if request.method not in ("GET", "HEAD"):
+            self.writes.append({"method": request.method, "url": request.url, **request.headers})
+
+    def assert_writes_are_not_simple(self) -> None:
+        """Every write the page sent went to its own origin with the custom header (which
+        makes it a non-simple request a cross-site page could not send without a preflight),
+        and without a cookie."""
+        for write in self.writes:
+            assert write["url"].startswith(self.base + "/"), write
+            assert write.get("x-requested-with") == "assetstore-ui", write
+            assert "cookie" not in write, write
 
     def goto(self, path: str) -> Any:
         """Open ``path`` of the UI's server; returns the response."""
@@ -130,7 +145,9 @@ class Tab:
         return path
 
     def assert_clean(self) -> None:
-        """No script error, no alert, no Content-Security-Policy violation."""
+        """No script error, no alert, no Content-Security-Policy violation, and only writes
+        that are not simple cross-site requests."""
+        self.assert_writes_are_not_simple()
         assert self.errors == [], f"script errors: {self.errors}"
         assert self.alerts == [], f"alerts: {self.alerts}"
         assert self.violations == [], f"CSP violations: {self.violations}"
