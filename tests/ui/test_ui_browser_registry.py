@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from ui_helpers import TOKEN, closed_port_url, expect, serve_store
+from ui_helpers import TOKEN, closed_port_url, expect, serve_sick_store, serve_store
 
 
 @pytest.fixture
@@ -30,17 +30,24 @@ def test_registered_stores_show_live_health_and_an_unreachable_one_is_down(tab, 
     peer_url, _ = peer
     register(ui, "EU models", peer_url, asset_registry_tags=["pytorch"])
     register(ui, "Gone store", closed_port_url())
-    page = tab.page
-    tab.goto("/ui/registry")
-    expect(page.locator("#health-summary")).to_have_text("1 of 2 stores on this page healthy.")
+    with serve_sick_store() as sick_url:
+        register(ui, "Sick store", sick_url)
+        page = tab.page
+        tab.goto("/ui/registry")
+        expect(page.locator("#health-summary")).to_have_text("1 of 3 stores on this page healthy.")
     up = page.locator("tr.store-row", has_text="EU models")
     down = page.locator("tr.store-row", has_text="Gone store")
+    sick = page.locator("tr.store-row", has_text="Sick store")
     expect(up.locator(".health")).to_have_attribute("data-health", "up")
     expect(up.locator(".badge")).to_have_text("healthy")
     expect(up.locator(".latency")).to_have_text(re.compile(r"^\d+ ms$"))
     expect(down.locator(".health")).to_have_attribute("data-health", "down")
     expect(down.locator(".badge")).to_have_text("unreachable")
     expect(down.locator(".badge")).to_have_class("badge down")
+    expect(down.locator(".health-detail")).to_contain_text("cannot reach")
+    expect(sick.locator(".health")).to_have_attribute("data-health", "down")
+    expect(sick.locator(".badge")).to_have_text("unhealthy")
+    expect(sick.locator(".health-detail")).to_have_text("HTTP 503")
     tab.shoot("ui-registry")
 
     down.get_by_role("button", name="Check again").click()  # checked again, still down

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.responses import JSONResponse
 from live_server import free_port, serve_app
 
 from assetstore import open_registry, open_store
@@ -74,6 +75,19 @@ def serve_store(root: Path) -> Iterator[tuple[str, AssetStore]]:
     """Another store, served over HTTP (a peer for federated searches)."""
     with open_store(root / "peer") as store, serve_app(create_app(store)) as url:
         yield url, store
+
+
+@contextlib.contextmanager
+def serve_sick_store() -> Iterator[str]:
+    """A server whose ``/health`` answers 503 (a store that is up but unhealthy)."""
+    app = FastAPI()
+
+    @app.get("/health")
+    def health() -> JSONResponse:
+        return JSONResponse({"success": False, "status": "database down"}, status_code=503)
+
+    with serve_app(app) as url:
+        yield url
 
 
 def closed_port_url() -> str:

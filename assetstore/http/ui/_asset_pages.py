@@ -13,7 +13,7 @@ from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
 from assetstore.contract import AssetStore
-from assetstore.errors import InvalidInputError
+from assetstore.errors import AssetNotFoundError, InvalidInputError
 from assetstore.http.ui._errors import PageRoute
 from assetstore.http.ui._paging import PAGE_SIZES, fetch_page, page_size
 from assetstore.http.ui._render import Timings, render
@@ -54,6 +54,15 @@ def download_url(request: Request, asset: AssetObject) -> str | None:
     return None
 
 
+def exists(store: AssetStore, uri: str) -> bool:
+    """Whether the store has an asset with this URI (a lookup by URI, not a query)."""
+    try:
+        store.get(uri)
+    except (AssetNotFoundError, InvalidInputError):  # no such asset, or not even a URI
+        return False
+    return True
+
+
 def shown_public_url(request: Request, asset: AssetObject) -> str:
     """``asset_public_url`` as the API shows it: a stored file's is this service's download
     URL (never the blob's internal location)."""
@@ -89,7 +98,7 @@ def assets_page(
             )
     except InvalidInputError as exc:  # a search the box or the query engine refuses
         error = str(exc)
-    if deleted and store.count({"asset_uri": deleted}):
+    if deleted and exists(store, deleted):
         deleted = None  # a notice only for what is really gone, whoever wrote the link
     context = {
         "page": page,

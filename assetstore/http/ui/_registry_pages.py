@@ -7,7 +7,6 @@ address policy and time limits."""
 
 from __future__ import annotations
 
-from collections import defaultdict
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -125,6 +124,7 @@ def federated_search_page(
                 registry,
                 filter,
                 None,
+                sort=[("asset_name", 1), ("asset_version.version", -1)],
                 limit=limit,
                 opener=open_federated_store,
                 policy=settings.address_policy(),
@@ -136,9 +136,6 @@ def federated_search_page(
         shown, found = len(result.results), sum(s.count for s in result.sources)
     except InvalidInputError as exc:
         error = str(exc)
-    by_status: dict[str, int] = defaultdict(int)
-    for group in groups:
-        by_status[group.source.status] += 1
     context = {
         "q": q,
         "error": error,
@@ -146,7 +143,7 @@ def federated_search_page(
         "shown": shown,
         "found": found,
         "limit": limit,
-        "answered": by_status["ok"],
+        "answered": sum(group.source.status == "ok" for group in groups),
         "syntax_help": SYNTAX_HELP,
     }
     return render(request, "federated.html", context, status=400 if error else 200, timings=timings)
