@@ -254,6 +254,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         health_allowed_networks=args.allow_network or None,
         register_health_check=False if args.no_register_health_check else None,
         cors_origins=args.cors_origin or None,
+        ui=False if args.no_ui else None,
     )
     address = f"{f'[{host}]' if ':' in host else host}:{args.port}"
     if settings.public_url is None and host not in ("0.0.0.0", "::", ""):
@@ -580,6 +581,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="ORIGIN",
         help="a browser origin allowed by CORS (repeatable; default: no CORS)",
     )
+    serve.add_argument("--no-ui", action="store_true", help="do not serve the web interface at /ui")
     serve.add_argument(
         "--log-level", default="info", choices=("critical", "error", "warning", "info", "debug")
     )

@@ -248,6 +248,8 @@ class ServiceSettings(BaseModel):
     #: that build its dataclasses with ``AssetObject(**data)``); ``full`` (the default) adds
     #: ``asset_source``, timestamps and ``revision``. A request's ``?fields=`` wins.
     response_fields: Literal["full", "spec"] = "full"
+    #: Serve the web interface at ``/ui`` (and redirect ``/`` there).
+    ui: bool = True
 
     @field_validator("cors_origins")
     @classmethod

@@ -101,6 +101,10 @@ def create_app(
             app.include_router(assets_api.admin_router)
     if registry is not None:
         app.include_router(registry_api.router)
+    if settings.ui:
+        from assetstore.http.ui import install_ui  # jinja2 loads only when the UI is served
+
+        install_ui(app, assets=store is not None, registry=registry is not None)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
