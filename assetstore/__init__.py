@@ -34,6 +34,7 @@ from assetstore.errors import (
     ReadOnlyFieldError,
     RegistryNotFoundError,
     RevisionMismatchError,
+    TooManyResultsError,
 )
 from assetstore.models import (
     AssetObject,
@@ -77,6 +78,7 @@ __all__ = [
     "RevisionMismatchError",
     "SearchResult",
     "StagedFile",
+    "TooManyResultsError",
     "Upload",
     "compile_filter",
     "open_registry",

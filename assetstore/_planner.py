@@ -245,8 +245,9 @@ def _is_regex(value: Any) -> bool:
 
 def _prefix(path: str, value: Any, indexes: Indexes) -> set[int] | None:
     """The candidates of ``^literal`` (no flags): strings starting with the literal."""
+    flags: int
     if isinstance(value, re.Pattern):
-        pattern, flags = value.pattern, value.flags & ~re.UNICODE
+        pattern, flags = value.pattern, int(value.flags & ~re.UNICODE)
     elif isinstance(value, Regex):
         pattern, flags = value.pattern, 1 if value.flags else 0
     elif isinstance(value, str):
@@ -255,7 +256,7 @@ def _prefix(path: str, value: Any, indexes: Indexes) -> set[int] | None:
         return None
     if flags or not isinstance(pattern, str) or not pattern.startswith("^") or "|" in pattern:
         return None
-    literal = []
+    literal: list[str] = []
     for char in pattern[1:]:
         if char in _REGEX_META:
             if char in "*?{" and literal:

@@ -16,11 +16,10 @@ So a crash can leave an orphan blob (removed by ``gc``) but never metadata witho
 from __future__ import annotations
 
 import contextlib
-import mimetypes
 import os
 import time
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, BinaryIO
 
 import orjson
@@ -28,6 +27,7 @@ from pydantic import ValidationError
 
 from assetstore import versions
 from assetstore._base_store import BaseAssetStore, require_stored_file
+from assetstore._media_types import media_type
 from assetstore._planner import check_index_path
 from assetstore._revisions import delete_document, update_document
 from assetstore._streams import (
@@ -215,7 +215,7 @@ class Store(BaseAssetStore):
             asset_public_url=self._download_url(asset_id, blob_key(asset_id)),
             asset_file_info={
                 "file_size": staged.size,
-                "file_type": content_type or _guess_type(filename),
+                "file_type": content_type or media_type(filename),
                 "sha256": staged.sha256,
                 "filename": filename,
             },
@@ -351,6 +351,16 @@ class Store(BaseAssetStore):
         )
         return [AssetObject.from_stored(doc) for doc in docs]
 
+    def iter_query(
+        self,
+        filter: Filter | None = None,
+        *,
+        sort: Sort | None = None,
+        all_stores: bool = False,
+    ) -> Iterator[AssetObject]:
+        docs = self._documents.iter_find(filter, sort=sort, all_scopes=all_stores)
+        return (AssetObject.from_stored(doc) for doc in docs)
+
     def count(self, filter: Filter | None = None, *, all_stores: bool = False) -> int:
         return self._documents.count(filter, all_scopes=all_stores)
 
@@ -472,10 +482,6 @@ class Store(BaseAssetStore):
     def close(self) -> None:
         self._documents.close()
         self._blobs.close()
-
-
-def _guess_type(filename: str) -> str:
-    return mimetypes.guess_type(filename)[0] or "application/octet-stream"
 
 
 def _as_dict(asset: AssetObject | Mapping[str, Any]) -> dict[str, Any]:

@@ -253,6 +253,14 @@ def _equality_op(value: Any) -> _Op:
     return _Op("leaf", vp, arrays=arrays, fast=_fast_compare("$eq", value))
 
 
+def _starts_with(prefix: str, text: str) -> bool:
+    return text.startswith(prefix)
+
+
+def _contains(part: str, text: str) -> bool:
+    return part in text
+
+
 def _regex_op(value: Any, options: str | None = None) -> _Op:
     """A ``$regex``: matches strings (and a stored regex with the same pattern and flags)."""
     if _is_regex(value):
@@ -269,11 +277,7 @@ def _regex_op(value: Any, options: str | None = None) -> _Op:
     literal = _LITERAL.fullmatch(pattern) if not flags else None
     if literal is not None:  # "^abc" or "abc": a string test gives the same answer
         text = literal.group(2)
-        search = (
-            (lambda v, text=text: v.startswith(text))
-            if literal.group(1)
-            else (lambda v, text=text: text in v)
-        )
+        search = functools.partial(_starts_with if literal.group(1) else _contains, text)
 
     def regex_vp(v: Any) -> bool:
         if v.__class__ is str:

@@ -114,7 +114,8 @@ class FieldIndex:
                         del postings[key]
                 for key in new_keys - old_keys:
                     postings[key] = postings.get(key, _EMPTY_POSTINGS).set(position, None)
-            return FieldIndex(self.path, postings.finish())
+            new_postings = postings.finish()
+        return FieldIndex(self.path, new_postings)
 
     def lookup(self, key: IndexKey) -> Postings:
         """The slots whose field holds ``key``."""
@@ -154,15 +155,15 @@ class Snapshot:
         ids: dict[str, int] = {}
         next_id = 1
         for doc_id, doc in items:
-            number = int(doc_id) if doc_id.isdigit() else None
-            if number is not None and number >= next_id:
-                next_id = number + 1
+            found = int(doc_id) if doc_id.isdigit() else None
+            if found is not None and found >= next_id:
+                next_id = found + 1
             key = doc.get(key_field)
             if key is None:
                 continue
             share_strings(doc)
             ids[key] = len(slots)
-            slots.append((number if number is not None else -1, doc))
+            slots.append((found if found is not None else -1, doc))
         self.key_field = key_field
         self.slots: PVector[Slot | None] = pvector(slots)
         self.ids: immutables.Map[str, int] = immutables.Map(ids)
