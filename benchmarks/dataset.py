@@ -1,8 +1,10 @@
 """The data the store benchmarks store: asset records of a known shape, and large files.
 
 A store of ``size`` assets holds external assets ``0 .. size-1``: 20 versions per name, each
-tagged ``group<i % 30>``, with a ``dataset`` field shared by 50 assets and a ``framework``
-shared by a third. The metadata and bulk-import sections and MLflow's child all use it.
+tagged ``group<i % 30>``, with a ``dataset`` field shared by 50 assets, a ``shard`` field
+shared by the same 50 assets (``dataset`` gets a declared index, ``shard`` never does, so the
+two 50-hit queries differ only by the index) and a ``framework`` shared by a third. The
+metadata and bulk-import sections and MLflow's child all use it.
 
 Standard library only: MLflow's child imports it in MLflow's own virtualenv.
 """
@@ -17,6 +19,10 @@ VERSIONS_PER_NAME = 20
 TAG_GROUPS = 30
 SMALL_HITS = 50
 FRAMEWORKS = ("pytorch", "tensorflow", "onnx")
+#: The field the stores declare an index on (``store.create_index``), and the field of the
+#: same distribution that is never indexed (its queries scan).
+DECLARED_INDEX = "asset_metadata.dataset"
+UNDECLARED_FIELD = "asset_metadata.shard"
 
 
 def asset_name(i: int) -> str:
@@ -40,6 +46,11 @@ def dataset_of(i: int, size: int) -> str:
     return f"ds{i % max(1, size // SMALL_HITS)}"
 
 
+def shard_of(i: int, size: int) -> str:
+    """The ``shard`` field of the ``i``-th asset: the same 50 assets as its ``dataset``."""
+    return f"shard{i % max(1, size // SMALL_HITS)}"
+
+
 def asset_record(i: int, size: int) -> dict[str, Any]:
     """The ``i``-th external asset of a store of ``size`` (what ``register_many`` takes)."""
     return {
@@ -50,6 +61,7 @@ def asset_record(i: int, size: int) -> dict[str, Any]:
         "asset_metadata": {
             "framework": FRAMEWORKS[i % len(FRAMEWORKS)],
             "dataset": dataset_of(i, size),
+            "shard": shard_of(i, size),
             "params": i * 1000,
             "description": "a benchmark asset",
         },
