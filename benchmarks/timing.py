@@ -64,6 +64,7 @@ def run_interleaved(
     max_reps: int,
     budget: float,
     min_reps: int = 3,
+    prepare: Mapping[str, Callable[[int], Any]] | None = None,
 ) -> dict[str, Timing]:
     """Time every operation repeatedly, one call of each in turn (round robin), so a change in
     machine load or store state touches all of them alike.
@@ -71,7 +72,11 @@ def run_interleaved(
     An operation stops after ``max_reps`` calls, or once it has used ``budget`` seconds and has
     at least ``min_reps`` calls; a very slow one stops at ``3 * budget`` whatever its count
     (at least one call is always made). Each call gets its repeat index.
+
+    ``prepare[name](rep)``, when given, runs just before the call, untimed: what the call
+    consumes (the asset a delete removes) is made there.
     """
+    prepare = prepare or {}
     samples: dict[str, list[float]] = {name: [] for name in ops}
     spent: dict[str, float] = dict.fromkeys(ops, 0.0)
     results: dict[str, int | None] = dict.fromkeys(ops)
@@ -79,6 +84,8 @@ def run_interleaved(
     rep = 0
     while active:
         for name in list(active):
+            if name in prepare:
+                prepare[name](rep)
             started = time.perf_counter()
             value = ops[name](rep)
             elapsed = time.perf_counter() - started
