@@ -23,3 +23,23 @@ def peak_rss_sampler(pid: int, interval: float) -> Any:
     from assetstore.testing.rss import PeakRss
 
     return PeakRss(pid, interval=interval)
+
+
+def store_indexes(store: Any) -> list[str]:
+    """The fields the store's documents are indexed on (defaults and declared)."""
+    return list(store._documents.indexes())
+
+
+def mongo_collection(store: Any) -> Any:
+    """The pymongo collection behind a store on the MongoDB backend."""
+    return store._documents._collection
+
+
+def mongo_scope(store: Any) -> dict[str, Any]:
+    """The fields the MongoDB backend adds to every filter (``{"assets_db_id": ...}``)."""
+    return dict(store._documents._scope)
+
+
+def mongo_where(store: Any, filter: dict[str, Any]) -> dict[str, Any]:
+    """The filter the MongoDB backend sends to the server for ``store.query(filter)``."""
+    return store._documents._where(filter)
