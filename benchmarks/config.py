@@ -30,8 +30,8 @@ class Settings:
     #: Documents of the query-engine section, and its repeats.
     query_docs: int
     query_repeat: int
-    #: Bulk imports larger than these are not measured on mongomock / over HTTP.
-    mongomock_cap: int
+    #: Bulk imports larger than these are not measured on FerretDB / over HTTP.
+    mongo_cap: int
     http_cap: int
     #: MLflow's store sizes; None: ``sizes``.
     mlflow_sizes: list[int] | None
@@ -48,7 +48,7 @@ PROFILES: dict[str, Settings] = {
         budget=0.25,
         query_docs=5000,
         query_repeat=1,
-        mongomock_cap=300,
+        mongo_cap=100,
         http_cap=100,
         mlflow_sizes=[1000],
     ),
@@ -63,7 +63,7 @@ PROFILES: dict[str, Settings] = {
         budget=5.0,
         query_docs=100_000,
         query_repeat=3,
-        mongomock_cap=1000,
+        mongo_cap=100_000,
         http_cap=1000,
         mlflow_sizes=None,
     ),

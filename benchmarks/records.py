@@ -19,7 +19,7 @@ from .serde import FormatError, load, to_json
 from .targets import Target
 
 #: The layout of ``results.json``; a file of another one is refused, not misread.
-FORMAT = 2
+FORMAT = 3
 
 
 @dataclass

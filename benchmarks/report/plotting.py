@@ -14,7 +14,13 @@ from .markdown import size_label
 
 matplotlib.use("Agg")  # files only, never a window
 
-COLORS = {"local": "tab:blue", "mongomock": "tab:orange", "http": "tab:green", "mlflow": "tab:red"}
+COLORS = {
+    "local": "tab:blue",
+    "mongomock": "tab:orange",
+    "mongo": "tab:orange",
+    "http": "tab:green",
+    "mlflow": "tab:red",
+}
 
 
 def log_axes(ax: Any, sizes: Iterable[int] | None = None) -> None:

@@ -7,9 +7,9 @@ gets external assets (metadata only). Both are all or nothing: one metadata comm
 uploads one flush of the blobs.
 
 * ``local``: the embedded default (TinyDB);
-* ``mongomock``: the MongoDB backend on mongomock, a pure-Python in-memory emulator. Its
-  unique index is checked by scanning the collection on every insert, so an import is
-  O(n^2) there: it is measured up to ``mongomock_cap`` assets only;
+* ``mongo``: the MongoDB backend over the wire to a real server, FerretDB (SQLite), a fresh
+  server per import (:func:`benchmarks.servers.ferretdb_server`); up to ``mongo_cap``
+  assets;
 * ``http``: through the HTTP client. The service has no bulk endpoint, so the client's
   ``upload_many`` / ``register_many`` send one request per asset; measured up to
   ``http_cap`` assets, and the larger sizes are extrapolated (labelled).
@@ -36,11 +36,12 @@ METHODS = ("register_many", "upload_many")
 #: The backends, in the order of tables and plots, with their labels.
 BACKENDS = {
     "local": "local (TinyDB)",
-    "mongomock": "MongoDB (mongomock)",
+    "mongo": "MongoDB backend on FerretDB",
     "http": "HTTP client (one request per asset)",
 }
 
-#: The child's setup after the store is open (``args``: location, size, method, root).
+#: The child's setup after the store is open (``args``: location, size, method, root and,
+#: for the MongoDB backend, the database's URL).
 _ITEMS = """
 import os
 from benchmarks.dataset import asset_name, asset_record, asset_version
@@ -59,11 +60,7 @@ else:
 _OPEN = {
     "local": "from assetstore import open_store\nstore = open_store(args[0])",
     "http": "from assetstore import open_store\nstore = open_store(args[0])",
-    "mongomock": (
-        "import mongomock\nfrom assetstore import open_store\n"
-        "store = open_store(args[3], metadata='mongodb://localhost/bench',"
-        " mongo_client=mongomock.MongoClient())"
-    ),
+    "mongo": "from assetstore import open_store\nstore = open_store(args[3], metadata=args[4])",
 }
 _TIMED = {
     "register_many": "done = store.register_many(items)",
@@ -132,11 +129,21 @@ def import_once(
         with assetstore_server(root) as (url, process):
             run = measure(setup, _TIMED[method], url, str(size), method, str(root))
             return run, process.memory_info().rss / (1 << 20)
+    if backend == "mongo":
+        from ..servers import ferretdb_server
+
+        with ferretdb_server(workdir / "ferretdb") as (url, process):
+            args = (str(root), str(size), method, str(root), url + "bench")
+            run = measure(setup, _TIMED[method], *args)
+            return run, process.memory_info().rss / (1 << 20)
     return measure(setup, _TIMED[method], str(root), str(size), method, str(root)), None
 
 
 def measure_row(backend: str, method: str, size: int, repeat: int) -> BulkRow:
-    """``repeat`` imports (one at 100,000 assets and more); a failure is kept as ``error``."""
+    """``repeat`` imports (one at 100,000 assets and more); a failure is kept as ``error``,
+    a server this machine cannot run as ``skipped``."""
+    from ..servers import ServerUnavailable
+
     row = BulkRow(backend, method, size)
     runs = []
     try:
@@ -144,6 +151,9 @@ def measure_row(backend: str, method: str, size: int, repeat: int) -> BulkRow:
             with tempfile.TemporaryDirectory(prefix="bench-bulk-") as tmp:
                 run, row.server_rss_mb = import_once(backend, method, size, Path(tmp))
                 runs.append(run)
+    except ServerUnavailable as exc:
+        row.skipped = str(exc)
+        return row
     except Exception as exc:  # one failed import is a result, not the end
         row.error = str(exc)[-1500:]
         row.server_rss_mb = None
@@ -155,20 +165,22 @@ def measure_row(backend: str, method: str, size: int, repeat: int) -> BulkRow:
 
 
 def bench_bulk(
-    backends: list[str], sizes: list[int], repeat: int, *, mongomock_cap: int, http_cap: int
+    backends: list[str], sizes: list[int], repeat: int, *, mongo_cap: int, http_cap: int
 ) -> list[BulkRow]:
     """Every backend, method and size; sizes above a backend's cap are skipped."""
     rows = []
     for size in sizes:
         for backend in backends:
-            cap = {"mongomock": mongomock_cap, "http": http_cap}.get(backend)
+            cap = {"mongo": mongo_cap, "http": http_cap}.get(backend)
             for method in METHODS:
                 if cap is not None and size > cap:
                     skipped = f"above the {backend} cap of {cap:,} assets"
                     rows.append(BulkRow(backend, method, size, skipped=skipped))
                     continue
                 row = measure_row(backend, method, size, repeat)
-                if row.error is not None:
+                if row.skipped is not None:
+                    log(f"  bulk {backend} {method} {size:,}: not measured: {row.skipped}")
+                elif row.error is not None:
                     log(f"  bulk {backend} {method} {size:,}: FAILED: {row.error[-300:]}")
                 else:
                     log(
@@ -244,7 +256,7 @@ def run(config: Config, results: Results) -> BulkResult:
         list(BACKENDS),
         sizes,
         settings.repeat,
-        mongomock_cap=settings.mongomock_cap,
+        mongo_cap=settings.mongo_cap,
         http_cap=settings.http_cap,
     )
     extrapolate(rows, http_curves(results.metadata_ops))
