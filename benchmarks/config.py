@@ -15,7 +15,10 @@ class Settings:
 
     #: Store sizes of the metadata section (and of the others when they have none).
     sizes: list[int]
-    #: Bulk-import sizes; None: ``sizes``.
+    #: Sizes above this are measured on the local store only, with a smaller set of
+    #: operations (``sections.metadata.LARGE_OPS``); no other section runs them.
+    all_backends_max: int
+    #: Bulk-import sizes; None: ``sizes`` up to ``all_backends_max``.
     bulk_sizes: list[int] | None
     #: The transfer file's size, in MiB.
     transfer_mb: int
@@ -33,13 +36,21 @@ class Settings:
     #: Bulk imports larger than these are not measured on FerretDB / over HTTP.
     mongo_cap: int
     http_cap: int
-    #: MLflow's store sizes; None: ``sizes``.
+    #: MLflow's store sizes; None: ``sizes`` up to ``all_backends_max``.
     mlflow_sizes: list[int] | None
+    #: A benchmark child whose RSS passes this (MiB) is stopped, and its cell reported as
+    #: failed: the machine is shared, and a store that needs more is a result in itself.
+    rss_cap_mb: int
+
+    def shared_sizes(self) -> list[int]:
+        """The sizes every backend and section runs: ``sizes`` up to ``all_backends_max``."""
+        return [size for size in self.sizes if size <= self.all_backends_max]
 
 
 PROFILES: dict[str, Settings] = {
     "quick": Settings(
         sizes=[300, 1000],
+        all_backends_max=100_000,
         bulk_sizes=[100, 1000],
         transfer_mb=32,
         repeat=1,
@@ -51,10 +62,13 @@ PROFILES: dict[str, Settings] = {
         mongo_cap=100,
         http_cap=100,
         mlflow_sizes=[1000],
+        rss_cap_mb=8192,
     ),
     # S3 runs one round: moto serves a 1 GiB GET in ~2 minutes, and 3 rounds alone took 15.
+    # 1,000,000 assets: the local store only (filling it alone takes minutes).
     "full": Settings(
-        sizes=[1000, 10_000, 100_000],
+        sizes=[1000, 10_000, 100_000, 1_000_000],
+        all_backends_max=100_000,
         bulk_sizes=None,
         transfer_mb=1024,
         repeat=3,
@@ -66,6 +80,7 @@ PROFILES: dict[str, Settings] = {
         mongo_cap=100_000,
         http_cap=1000,
         mlflow_sizes=None,
+        rss_cap_mb=8192,
     ),
 }
 

@@ -1,6 +1,6 @@
 """Run every benchmark at one scale and write the report: ``benchmarks/results/``.
 
-    python -m benchmarks                 # the full report (sizes 1k/10k/100k, 1 GiB files)
+    python -m benchmarks                 # the full report (sizes 1k/10k/100k/1M, 1 GiB files)
     python -m benchmarks --quick         # about a minute: small sizes and files, few repeats
     python -m benchmarks --only metadata,bulk --sizes 1000,10000
     python -m benchmarks.report benchmarks/results/results.json   # re-render only
@@ -8,7 +8,8 @@
 Run them from the repository's root (``benchmarks`` is a package there, not installed).
 
 Sections (``--only``): ``query_engine`` (our engine against mongoquery, mongomock and
-montydb), ``metadata`` (operations per backend at each size), ``bulk`` (``register_many`` /
+montydb), ``metadata`` (operations per backend at each size; sizes above 100,000 on the
+local store only, with fewer operations), ``bulk`` (``register_many`` /
 ``upload_many`` in one call), ``transfers`` (local, S3 on moto and HTTP against a plain copy
 and boto3), ``mlflow`` (MLflow's model registry on SQLite, in its own virtualenv, created on
 first use unless ``--no-mlflow-setup``).
@@ -53,7 +54,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--only", help=f"comma-separated sections of: {', '.join(NAMES)}")
     parser.add_argument(
-        "--sizes", help="store sizes, comma-separated (full: 1000,10000,100000; quick: 300,1000)"
+        "--sizes",
+        help="store sizes, comma-separated (full: 1000,10000,100000,1000000; quick: 300,1000); "
+        "sizes above 100,000 run on the local store only, in the metadata section",
     )
     parser.add_argument(
         "--transfer-mb", type=int, help="transfer file size in MiB (full: 1024; quick: 32)"
@@ -71,6 +74,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--budget",
         type=float,
         help="seconds per metadata operation and store (full: 5; quick: 0.25)",
+    )
+    parser.add_argument(
+        "--rss-cap-mb",
+        type=int,
+        help="stop a benchmark child whose RSS passes this many MiB (default 8192)",
     )
     parser.add_argument(
         "--out",
@@ -104,12 +112,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def config_of(args: argparse.Namespace) -> Config:
     """The profile the options ask for, with their overrides."""
     overrides: dict[str, object] = {
-        key: getattr(args, key) for key in ("transfer_mb", "repeat", "s3_repeat", "reps", "budget")
+        key: getattr(args, key)
+        for key in ("transfer_mb", "repeat", "s3_repeat", "reps", "budget", "rss_cap_mb")
     }
     if args.sizes:
         overrides["sizes"] = sorted({int(s) for s in args.sizes.split(",") if s.strip()})
     settings = profile("quick" if args.quick else "full", **overrides)
-    if args.sizes:  # the given sizes hold for every section
+    if args.sizes:  # the given sizes hold for every section (those it runs)
         settings = dataclasses.replace(settings, bulk_sizes=None, mlflow_sizes=None)
     workdir = args.workdir.resolve() if args.workdir else None
     return Config(settings, workdir, args.mlflow_venv, mlflow_setup=not args.no_mlflow_setup)

@@ -7,7 +7,7 @@ from typing import Any
 
 from ..records import Results
 from ..sections.bulk import BACKENDS, BulkRow
-from ..targets import BULK_LIMIT_S, BULK_TARGET_SIZE
+from ..targets import BULK_LIMITS_S, BULK_SIZE
 from . import plotting
 from .markdown import table
 
@@ -74,9 +74,9 @@ def plot(results: Results, path: Path) -> Path | None:
                     color=plotting.COLORS[backend],
                     label=f"{label} (estimate)",
                 )
-    plotting.target_line(
-        ax, BULK_LIMIT_S, f"target {BULK_LIMIT_S} s at {BULK_TARGET_SIZE:,} (local)", 0.01
-    )
+    for method, limit in BULK_LIMITS_S.items():
+        text = f"target: {method} of {BULK_SIZE:,} in {limit:g} s (local)"
+        plotting.target_line(ax, limit, text, 0.01)
     plotting.log_axes(ax, [r.size for r in rows])
     ax.set_xlabel("assets imported in one call")
     ax.set_ylabel("seconds")

@@ -14,13 +14,16 @@ from .markdown import size_label
 
 matplotlib.use("Agg")  # files only, never a window
 
-COLORS = {
-    "local": "tab:blue",
-    "mongomock": "tab:orange",
-    "mongo": "tab:orange",
-    "http": "tab:green",
-    "mlflow": "tab:red",
-}
+COLORS = {"local": "tab:blue", "mongo": "tab:orange", "http": "tab:green", "mlflow": "tab:red"}
+
+
+def number_label(value: float) -> str:
+    """A tick label: 0.2, 50, 2,000, 50k, 2.5M."""
+    if value >= 1e6:
+        return f"{value / 1e6:g}M"
+    if value >= 1e4:
+        return f"{value / 1e3:g}k"
+    return f"{value:,g}"
 
 
 def log_axes(ax: Any, sizes: Iterable[int] | None = None) -> None:
@@ -28,7 +31,7 @@ def log_axes(ax: Any, sizes: Iterable[int] | None = None) -> None:
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.yaxis.set_major_locator(ticker.LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
-    ax.yaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.yaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _: number_label(v)))
     ax.yaxis.set_minor_formatter(ticker.NullFormatter())
     if sizes:
         ticks = sorted(set(sizes))

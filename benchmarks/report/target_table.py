@@ -5,24 +5,26 @@ from __future__ import annotations
 from typing import Any
 
 from ..records import Results
-from ..targets import Target
-from .markdown import ms, table
+from ..targets import TARGET_SIZE, Target
+from .markdown import table
 
 
 def _row(target: Target) -> list[str]:
-    if target.measured is None:
-        return [target.target, target.threshold, target.note or "", "", "n/a"]
-    if target.unit == "ms":
-        measured, p90 = ms(target.measured), ms(target.p90)
-    else:
-        measured, p90 = f"{target.measured:.1f} s (peak RSS {target.peak_mb:,.0f} MB)", ""
+    if target.met is None:
+        return [target.target, target.goal, target.measured or "", target.note or "", "n/a"]
     verdict = "**met**" if target.met else "**not met**"
-    return [target.target, target.threshold, measured, p90, verdict]
+    return [target.target, target.goal, target.measured or "", target.note or "", verdict]
 
 
 def context(results: Results) -> dict[str, Any] | None:
-    """The template's ``targets``: the table; None when there are no targets."""
+    """The template's ``targets``: the table and the counts; None when there are none."""
     if not results.targets:
         return None
-    headers = ["target (local store)", "goal", "measured (median)", "p90", "met?"]
-    return {"table": table(headers, map(_row, results.targets), "lrrrc")}
+    headers = ["target (local store)", "goal", "measured (median)", "detail", "met?"]
+    scored = [t for t in results.targets if t.met is not None]
+    return {
+        "table": table(headers, map(_row, results.targets), "llrlc"),
+        "scored": len(scored),
+        "met": sum(1 for t in scored if t.met),
+        "target_size": TARGET_SIZE,
+    }

@@ -251,7 +251,7 @@ def extrapolate(rows: list[BulkRow], curves: dict[str, list[tuple[int, float]]])
 def run(config: Config, results: Results) -> BulkResult:
     """Every backend, method and size; HTTP estimates use the metadata section's curves."""
     settings = config.settings
-    sizes = settings.bulk_sizes or settings.sizes
+    sizes = settings.bulk_sizes or settings.shared_sizes()
     rows = bench_bulk(
         list(BACKENDS),
         sizes,

@@ -150,7 +150,7 @@ def run(config: Config, results: Results) -> MlflowResult:
     """MLflow at ``mlflow_sizes`` (or ``sizes``), with the metadata section's repeats."""
     settings = config.settings
     return bench_mlflow(
-        settings.mlflow_sizes or settings.sizes,
+        settings.mlflow_sizes or settings.shared_sizes(),
         settings.reps,
         settings.budget,
         config.mlflow_venv,
