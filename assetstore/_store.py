@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import logging
 import mimetypes
 import os
+import re
 import time
 import uuid
 from collections.abc import Iterable, Mapping
@@ -38,7 +40,13 @@ from assetstore._streams import (
     open_source,
     sha256_of,
 )
-from assetstore._validation import check_json_object, check_tags, check_url_field, describe
+from assetstore._validation import (
+    ASSET_URL_SCHEMES,
+    check_json_object,
+    check_tags,
+    check_url_field,
+    describe,
+)
 from assetstore.errors import (
     AlreadyExistsError,
     AssetNotFoundError,
@@ -67,10 +75,25 @@ from assetstore.uri import build_uri
 OBJECTS_PREFIX = "objects/"
 #: The file (beside the blobs) that records the store's ``assets_db_id``.
 IDENTITY_KEY = "store.json"
+#: The asset ids this store generates (``uuid4().hex``), and so the only ones it takes a
+#: blob key from: a record is data that someone with access to the metadata can change.
+_ASSET_ID = re.compile(r"[0-9a-f]{32}")
+#: Fields of an uploaded asset that the store computes when answering, never stores: a query
+#: that names one sees external assets only (see :func:`_hide_computed_fields`).
+COMPUTED_FIELDS = ("asset_public_url",)
+
+_log = logging.getLogger("assetstore.store")
 
 
-def blob_key(asset_id: str) -> str:
-    """The blob key of an uploaded asset."""
+def blob_key(asset_id: Any) -> str:
+    """The blob key of an uploaded asset. ``IntegrityError`` if ``asset_id`` is not an id
+    this store generates (a damaged or forged record), so no record can name a file
+    elsewhere (``../../victim``)."""
+    if not isinstance(asset_id, str) or not _ASSET_ID.fullmatch(asset_id):
+        raise IntegrityError(
+            f"a record's asset_id {str(asset_id)[:80]!r} is not one this store generates; "
+            "the record is damaged (fsck lists it), and no file is read or removed for it"
+        )
     return f"{OBJECTS_PREFIX}{asset_id[:2]}/{asset_id}"
 
 
@@ -94,7 +117,10 @@ class Store(BaseAssetStore):
     """Assets over a blob store and a document store.
 
     ``public_url`` is the address clients download from (``{public_url}/asset-object/{id}``);
-    without it, an uploaded asset's ``asset_public_url`` is the blob's own URL.
+    without it, an uploaded asset's ``asset_public_url`` is the blob's own URL. Either is
+    computed when answering and never stored (the metadata holds ``""``): a stored local path
+    would leak to whoever can query the metadata, and a stored address goes stale when the
+    configuration changes.
     """
 
     def __init__(
@@ -181,7 +207,7 @@ class Store(BaseAssetStore):
         except BaseException:
             self._discard_uncommitted(staged)
             raise
-        return asset
+        return self._answer(asset)
 
     def _discard_uncommitted(self, staged: StagedFile) -> None:
         """After a failed publish, remove the staged blob, unless the metadata was committed
@@ -212,7 +238,7 @@ class Store(BaseAssetStore):
             assets_db_id=self.assets_db_id,
             asset_version={"version": version, "tag": tag},
             asset_metadata=check_json_object(metadata, "asset_metadata"),
-            asset_public_url=self._download_url(asset_id, blob_key(asset_id)),
+            asset_public_url="",  # computed when answering: see _answer
             asset_file_info={
                 "file_size": staged.size,
                 "file_type": content_type or _guess_type(filename),
@@ -265,7 +291,7 @@ class Store(BaseAssetStore):
             for stage in staged:
                 self._discard_uncommitted(stage)
             raise
-        return assets
+        return [self._answer(asset) for asset in assets]
 
     def register(self, asset: AssetObject | Mapping[str, Any]) -> AssetObject:
         record = self._external_record(asset)
@@ -311,7 +337,9 @@ class Store(BaseAssetStore):
                 "asset_metadata": check_json_object(parsed.asset_metadata, "asset_metadata"),
                 "asset_tags": check_tags(parsed.asset_tags, "asset_tags"),
                 "asset_file_info": check_json_object(parsed.asset_file_info, "asset_file_info"),
-                "asset_public_url": check_url_field(parsed.asset_public_url, "asset_public_url"),
+                "asset_public_url": check_url_field(
+                    parsed.asset_public_url, "asset_public_url", schemes=ASSET_URL_SCHEMES
+                ),
                 "asset_source": "external",
                 "created_at": now,
                 "updated_at": now,
@@ -319,23 +347,34 @@ class Store(BaseAssetStore):
             }
         )
 
-    def _download_url(self, asset_id: str, key: str) -> str:
+    def _download_url(self, asset_id: str) -> str:
+        """Where an uploaded file is downloaded from, by the configuration of now."""
         if self.public_url:
             return f"{self.public_url}/asset-object/{asset_id}"
-        return self._blobs.public_url(key)
+        try:
+            return self._blobs.public_url(blob_key(asset_id))
+        except IntegrityError:
+            return ""  # a damaged record names no file
+
+    def _answer(self, asset: AssetObject) -> AssetObject:
+        """``asset`` as the store shows it: an uploaded file's ``asset_public_url`` computed
+        now (whatever an older version stored there)."""
+        if asset.asset_source == "upload":
+            asset.asset_public_url = self._download_url(asset.asset_id)
+        return asset
 
     # ------------------------------------------------------------------- read
     def get(self, uri: str) -> AssetObject:
         doc = self._documents.get(uri) if isinstance(uri, str) else None
         if doc is None:
             raise AssetNotFoundError(f"no asset {uri!r}")
-        return AssetObject.model_validate(doc)
+        return self._answer(AssetObject.model_validate(doc))
 
     def get_by_id(self, asset_id: str) -> AssetObject:
         doc = self._documents.find_one("asset_id", asset_id) if isinstance(asset_id, str) else None
         if doc is None:
             raise AssetNotFoundError(f"no asset with asset_id {asset_id!r}")
-        return AssetObject.model_validate(doc)
+        return self._answer(AssetObject.model_validate(doc))
 
     def query(
         self,
@@ -347,12 +386,17 @@ class Store(BaseAssetStore):
         all_stores: bool = False,
     ) -> list[AssetObject]:
         docs = self._documents.find(
-            filter, sort=sort, skip=skip, limit=limit, all_scopes=all_stores, shared=True
+            _hide_computed_fields(filter, sort),
+            sort=sort,
+            skip=skip,
+            limit=limit,
+            all_scopes=all_stores,
+            shared=True,
         )
-        return [asset_from_document(doc) for doc in docs]
+        return [self._answer(asset_from_document(doc)) for doc in docs]
 
     def count(self, filter: Filter | None = None, *, all_stores: bool = False) -> int:
-        return self._documents.count(filter, all_scopes=all_stores)
+        return self._documents.count(_hide_computed_fields(filter, None), all_scopes=all_stores)
 
     def resolve(self, name: str, spec: str = "latest", *, tag: str | None = None) -> AssetObject:
         filter: dict[str, Any] = {"asset_name": name}
@@ -364,7 +408,9 @@ class Store(BaseAssetStore):
             where = f" with tag {tag!r}" if tag is not None else ""
             raise AssetNotFoundError(f"no version of {name!r}{where} matches {spec!r}")
         candidates = [d for d in docs if d["asset_version"]["version"] == chosen]
-        return AssetObject.model_validate(max(candidates, key=lambda d: d.get("created_at", "")))
+        return self._answer(
+            AssetObject.model_validate(max(candidates, key=lambda d: d.get("created_at", "")))
+        )
 
     # ------------------------------------------------------------------ files
     def open(self, uri: str, *, start: int = 0, end: int | None = None) -> BinaryIO:
@@ -397,16 +443,31 @@ class Store(BaseAssetStore):
     ) -> AssetObject:
         if not isinstance(changes, Mapping):
             raise InvalidInputError("changes must be a JSON object of fields to set")
-        return update_document(
-            self._documents,
-            uri,
-            lambda current: _apply_changes(current, changes),
-            model=AssetObject,
-            expected_revision=expected_revision,
-            not_found=lambda: AssetNotFoundError(f"no asset {uri!r}"),
+
+        def change(current: AssetObject) -> dict[str, Any]:
+            given = changes
+            if current.asset_source == "upload" and changes.get(
+                "asset_public_url"
+            ) == self._download_url(current.asset_id):
+                # The URL this store showed counts as unchanged.
+                given = {**changes, "asset_public_url": current.asset_public_url}
+            return _apply_changes(current, given)
+
+        return self._answer(
+            update_document(
+                self._documents,
+                uri,
+                change,
+                model=AssetObject,
+                expected_revision=expected_revision,
+                not_found=lambda: AssetNotFoundError(f"no asset {uri!r}"),
+            )
         )
 
     def delete(self, uri: str, *, expected_revision: int | None = None) -> None:
+        current = self._documents.get(uri) if isinstance(uri, str) else None
+        if current is not None and current.get("asset_source") == "upload":
+            blob_key(current.get("asset_id"))  # a damaged record: refuse before any change
         raw = delete_document(
             self._documents,
             uri,
@@ -419,24 +480,32 @@ class Store(BaseAssetStore):
     # ------------------------------------------------------------ maintenance
     def _referenced_blobs(self) -> set[str]:
         docs = self._documents.find({"asset_source": "upload"})
-        return {blob_key(doc["asset_id"]) for doc in docs}
+        keys = set()
+        for doc in docs:
+            with contextlib.suppress(IntegrityError):  # a damaged record refers to no blob
+                keys.add(blob_key(doc.get("asset_id")))
+        return keys
 
     def fsck(self, *, verify_checksums: bool = True) -> FsckReport:
         report = FsckReport()
         for doc in self._documents.find({"asset_source": "upload"}):
             asset = AssetObject.model_validate(doc)
             report.checked += 1
-            key = blob_key(asset.asset_id)
-            size = self._blobs.size(key)
-            if size is None:
-                report.missing.append(asset.asset_uri)
-            elif size != asset.file_size:
-                report.corrupt.append(asset.asset_uri)
-            elif verify_checksums:
-                with self._blobs.open(key) as reader:
-                    _, digest = sha256_of(reader, self._chunk_size)
-                if digest != asset.sha256:
+            try:
+                key = blob_key(asset.asset_id)
+                size = self._blobs.size(key)
+                if size is None:
+                    report.missing.append(asset.asset_uri)
+                elif size != asset.file_size:
                     report.corrupt.append(asset.asset_uri)
+                elif verify_checksums:
+                    with self._blobs.open(key) as reader:
+                        _, digest = sha256_of(reader, self._chunk_size)
+                    if digest != asset.sha256:
+                        report.corrupt.append(asset.asset_uri)
+            except IntegrityError as exc:  # a damaged record, or a file that is not ours
+                _log.warning("fsck: %s: %s", asset.asset_uri, exc)
+                report.corrupt.append(asset.asset_uri)
         # Read again: an asset published while the checksums were verified is no orphan.
         referenced = self._referenced_blobs()
         report.orphans = sorted(
@@ -523,8 +592,54 @@ def _apply_changes(current: AssetObject, changes: Mapping[str, Any]) -> dict[str
         elif field == "asset_tags":
             doc[field] = check_tags(value, field)
         elif field == "asset_public_url":
-            doc[field] = check_url_field(value, field)
+            doc[field] = check_url_field(value, field, schemes=ASSET_URL_SCHEMES)
     return doc
+
+
+def _hide_computed_fields(filter: Filter | None, sort: Sort | None) -> Filter | None:
+    """``filter``, restricted to external assets if it or ``sort`` names a field the store
+    computes for uploaded assets (:data:`COMPUTED_FIELDS`). Such a field's stored value is
+    nothing a client should learn; records of older versions may even hold a local path
+    there, which ``$regex`` probes could otherwise read back a character at a time."""
+    if not isinstance(filter, Mapping) and filter is not None:
+        return filter  # not a filter: the engine says what is wrong with it
+    if not (_filter_names_computed(filter or {}) or _sort_names_computed(sort)):
+        return filter
+    return {"$and": [filter or {}, {"asset_source": {"$ne": "upload"}}]}
+
+
+def _is_computed(path: Any) -> bool:
+    return isinstance(path, str) and any(
+        path == field or path.startswith(f"{field}.") for field in COMPUTED_FIELDS
+    )
+
+
+def _filter_names_computed(filter: Mapping[str, Any]) -> bool:
+    """Whether a field path of ``filter`` (at the top level or in ``$and``/``$or``/``$nor``)
+    is a computed field. Iterative: a deeply nested filter costs no recursion."""
+    stack: list[Any] = [filter]
+    while stack:
+        doc = stack.pop()
+        if not isinstance(doc, Mapping):
+            continue
+        for key, value in doc.items():
+            if key in ("$and", "$or", "$nor") and isinstance(value, list):
+                stack.extend(value)
+            elif _is_computed(key):
+                return True
+    return False
+
+
+def _sort_names_computed(sort: Sort | None) -> bool:
+    if sort is None:
+        return False
+    if isinstance(sort, Mapping):
+        return any(_is_computed(field) for field in sort)
+    if isinstance(sort, str):
+        return _is_computed(sort)
+    return any(
+        _is_computed(item[0] if isinstance(item, (list, tuple)) and item else item) for item in sort
+    )
 
 
 __all__ = ["IDENTITY_KEY", "OBJECTS_PREFIX", "Store", "blob_key", "store_identity"]
