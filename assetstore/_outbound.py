@@ -40,7 +40,6 @@ import orjson
 
 from assetstore.errors import (
     AssetStoreError,
-    AuthenticationError,
     BackendUnavailableError,
     HealthCheckRefusedError,
     InvalidInputError,
@@ -428,7 +427,6 @@ def _classes_by_status() -> dict[int, type[AssetStoreError]]:
     del by_status[500]  # a bug or an integrity error: the generic class says it best
     by_status.update(
         {
-            403: AuthenticationError,
             416: InvalidInputError,
             422: InvalidInputError,
             502: BackendUnavailableError,
@@ -519,7 +517,12 @@ class Connection:
             raise InvalidInputError(f"{base_url!r} is not an http:// or https:// URL")
         self.base_url = base_url.rstrip("/")
         self._parts = urlsplit(self.base_url)
-        headers = {"User-Agent": user_agent, "Accept": "application/json"}
+        # X-Requested-With: a write from this client is not a form a web page could send.
+        headers = {
+            "User-Agent": user_agent,
+            "Accept": "application/json",
+            "X-Requested-With": "assetstore",
+        }
         if token:
             headers["Authorization"] = f"Bearer {token}"
         self._headers = headers

@@ -14,6 +14,7 @@ in step with them)::
     │   └── RegistryNotFoundError                    404     3  no registry entry with this id
     ├── InvalidInputError (ValueError)               400     2  malformed input; nothing changed
     │   ├── InvalidQueryError                        400     2  a malformed or forbidden filter
+    │   │   └── QueryTimeoutError                    400     2  a query ran past its time limit
     │   ├── InvalidNameError                         400     2  a bad asset name, version or tag
     │   └── PayloadTooLargeError                     413     2  over an upload or body limit
     ├── AlreadyExistsError (ValueError)              409     4  the asset URI is taken
@@ -21,7 +22,10 @@ in step with them)::
     ├── ReadOnlyFieldError (ValueError)              400     2  an update touched an identity field
     ├── IntegrityError (OSError)                     500     1  bytes differ from their sha256
     ├── BackendUnavailableError (ConnectionError)    503     1  storage unreachable
+    ├── ServiceBusyError (ConnectionError)           503     1  at its limit: retry later
+    ├── RequestTimeoutError (TimeoutError)           408     1  a client stopped sending its request
     ├── AuthenticationError (PermissionError)        401     1  missing or wrong token
+    ├── CrossSiteRequestError (PermissionError)      403     1  a foreign Host or Origin; a form
     ├── HealthCheckRefusedError (PermissionError)    400     1  a target the address policy refuses
     └── MissingDependencyError (ImportError)         500     1  an optional extra is not installed
 
@@ -70,6 +74,11 @@ class InvalidQueryError(InvalidInputError):
     """A query filter is malformed, uses an unknown operator, or is forbidden."""
 
 
+class QueryTimeoutError(InvalidQueryError):
+    """A query ran past its time limit (``query_time_limit`` of the service, MongoDB's
+    ``maxTimeMS``): the filter is too costly for this store as it is."""
+
+
 class InvalidNameError(InvalidInputError):
     """An asset name, version or tag is missing or contains characters that are not allowed."""
 
@@ -116,10 +125,39 @@ class BackendUnavailableError(AssetStoreError, ConnectionError):
     exit_code = 1
 
 
+class ServiceBusyError(AssetStoreError, ConnectionError):
+    """The service is at its limit for this kind of work (uploads, queries, health checks,
+    federated searches); nothing was done. Retry after ``retry_after`` seconds (the HTTP
+    answer's ``Retry-After``)."""
+
+    http_status = 503
+    exit_code = 1
+
+    def __init__(self, message: str, retry_after: int = 5) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class RequestTimeoutError(AssetStoreError, TimeoutError):
+    """A client stopped sending its request (an upload that went idle); nothing was kept."""
+
+    http_status = 408
+    exit_code = 1
+
+
 class AuthenticationError(AssetStoreError, PermissionError):
     """A write was attempted without the right bearer token."""
 
     http_status = 401
+    exit_code = 1
+
+
+class CrossSiteRequestError(AssetStoreError, PermissionError):
+    """A request a web page may have made the operator's browser send: a ``Host`` the
+    service does not answer to (DNS rebinding), a write from a foreign ``Origin``, or a
+    write without a token that any page could send as a plain form."""
+
+    http_status = 403
     exit_code = 1
 
 
@@ -152,6 +190,7 @@ __all__ = [
     "AssetStoreError",
     "AuthenticationError",
     "BackendUnavailableError",
+    "CrossSiteRequestError",
     "HealthCheckRefusedError",
     "IntegrityError",
     "InvalidInputError",
@@ -160,8 +199,11 @@ __all__ = [
     "MissingDependencyError",
     "NotFoundError",
     "PayloadTooLargeError",
+    "QueryTimeoutError",
     "ReadOnlyFieldError",
     "RegistryNotFoundError",
+    "RequestTimeoutError",
     "RevisionMismatchError",
+    "ServiceBusyError",
     "error_classes",
 ]
