@@ -11,7 +11,7 @@ from starlette.responses import Response
 from assetstore._base_store import require_stored_file
 from assetstore.contract import AssetStore
 from assetstore.errors import InvalidQueryError
-from assetstore.http._auth import require_read, require_write
+from assetstore.http._auth import require_read, require_upload_write, require_write
 from assetstore.http._bodies import (
     Paging,
     etag_of,
@@ -84,7 +84,7 @@ def present(request: Request, asset: AssetObject) -> dict[str, Any]:
 @router.post(
     "/upload_asset",
     status_code=201,
-    dependencies=[Depends(require_write)],
+    dependencies=[Depends(require_upload_write)],
     openapi_extra={"requestBody": _UPLOAD_BODY},
     summary="Upload a file with its metadata (multipart, streamed)",
 )

@@ -27,6 +27,8 @@ from assetstore.errors import (
     BackendUnavailableError,
     IntegrityError,
     InvalidInputError,
+    RequestTimeoutError,
+    ServiceBusyError,
 )
 from assetstore.http._responses import failure
 
@@ -78,6 +80,10 @@ def response_for(error: BaseException) -> Response:
         message = str(error)
         if isinstance(error, AuthenticationError):
             headers["WWW-Authenticate"] = 'Bearer realm="assetstore"'
+        elif isinstance(error, ServiceBusyError):
+            headers["Retry-After"] = str(error.retry_after)
+        elif isinstance(error, RequestTimeoutError):
+            headers["Connection"] = "close"  # the rest of the request is not read
         elif isinstance(error, RangeNotSatisfiableError):
             headers["Content-Range"] = f"bytes */{error.size}"
             error_type = "InvalidInputError"
