@@ -229,6 +229,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     try:
         import uvicorn
 
+        from assetstore.http._strict_http import StrictH11Protocol
         from assetstore.http.app import create_app
         from assetstore.settings import ServiceSettings
     except ImportError as exc:
@@ -271,7 +272,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
                 "reach it can write (set ASSETSTORE_TOKEN or --token)\n"
             )
         app = create_app(store, registry, settings)
-        # h11, not httptools: uvicorn limits request heads (16 KiB) only with h11.
+        # h11, not httptools: uvicorn limits request heads (16 KiB) only with h11; read
+        # strictly, so a proxy in front cannot disagree about where a request ends.
         config = uvicorn.Config(
             app,
             host=host,
@@ -279,7 +281,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             log_level=args.log_level,
             server_header=False,
             proxy_headers=False,
-            http="h11",
+            http=StrictH11Protocol,
         )
         uvicorn.Server(config).run()
     return EXIT_OK
