@@ -222,7 +222,7 @@ class ServiceSettings(BaseModel):
     upload_idle_timeout: float = Field(default=60.0, gt=0)
     #: File bytes all uploads together may hold in memory (received, not yet written); a
     #: new upload that would go over is answered 503 with Retry-After.
-    upload_buffer_bytes: int = Field(default=64 * MiB, ge=MiB)
+    upload_buffer_bytes: int = Field(default=128 * MiB, ge=8 * MiB)
     #: Seconds a query (POST /assets, POST /asset_registries) may run, from the moment it
     #: arrives; over it, 400 QueryTimeoutError (MongoDB also has ASSETSTORE_MONGO_MAX_TIME_MS).
     query_time_limit: float = Field(default=10.0, gt=0)

@@ -82,6 +82,7 @@ def response_for(error: BaseException) -> Response:
             headers["WWW-Authenticate"] = 'Bearer realm="assetstore"'
         elif isinstance(error, ServiceBusyError):
             headers["Retry-After"] = str(error.retry_after)
+            headers["Connection"] = "close"  # the rest of the request is not read
         elif isinstance(error, RequestTimeoutError):
             headers["Connection"] = "close"  # the rest of the request is not read
         elif isinstance(error, RangeNotSatisfiableError):
