@@ -478,12 +478,21 @@ class Store(BaseAssetStore):
             self._blobs.delete(blob_key(raw["asset_id"]))
 
     # ------------------------------------------------------------ maintenance
-    def _referenced_blobs(self) -> set[str]:
+    def _referenced_blobs(self, *, refuse_damage: bool = False) -> set[str]:
+        """The blob keys records refer to. With ``refuse_damage``, ``IntegrityError`` if a
+        record's ``asset_id`` is damaged: its real file would look like an orphan."""
         docs = self._documents.find({"asset_source": "upload"})
         keys = set()
         for doc in docs:
-            with contextlib.suppress(IntegrityError):  # a damaged record refers to no blob
+            try:
                 keys.add(blob_key(doc.get("asset_id")))
+            except IntegrityError:
+                if refuse_damage:
+                    raise IntegrityError(
+                        f"asset {doc.get('asset_uri')!r} has a damaged record (fsck lists "
+                        "it): gc removes nothing until it is fixed, its file could be taken "
+                        "for an orphan"
+                    ) from None
         return keys
 
     def fsck(self, *, verify_checksums: bool = True) -> FsckReport:
@@ -517,6 +526,7 @@ class Store(BaseAssetStore):
 
     def gc(self, *, older_than: float = 3600.0) -> GcReport:
         report = GcReport()
+        self._referenced_blobs(refuse_damage=True)
         report.removed.extend(self._blobs.remove_incomplete(older_than))
         report.removed.extend(self._documents.remove_incomplete(older_than))
         referenced = self._referenced_blobs()
