@@ -37,6 +37,7 @@ from assetstore.errors import (
     AssetStoreError,
     BackendUnavailableError,
     InvalidQueryError,
+    QueryTimeoutError,
 )
 from assetstore.models import Filter, Sort
 from assetstore.ports import DocumentStore
@@ -58,7 +59,7 @@ def mongo_errors(what: str) -> Iterator[None]:
     except DuplicateKeyError as exc:
         raise AlreadyExistsError(f"{what} already exists") from exc
     except ExecutionTimeout as exc:
-        raise InvalidQueryError(
+        raise QueryTimeoutError(
             f"the {what} ran longer than the server-side limit (ASSETSTORE_MONGO_MAX_TIME_MS); "
             "narrow the filter"
         ) from exc
