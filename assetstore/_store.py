@@ -348,19 +348,18 @@ class Store(BaseAssetStore):
         )
 
     def _download_url(self, asset_id: str) -> str:
-        """Where an uploaded file is downloaded from, by the configuration of now."""
+        """Where an uploaded file is downloaded from, by the configuration of now. Only
+        shown, never opened: the id is not checked here (:func:`blob_key` does that)."""
         if self.public_url:
             return f"{self.public_url}/asset-object/{asset_id}"
-        try:
-            return self._blobs.public_url(blob_key(asset_id))
-        except IntegrityError:
-            return ""  # a damaged record names no file
+        return self._blobs.public_url(f"{OBJECTS_PREFIX}{asset_id[:2]}/{asset_id}")
 
     def _answer(self, asset: AssetObject) -> AssetObject:
         """``asset`` as the store shows it: an uploaded file's ``asset_public_url`` computed
         now (whatever an older version stored there)."""
         if asset.asset_source == "upload":
-            asset.asset_public_url = self._download_url(asset.asset_id)
+            # Straight into the model's fields (no validation to run): this is per result.
+            asset.__dict__["asset_public_url"] = self._download_url(asset.asset_id)
         return asset
 
     # ------------------------------------------------------------------- read
