@@ -116,7 +116,8 @@ def federated_search_page(
     groups: list[StoreGroup] = []
     error = None
     shown = found = 0
-    limit = min(FEDERATED_LIMIT, settings.max_results)
+    cap = settings.max_results
+    limit = FEDERATED_LIMIT if cap is None else min(FEDERATED_LIMIT, cap)
     try:
         filter = parse_search(q)
         with timings.span("search"):
