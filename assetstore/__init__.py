@@ -38,6 +38,7 @@ from assetstore.errors import (
     RequestTimeoutError,
     RevisionMismatchError,
     ServiceBusyError,
+    TooManyResultsError,
 )
 from assetstore.models import (
     AssetObject,
@@ -85,6 +86,7 @@ __all__ = [
     "SearchResult",
     "ServiceBusyError",
     "StagedFile",
+    "TooManyResultsError",
     "Upload",
     "compile_filter",
     "open_registry",

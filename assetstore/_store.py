@@ -18,12 +18,11 @@ from __future__ import annotations
 import contextlib
 import copy
 import logging
-import mimetypes
 import os
 import re
 import time
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, BinaryIO
 
 import orjson
@@ -31,6 +30,7 @@ from pydantic import ValidationError
 
 from assetstore import versions
 from assetstore._base_store import BaseAssetStore, require_stored_file
+from assetstore._media_types import media_type
 from assetstore._revisions import delete_document, update_document
 from assetstore._streams import (
     CHUNK_SIZE,
@@ -241,7 +241,7 @@ class Store(BaseAssetStore):
             asset_public_url="",  # computed when answering: see _answer
             asset_file_info={
                 "file_size": staged.size,
-                "file_type": content_type or _guess_type(filename),
+                "file_type": content_type or media_type(filename),
                 "sha256": staged.sha256,
                 "filename": filename,
             },
@@ -393,6 +393,18 @@ class Store(BaseAssetStore):
             shared=True,
         )
         return [self._answer(asset_from_document(doc)) for doc in docs]
+
+    def iter_query(
+        self,
+        filter: Filter | None = None,
+        *,
+        sort: Sort | None = None,
+        all_stores: bool = False,
+    ) -> Iterator[AssetObject]:
+        docs = self._documents.iter_find(
+            _hide_computed_fields(filter, sort), sort=sort, all_scopes=all_stores
+        )
+        return (self._answer(asset_from_document(doc)) for doc in docs)
 
     def count(self, filter: Filter | None = None, *, all_stores: bool = False) -> int:
         return self._documents.count(_hide_computed_fields(filter, None), all_scopes=all_stores)
@@ -561,10 +573,6 @@ def asset_from_document(doc: Mapping[str, Any]) -> AssetObject:
         if any(isinstance(item, (dict, list)) for item in value.values()):
             setattr(asset, field, copy.deepcopy(value))
     return asset
-
-
-def _guess_type(filename: str) -> str:
-    return mimetypes.guess_type(filename)[0] or "application/octet-stream"
 
 
 def _as_dict(asset: AssetObject | Mapping[str, Any]) -> dict[str, Any]:

@@ -14,7 +14,8 @@ in step with them)::
     │   └── RegistryNotFoundError                    404     3  no registry entry with this id
     ├── InvalidInputError (ValueError)               400     2  malformed input; nothing changed
     │   ├── InvalidQueryError                        400     2  a malformed or forbidden filter
-    │   │   └── QueryTimeoutError                    400     2  a query ran past its time limit
+    │   │   ├── QueryTimeoutError                    400     2  a query ran past its time limit
+    │   │   └── TooManyResultsError                  400     2  more results than max_results: page
     │   ├── InvalidNameError                         400     2  a bad asset name, version or tag
     │   └── PayloadTooLargeError                     413     2  over an upload or body limit
     ├── AlreadyExistsError (ValueError)              409     4  the asset URI is taken
@@ -77,6 +78,14 @@ class InvalidQueryError(InvalidInputError):
 class QueryTimeoutError(InvalidQueryError):
     """A query ran past its time limit (``query_time_limit`` of the service, MongoDB's
     ``maxTimeMS``): the filter is too costly for this store as it is."""
+
+
+class TooManyResultsError(InvalidQueryError):
+    """A query asks for more results than the service's ``max_results`` allows in one answer;
+    the message says how to page."""
+
+    http_status = 400
+    exit_code = 2
 
 
 class InvalidNameError(InvalidInputError):
@@ -205,5 +214,6 @@ __all__ = [
     "RequestTimeoutError",
     "RevisionMismatchError",
     "ServiceBusyError",
+    "TooManyResultsError",
     "error_classes",
 ]
