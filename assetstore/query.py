@@ -16,7 +16,7 @@ in linear time (see :mod:`assetstore._regex`).
 Cost: a filter is refused when compiled if its regular expressions would cost too much to
 run (the sum of their RE2 program sizes, one per clause, over ``max_regex_cost``); and inside
 :func:`time_limit` (what the HTTP service wraps every query in, like MongoDB's
-``maxTimeMS``) evaluation checks the clock as it goes and stops with
+``maxTimeMS``) evaluation counts the time it spends and stops with
 :class:`~assetstore.errors.QueryTimeoutError` once the limit has passed.
 """
 
@@ -106,32 +106,45 @@ MAX_REGEX_COST: Final = 10_000
 #: RE2's DFA gives up, its NFA handles up to every instruction for every byte (54 ns
 #: measured for ``(?:a?){1000}b`` with ``i``; doubled for multi-byte characters).
 _WORST_SECONDS_PER_STEP: Final = 1e-7
-#: Documents evaluated between two looks at the clock.
-_CHECK_EVERY: Final = 16
 
 
-class _Limit(NamedTuple):
-    deadline: float  # time.monotonic() value
-    seconds: float
+class _Clock:
+    """The evaluation time a block may spend, shared by every filter compiled in it (a
+    page and its count): like MongoDB's ``maxTimeMS``, processing time only. Waiting, for
+    a worker or for a client that reads slowly, does not count."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.spent = 0.0
+        self.since: float | None = None  # when the evaluation of the current document began
+
+    def left(self, now: float) -> float:
+        """Seconds of evaluation still allowed, at ``now``."""
+        running = now - self.since if self.since is not None else 0.0
+        return self.seconds - self.spent - running
+
+    def timed_out(self) -> QueryTimeoutError:
+        return QueryTimeoutError(
+            f"the query ran past its time limit of {self.seconds:g} s (query_time_limit); "
+            "narrow the filter or make its patterns simpler"
+        )
 
 
-_time_limit: contextvars.ContextVar[_Limit | None] = contextvars.ContextVar(
+_time_limit: contextvars.ContextVar[_Clock | None] = contextvars.ContextVar(
     "assetstore_query_time_limit", default=None
 )
 
 
 @contextlib.contextmanager
 def time_limit(seconds: float | None) -> Iterator[None]:
-    """Filters compiled inside the block stop evaluating with
-    :class:`~assetstore.errors.QueryTimeoutError` once ``seconds`` have passed since the
-    block was entered (None: no limit). Nested limits keep the earlier deadline. The limit
-    is a context variable, so it follows the work into ``asyncio``/``anyio`` worker threads."""
+    """Filters compiled inside the block may spend ``seconds`` evaluating documents, in all
+    (None: no limit); past it they raise :class:`~assetstore.errors.QueryTimeoutError`.
+    Nested limits keep the tighter one. The limit is a context variable, so it follows the
+    work into ``asyncio``/``anyio`` worker threads."""
     current = _time_limit.get()
     token = None
-    if seconds is not None:
-        mine = _Limit(time.monotonic() + seconds, seconds)
-        if current is None or mine.deadline < current.deadline:
-            token = _time_limit.set(mine)
+    if seconds is not None and (current is None or current.left(time.monotonic()) > seconds):
+        token = _time_limit.set(_Clock(seconds))
     try:
         yield
     finally:
@@ -139,23 +152,16 @@ def time_limit(seconds: float | None) -> Iterator[None]:
             _time_limit.reset(token)
 
 
-def _timed_out(limit: _Limit) -> QueryTimeoutError:
-    return QueryTimeoutError(
-        f"the query ran past its time limit of {limit.seconds:g} s (query_time_limit); "
-        "narrow the filter or make its patterns simpler"
-    )
-
-
 class _Budget:
     """What compiling one filter may still spend on regular expressions, and the time
     limit its evaluation runs under (if any).
 
     A search is one C call that cannot be interrupted, so under a time limit each search
-    first checks that even at its worst (cost x length of the text) it would end before
-    the deadline, and refuses to start otherwise: the limit then holds for the whole query,
+    first checks that even at its worst (cost x length of the text) it would end within the
+    time left, and refuses to start otherwise: the limit then holds for the whole query,
     not only between documents."""
 
-    def __init__(self, max_regex_cost: int, limit: _Limit | None) -> None:
+    def __init__(self, max_regex_cost: int, limit: _Clock | None) -> None:
         self.left = max_regex_cost
         self.max_regex_cost = max_regex_cost
         self.limit = limit
@@ -175,28 +181,30 @@ class _Budget:
         limit = self.limit
         if limit is None:
             return search
-        deadline = limit.deadline
         clock = time.monotonic
         step = regex.cost * _WORST_SECONDS_PER_STEP
 
         def timed_search(text: str) -> bool:
-            if clock() + step * len(text) > deadline:
-                raise _timed_out(limit)
+            if step * len(text) > limit.left(clock()):
+                raise limit.timed_out()
             return search(text)
 
         return timed_search
 
 
-def _with_deadline(predicate: Predicate, limit: _Limit) -> Predicate:
-    """``predicate``, checking the clock every :data:`_CHECK_EVERY` documents."""
-    counter = itertools.count(1)
-    deadline = limit.deadline
+def _with_deadline(predicate: Predicate, limit: _Clock) -> Predicate:
+    """``predicate``, adding the time each document takes to ``limit``'s account."""
     clock = time.monotonic
 
     def timed(doc: Mapping[str, Any]) -> bool:
-        if not next(counter) % _CHECK_EVERY and clock() > deadline:
-            raise _timed_out(limit)
-        return predicate(doc)
+        limit.since = started = clock()
+        try:
+            return predicate(doc)
+        finally:
+            limit.since = None
+            limit.spent += clock() - started
+            if limit.spent > limit.seconds:
+                raise limit.timed_out()  # the time limit wins over the answer
 
     return timed
 

@@ -232,8 +232,9 @@ class ServiceSettings(BaseModel):
     #: File bytes all uploads together may hold in memory (received, not yet written); a
     #: new upload that would go over is answered 503 with Retry-After.
     upload_buffer_bytes: int = Field(default=128 * MiB, ge=8 * MiB)
-    #: Seconds a query (POST /assets, POST /asset_registries) may run, from the moment it
-    #: arrives; over it, 400 QueryTimeoutError (MongoDB also has ASSETSTORE_MONGO_MAX_TIME_MS).
+    #: Seconds a query (POST /assets, POST /asset_registries) may spend evaluating, as
+    #: MongoDB's maxTimeMS counts (not waiting for a turn or for the client); over it, 400
+    #: QueryTimeoutError (MongoDB itself has ASSETSTORE_MONGO_MAX_TIME_MS).
     query_time_limit: float = Field(default=10.0, gt=0)
     #: Queries evaluated at once; more wait (see queue_timeout).
     query_workers: int = Field(default=4, ge=1)

@@ -4,16 +4,19 @@ every worker thread and the rest of the service (``/health``, reads, writes) kee
 Two kinds of requests are admitted through a gate of their own:
 
 * **queries** (``POST /assets``, ``POST /asset_registries``): CPU work, ``query_workers`` at
-  once; each runs under :func:`assetstore.query.time_limit` (``query_time_limit``, counted
-  from the request's arrival), so it ends with a 400 ``QueryTimeoutError`` when over it.
+  once; each runs under :func:`assetstore.query.time_limit` (``query_time_limit`` seconds
+  of evaluation, like MongoDB's ``maxTimeMS``), so it ends with a 400
+  ``QueryTimeoutError`` when over it.
 * **outbound** (``GET /check_health/{id}``, ``POST /asset_registries/search``, ``POST
   /asset_registry`` with its health check): calls to registered stores, ``outbound_workers``
   at once (each also bounded by its own deadline).
 
 A request waits for its turn without holding a thread, and its JSON body is read before it
 takes a place (up to ``max_query_bytes``; the route refuses a larger one), so a client that
-sends slowly holds no place either. One that waits longer than ``queue_timeout`` gets a 503
-with ``Retry-After``. Every other request passes straight through.
+sends slowly holds no place either; nor does one that reads slowly: while an answer waits to
+be sent the request gives its place back, and takes one again to go on. One that waits
+longer than ``queue_timeout`` for its first turn gets a 503 with ``Retry-After``. Every other
+request passes straight through.
 """
 
 from __future__ import annotations
@@ -102,10 +105,24 @@ class Admission:
                 )
                 await response_for(busy)(scope, body, send)
                 return
+            holding = True
+
+            async def send_without_holding(message: Message) -> None:
+                nonlocal holding
+                if message["type"] != "http.response.body" or not message.get("more_body"):
+                    await send(message)
+                    return
+                gate.slots.release()  # a slow reader holds no place while we wait on it
+                holding = False
+                await send(message)
+                await gate.slots.acquire()
+                holding = True
+
             try:
-                await self.app(scope, receive, send)
+                await self.app(scope, receive, send_without_holding)
             finally:
-                gate.slots.release()
+                if holding:
+                    gate.slots.release()
 
 
 def _declared_length(scope: Scope) -> int:

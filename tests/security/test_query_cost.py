@@ -12,6 +12,8 @@ from __future__ import annotations
 import concurrent.futures
 import json
 import re
+import socket
+import time
 
 import httpx
 import pytest
@@ -171,3 +173,55 @@ def test_health_and_reads_answer_during_a_query_flood(live, tmp_path):
         assert kind == ("QueryTimeoutError" if answer.status_code == 400 else "ServiceBusyError")
         if answer.status_code == 503:
             assert int(answer.headers["Retry-After"]) >= 1
+
+
+def test_a_slow_reader_holds_no_query_worker_and_is_not_cut(live, tmp_path):
+    """One query worker; a client that asks for a long streamed answer and then reads
+    nothing for longer than the time limit: meanwhile another query is answered (the slow
+    reader gave its place back while the server waited on it), and when it finally reads,
+    its answer is whole (waiting for a client is not evaluation time)."""
+    live.set_settings(query_time_limit=1, query_workers=1, queue_timeout=2)
+    with open_store(f"memory://slow-reader-{tmp_path.name}") as store:
+        store.register_many(
+            {
+                "asset_name": f"n{index}",
+                "asset_version": {"version": "1", "tag": "a"},
+                "asset_metadata": {"pad": "p" * 200},
+            }
+            for index in range(30_000)
+        )
+        live.app.state.store = store
+        host, port = live.url.removeprefix("http://").rsplit(":", 1)
+        slow = socket.socket()
+        slow.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        slow.connect((host, int(port)))
+        slow.sendall(
+            f"POST /assets HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n"
+            "Content-Length: 2\r\nConnection: close\r\n\r\n{}".encode()
+        )
+        try:
+            time.sleep(1.5)  # the server fills the socket and waits on this reader
+            other = httpx.post(f"{live.url}/assets?limit=1", json={}, timeout=10)
+            assert other.status_code == 200, other.text
+            time.sleep(1)
+            received = bytearray()
+            slow.settimeout(30)
+            while chunk := slow.recv(1 << 20):
+                received += chunk
+        finally:
+            slow.close()
+    body = bytes(received).split(b"\r\n\r\n", 1)[1]
+    answer = json.loads(_dechunk(body))
+    assert len(answer["data"]) == 30_000 and answer["next_cursor"] is None
+
+
+def _dechunk(body: bytes) -> bytes:
+    """The payload of a chunked HTTP body."""
+    out, position = bytearray(), 0
+    while True:
+        end = body.index(b"\r\n", position)
+        size = int(body[position:end], 16)
+        if size == 0:
+            return bytes(out)
+        out += body[end + 2 : end + 2 + size]
+        position = end + 2 + size + 2
