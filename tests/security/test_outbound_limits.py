@@ -106,12 +106,13 @@ def test_health_and_reads_answer_while_45_checks_drip(live, dripper):
         answers = [check.result() for check in checks]
     assert health.status_code == 200 and read.status_code == 200
     assert in_flight > 0, "the checks ended before the probes: it proves nothing"
+    checked = 0
     for answer in answers:
-        if answer.status_code == 503:
-            assert answer.json()["error_type"] == "ServiceBusyError"
+        assert answer.status_code == 503, answer.text  # busy, or a store that is not healthy
+        if answer.json()["error_type"] == "ServiceBusyError":
             assert int(answer.headers["Retry-After"]) >= 1
         else:
-            assert answer.status_code == 200
-            assert answer.json()["data"]["status"] == "unreachable"
-    assert any(answer.status_code == 200 for answer in answers)
+            assert answer.json()["report"]["status"] == "unreachable", answer.text
+            checked += 1
+    assert checked > 0
     assert wait_until(lambda: dripper.open == 0, 5), f"{dripper.open} connections left open"

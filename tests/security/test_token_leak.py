@@ -51,7 +51,7 @@ def test_served_search_health_and_registration_send_no_token(tmp_path, canary):
         assert search.status_code == 200, search.text
         assert [s["status"] for s in search.json()["data"]["sources"]] == ["ok"]
         health = httpx.get(f"{server.url}/check_health/{entry}", timeout=30)
-        assert health.json()["data"]["status"] == "healthy"
+        assert health.json()["report"]["status"] == "healthy", health.text
     paths = [(seen.method, seen.path.split("?")[0]) for seen in canary.seen]
     assert ("POST", "/assets") in paths and ("GET", "/health") in paths
     assert authorizations(canary) == []
