@@ -11,6 +11,9 @@ Two kinds of requests are admitted through a gate of their own:
   /asset_registry`` with its health check): calls to registered stores, ``outbound_workers``
   at once (each also bounded by its own deadline).
 
+The web interface's pages that do the same work go through the same gates: its asset and
+registry lists are queries, its health checks and federated search are outbound.
+
 A request waits for its turn without holding a thread, and its JSON body is read before it
 takes a place (up to ``max_query_bytes``; the route refuses a larger one), so a client that
 sends slowly holds no place either; nor does one that reads slowly: while an answer waits to
@@ -37,18 +40,24 @@ from assetstore.settings import ServiceSettings
 
 QUERIES = "queries"
 OUTBOUND = "outbound"
-_QUERY_PATHS = frozenset({"/assets", "/asset_registries"})
+_QUERY_POSTS = frozenset({"/assets", "/asset_registries"})
 _OUTBOUND_POSTS = frozenset({"/asset_registries/search", "/asset_registry"})
+_QUERY_PAGES = frozenset({"/ui", "/ui/", "/ui/registry", "/ui/registry/"})
+_OUTBOUND_PAGES = ("/check_health/", "/ui/registry/health/", "/ui/registry/search")
 
 
 def kind_of(method: str, path: str) -> str | None:
     """Which gate a request goes through, if any."""
-    if method == "POST" and path in _QUERY_PATHS:
-        return QUERIES
-    if (method == "POST" and path in _OUTBOUND_POSTS) or (
-        method == "GET" and path.startswith("/check_health/")
-    ):
-        return OUTBOUND
+    if method == "POST":
+        if path in _QUERY_POSTS:
+            return QUERIES
+        if path in _OUTBOUND_POSTS:
+            return OUTBOUND
+    elif method in ("GET", "HEAD"):
+        if path in _QUERY_PAGES:
+            return QUERIES
+        if path.startswith(_OUTBOUND_PAGES):
+            return OUTBOUND
     return None
 
 

@@ -18,6 +18,7 @@ import pytest
 from seckit import Dripper, Flood, MiB, wait_until
 
 from assetstore._outbound import AddressPolicy, CallLimits
+from assetstore.http._admission import OUTBOUND, QUERIES, kind_of
 
 
 @pytest.fixture
@@ -116,3 +117,39 @@ def test_health_and_reads_answer_while_45_checks_drip(live, dripper):
             checked += 1
     assert checked > 0
     assert wait_until(lambda: dripper.open == 0, 5), f"{dripper.open} connections left open"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "kind"),
+    [
+        ("POST", "/assets", QUERIES),
+        ("POST", "/asset_registries", QUERIES),
+        ("GET", "/ui", QUERIES),
+        ("GET", "/ui/registry", QUERIES),
+        ("GET", "/check_health/x", OUTBOUND),
+        ("POST", "/asset_registries/search", OUTBOUND),
+        ("POST", "/asset_registry", OUTBOUND),
+        ("GET", "/ui/registry/health/x", OUTBOUND),
+        ("GET", "/ui/registry/search", OUTBOUND),
+        ("GET", "/health", None),
+        ("GET", "/asset/a:1-b", None),
+        ("POST", "/upload_asset", None),
+        ("GET", "/ui/asset/a:1-b", None),
+    ],
+)
+def test_every_route_that_does_long_work_has_a_gate(method, path, kind):
+    assert kind_of(method, path) == kind
+
+
+def test_the_web_interface_shares_the_outbound_gate(live, dripper):
+    """With one outbound worker busy on a dripping store, the web interface's health check
+    of the same store waits its turn like the API's, and is told to retry."""
+    allow_loopback(live, total=3.0, outbound_workers=1, queue_timeout=0.5)
+    (entry,) = register(live, dripper.url)
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        busy = pool.submit(httpx.get, f"{live.url}/check_health/{entry}", timeout=30)
+        assert wait_until(lambda: dripper.accepted == 1, 5)
+        page = httpx.get(f"{live.url}/ui/registry/health/{entry}", timeout=30)
+        assert busy.result().status_code == 503
+    assert page.status_code == 503, page.text
+    assert page.json()["error_type"] == "ServiceBusyError"
