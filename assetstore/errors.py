@@ -20,7 +20,9 @@ in step with them)::
     ├── RevisionMismatchError (ValueError)           412     4  someone else changed it first
     ├── ReadOnlyFieldError (ValueError)              400     2  an update touched an identity field
     ├── IntegrityError (OSError)                     500     1  bytes differ from their sha256
+    │   └── DamageError                              500     1  damaged records; refused, no change
     ├── BackendUnavailableError (ConnectionError)    503     1  storage unreachable
+    ├── InsufficientStorageError (OSError)           507     1  the disk (or quota) is full
     ├── AuthenticationError (PermissionError)        401     1  missing or wrong token
     ├── HealthCheckRefusedError (PermissionError)    400     1  a target the address policy refuses
     └── MissingDependencyError (ImportError)         500     1  an optional extra is not installed
@@ -32,6 +34,7 @@ the original traceback stays attached for whoever investigates.
 
 from __future__ import annotations
 
+import errno
 from typing import ClassVar
 
 
@@ -109,11 +112,32 @@ class IntegrityError(AssetStoreError, OSError):
     exit_code = 1
 
 
+class DamageError(IntegrityError):
+    """The store's own records are damaged: a journal record or the metadata file fails its
+    checksum, a record is malformed, ``store.json`` is unreadable or missing while the store
+    holds data, or (for ``gc``) referenced files are missing. The operation was refused and
+    nothing was changed; the message names the file and the record, and ``fsck`` lists
+    every problem it can see."""
+
+
 class BackendUnavailableError(AssetStoreError, ConnectionError):
     """The metadata database or the blob store cannot be reached."""
 
     http_status = 503
     exit_code = 1
+
+
+class InsufficientStorageError(AssetStoreError, OSError):
+    """The storage has no room left (``ENOSPC``, ``EDQUOT``, ``EFBIG``); nothing was changed.
+    ``errno`` is ``ENOSPC`` unless the cause said otherwise."""
+
+    http_status = 507
+    exit_code = 1
+
+    def __init__(self, *args: object) -> None:
+        super().__init__(*args)
+        if self.errno is None:
+            self.errno = errno.ENOSPC
 
 
 class AuthenticationError(AssetStoreError, PermissionError):
@@ -152,7 +176,9 @@ __all__ = [
     "AssetStoreError",
     "AuthenticationError",
     "BackendUnavailableError",
+    "DamageError",
     "HealthCheckRefusedError",
+    "InsufficientStorageError",
     "IntegrityError",
     "InvalidInputError",
     "InvalidNameError",
