@@ -522,6 +522,33 @@ def verify_sound(store: Any, spec: dict[str, Any]) -> Any:
     return report
 
 
+# ---------------------------------------------------------------------- corruption
+def flip_bit(path: Path, bit: int) -> None:
+    """Flip one bit of a file in place (bit 0 is the lowest bit of the first byte), as a
+    failing disk or a cosmic ray would: same size, same name."""
+    data = bytearray(path.read_bytes())
+    data[bit // 8] ^= 1 << (bit % 8)
+    with open(path, "r+b") as file:
+        file.write(data)
+
+
+def rewrite_metadata(path: Path, edit: Callable[[dict[str, Any]], None]) -> None:
+    """Change a TinyDB metadata file as another program would: parse it, ``edit`` the
+    object, write it back without the store's seal (an edit the seal cannot catch)."""
+    data = json.loads(path.read_bytes())
+    data.pop("_integrity", None)
+    edit(data)
+    path.write_text(json.dumps(data))
+
+
+def blocked_on_flock(path: Path) -> bool:
+    """Whether some process or thread is waiting for a ``flock`` on the file ``path``
+    (a ``->`` line of /proc/locks naming its inode)."""
+    inode = os.stat(path).st_ino
+    with open("/proc/locks") as locks:
+        return any("->" in line and f":{inode} " in line for line in locks)
+
+
 # ----------------------------------------------------------------------- kill loop
 def loop_main(spec: dict[str, Any], seed: int, prefix: str) -> None:
     """Publish, update and delete until killed. Protocol on stdout, one line each, flushed:
