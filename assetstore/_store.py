@@ -11,17 +11,18 @@ Publish protocol (what users may rely on):
    ``revision``.
 
 So a crash can leave an orphan blob (removed by ``gc``) but never metadata without its file.
+``fsck`` and ``gc`` (and gc's safety rule) are in :mod:`assetstore._maintenance`.
 """
 
 from __future__ import annotations
 
 import contextlib
 import copy
+import logging
 import mimetypes
 import os
-import time
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, BinaryIO
 
 import orjson
@@ -29,19 +30,23 @@ from pydantic import ValidationError
 
 from assetstore import versions
 from assetstore._base_store import BaseAssetStore, require_stored_file
+from assetstore._maintenance import Maintenance
+from assetstore._records import load_record
 from assetstore._revisions import delete_document, update_document
 from assetstore._streams import (
     CHUNK_SIZE,
     Digest,
+    MissingAware,
     VerifyingReader,
     check_range,
     open_source,
-    sha256_of,
 )
 from assetstore._validation import check_json_object, check_tags, check_url_field, describe
 from assetstore.errors import (
     AlreadyExistsError,
     AssetNotFoundError,
+    AssetStoreError,
+    DamageError,
     IntegrityError,
     InvalidInputError,
     ReadOnlyFieldError,
@@ -67,6 +72,7 @@ from assetstore.uri import build_uri
 OBJECTS_PREFIX = "objects/"
 #: The file (beside the blobs) that records the store's ``assets_db_id``.
 IDENTITY_KEY = "store.json"
+_log = logging.getLogger("assetstore")
 
 
 def blob_key(asset_id: str) -> str:
@@ -74,15 +80,53 @@ def blob_key(asset_id: str) -> str:
     return f"{OBJECTS_PREFIX}{asset_id[:2]}/{asset_id}"
 
 
-def store_identity(blobs: BlobStore, configured: str | None = None) -> str:
+def read_identity(blobs: BlobStore) -> str | None:
+    """The ``assets_db_id`` recorded in ``store.json``, None if there is no such file;
+    :class:`DamageError` if it is unreadable."""
+    try:
+        with blobs.open(IDENTITY_KEY) as file:
+            raw = file.read()
+    except FileNotFoundError:
+        return None
+    try:
+        value = orjson.loads(raw)["assets_db_id"]
+    except (orjson.JSONDecodeError, KeyError, TypeError) as exc:
+        value = exc
+    if not isinstance(value, str) or not value:
+        raise DamageError(
+            f"{IDENTITY_KEY} in {blobs.url} is damaged ({value}): write "
+            '{"assets_db_id": "<id>"} into it (the assets_db_id its assets carry), or open '
+            "the store with assets_db_id="
+        )
+    return value
+
+
+def store_identity(
+    blobs: BlobStore, configured: str | None = None, *, in_use: Callable[[], bool] | None = None
+) -> str:
     """The store's ``assets_db_id``: ``configured`` if given, else the one persisted beside the
-    blobs, created once (concurrent openers agree on the first one written)."""
+    blobs, created once (concurrent openers agree on the first one written).
+
+    A new id is never made for a store that already holds assets (files under
+    ``objects/``, or records ``in_use`` says exist): its ``store.json`` was lost, and a new
+    id would split it in two. That is :class:`DamageError`, saying how to recover."""
     if configured:
         return configured
     for _ in range(3):
-        if blobs.size(IDENTITY_KEY) is not None:
-            with blobs.open(IDENTITY_KEY) as file:
-                return str(orjson.loads(file.read())["assets_db_id"])
+        existing = read_identity(blobs)
+        if existing is not None:
+            return existing
+        if next(iter(blobs.list_blobs(OBJECTS_PREFIX)), None) is not None or (
+            in_use is not None and in_use()
+        ):
+            existing = read_identity(blobs)  # another opener may have just created it
+            if existing is not None:
+                return existing
+            raise DamageError(
+                f"{IDENTITY_KEY} is missing from {blobs.url}, which holds assets: write "
+                '{"assets_db_id": "<id>"} back into it (the assets_db_id its assets carry), '
+                "or open the store with assets_db_id=; a new id would split the store in two"
+            )
         new_id = uuid.uuid4().hex
         with contextlib.suppress(AlreadyExistsError):
             blobs.write(IDENTITY_KEY, [orjson.dumps({"assets_db_id": new_id})], overwrite=False)
@@ -111,6 +155,9 @@ class Store(BaseAssetStore):
         self.assets_db_id = store_identity(blobs, assets_db_id)
         self.public_url = public_url.rstrip("/") if public_url else None
         self._chunk_size = chunk_size
+        self._maintenance = Maintenance(
+            blobs, documents, key_of=blob_key, prefix=OBJECTS_PREFIX, chunk_size=chunk_size
+        )
 
     def __repr__(self) -> str:
         return f"Store(blobs={self._blobs.url!r}, assets_db_id={self.assets_db_id!r})"
@@ -329,13 +376,13 @@ class Store(BaseAssetStore):
         doc = self._documents.get(uri) if isinstance(uri, str) else None
         if doc is None:
             raise AssetNotFoundError(f"no asset {uri!r}")
-        return AssetObject.model_validate(doc)
+        return load_record(AssetObject, doc, self._documents)
 
     def get_by_id(self, asset_id: str) -> AssetObject:
         doc = self._documents.find_one("asset_id", asset_id) if isinstance(asset_id, str) else None
         if doc is None:
             raise AssetNotFoundError(f"no asset with asset_id {asset_id!r}")
-        return AssetObject.model_validate(doc)
+        return load_record(AssetObject, doc, self._documents)
 
     def query(
         self,
@@ -349,7 +396,7 @@ class Store(BaseAssetStore):
         docs = self._documents.find(
             filter, sort=sort, skip=skip, limit=limit, all_scopes=all_stores, shared=True
         )
-        return [asset_from_document(doc) for doc in docs]
+        return [asset_from_document(doc, self._documents) for doc in docs]
 
     def count(self, filter: Filter | None = None, *, all_stores: bool = False) -> int:
         return self._documents.count(filter, all_scopes=all_stores)
@@ -364,7 +411,8 @@ class Store(BaseAssetStore):
             where = f" with tag {tag!r}" if tag is not None else ""
             raise AssetNotFoundError(f"no version of {name!r}{where} matches {spec!r}")
         candidates = [d for d in docs if d["asset_version"]["version"] == chosen]
-        return AssetObject.model_validate(max(candidates, key=lambda d: d.get("created_at", "")))
+        chosen_doc = max(candidates, key=lambda d: str(d.get("created_at", "")))
+        return load_record(AssetObject, chosen_doc, self._documents)
 
     # ------------------------------------------------------------------ files
     def open(self, uri: str, *, start: int = 0, end: int | None = None) -> BinaryIO:
@@ -376,16 +424,28 @@ class Store(BaseAssetStore):
         key = blob_key(asset.asset_id)
         size = self._blobs.size(key)
         if size is None:
-            raise IntegrityError(f"{uri}: stored file {key} is missing")
+            raise self._file_gone(asset, key)
         if size != asset.file_size:
             raise IntegrityError(
                 f"{uri}: stored file has {size} bytes, {asset.file_size} were published"
             )
         end = check_range(start, end, size)
+        try:
+            raw = self._blobs.open(key, start, None if end == size else end)
+        except FileNotFoundError:
+            raise self._file_gone(asset, key) from None
+        reader = MissingAware(raw, lambda: self._file_gone(asset, key))
         if start == 0 and end == size:
-            raw = self._blobs.open(key)
-            return VerifyingReader(raw, size=size, sha256=asset.sha256 or "", label=uri)  # type: ignore[return-value]
-        return self._blobs.open(key, start, end)
+            return VerifyingReader(reader, size=size, sha256=asset.sha256 or "", label=uri)  # type: ignore[return-value]
+        return reader  # type: ignore[return-value]
+
+    def _file_gone(self, asset: AssetObject, key: str) -> AssetStoreError:
+        """The error for an asset's file that is not there: if its record is gone too, the
+        asset was deleted meanwhile (a read racing a delete: not found); else the file is
+        missing (damage)."""
+        if self._documents.find_one("asset_id", asset.asset_id) is None:
+            return AssetNotFoundError(f"asset {asset.asset_uri!r} was deleted")
+        return IntegrityError(f"{asset.asset_uri}: stored file {key} is missing")
 
     # ---------------------------------------------------------------- changes
     def update(
@@ -414,70 +474,34 @@ class Store(BaseAssetStore):
             not_found=lambda: AssetNotFoundError(f"no asset {uri!r}"),
         )
         if raw.get("asset_source") == "upload":
-            self._blobs.delete(blob_key(raw["asset_id"]))
+            key = blob_key(raw["asset_id"])
+            try:
+                self._blobs.delete(key)
+            except OSError as exc:
+                # The delete is committed (its record is gone): say so, and leave the file
+                # to gc rather than fail a call whose effect has happened.
+                _log.warning("deleted %s; its file %s stays for gc: %s", uri, key, exc)
 
     # ------------------------------------------------------------ maintenance
-    def _referenced_blobs(self) -> set[str]:
-        docs = self._documents.find({"asset_source": "upload"})
-        return {blob_key(doc["asset_id"]) for doc in docs}
-
     def fsck(self, *, verify_checksums: bool = True) -> FsckReport:
-        report = FsckReport()
-        for doc in self._documents.find({"asset_source": "upload"}):
-            asset = AssetObject.model_validate(doc)
-            report.checked += 1
-            key = blob_key(asset.asset_id)
-            size = self._blobs.size(key)
-            if size is None:
-                report.missing.append(asset.asset_uri)
-            elif size != asset.file_size:
-                report.corrupt.append(asset.asset_uri)
-            elif verify_checksums:
-                with self._blobs.open(key) as reader:
-                    _, digest = sha256_of(reader, self._chunk_size)
-                if digest != asset.sha256:
-                    report.corrupt.append(asset.asset_uri)
-        # Read again: an asset published while the checksums were verified is no orphan.
-        referenced = self._referenced_blobs()
-        report.orphans = sorted(
-            info.key
-            for info in self._blobs.list_blobs(OBJECTS_PREFIX)
-            if info.key not in referenced
-        )
-        return report
+        return self._maintenance.fsck(verify_checksums=verify_checksums)
 
-    def gc(self, *, older_than: float = 3600.0) -> GcReport:
-        report = GcReport()
-        report.removed.extend(self._blobs.remove_incomplete(older_than))
-        report.removed.extend(self._documents.remove_incomplete(older_than))
-        referenced = self._referenced_blobs()
-        cutoff = time.time() - older_than
-        for info in self._blobs.list_blobs(OBJECTS_PREFIX):
-            if info.key in referenced:
-                continue
-            if info.modified > cutoff:
-                report.kept_recent += 1
-                continue
-            # The metadata may have been committed after we listed the references.
-            if self._documents.find_one("asset_id", info.key.rsplit("/", 1)[-1]) is not None:
-                continue
-            self._blobs.delete(info.key)
-            report.removed.append(info.key)
-            report.bytes_freed += info.size
-        return report
+    def gc(self, *, older_than: float = 3600.0, quarantine: bool = False) -> GcReport:
+        return self._maintenance.gc(older_than=older_than, quarantine=quarantine)
 
     def close(self) -> None:
         self._documents.close()
         self._blobs.close()
 
 
-def asset_from_document(doc: Mapping[str, Any]) -> AssetObject:
-    """An AssetObject owning all its values, from a document that may be shared.
+def asset_from_document(doc: Mapping[str, Any], where: object = "the store") -> AssetObject:
+    """An AssetObject owning all its values, from a document that may be shared
+    (:class:`DamageError` naming ``where`` if it does not validate).
 
     Validation already builds new top-level containers; only the free-form fields can hold
     nested ones, copied when they do (rarely), which is cheaper than a deep copy of each
     document."""
-    asset = AssetObject.model_validate(doc)
+    asset = load_record(AssetObject, doc, where)
     for field in ("asset_metadata", "asset_file_info"):
         value = getattr(asset, field)
         if any(isinstance(item, (dict, list)) for item in value.values()):
@@ -527,4 +551,11 @@ def _apply_changes(current: AssetObject, changes: Mapping[str, Any]) -> dict[str
     return doc
 
 
-__all__ = ["IDENTITY_KEY", "OBJECTS_PREFIX", "Store", "blob_key", "store_identity"]
+__all__ = [
+    "IDENTITY_KEY",
+    "OBJECTS_PREFIX",
+    "Store",
+    "blob_key",
+    "read_identity",
+    "store_identity",
+]

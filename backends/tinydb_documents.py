@@ -379,6 +379,11 @@ class TinyDBDocumentStore(InProcessDocumentStore):
     def _current(self) -> Snapshot:
         return self._refresh().snapshot
 
+    def has_history(self) -> bool:
+        """Whether a change was ever committed to this file and journal (sequence number
+        above 0): an emptied table has a history, a deleted or blanked-out pair has none."""
+        return self._refresh().seq > 0
+
     def check(self) -> list[str]:
         """Every damage to be seen in the file and its journal, one line each (``fsck``
         lists them); read afresh, not from this store's cache."""

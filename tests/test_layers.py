@@ -37,6 +37,8 @@ LAYERS: list[tuple[str, set[str]]] = [
             "assetstore._streams",
             "assetstore._validation",
             "assetstore._revisions",
+            "assetstore._records",
+            "assetstore._maintenance",
             "assetstore._fileio",
             "assetstore._outbound",
             "assetstore._health",
