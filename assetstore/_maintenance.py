@@ -9,8 +9,9 @@ refuses to run (deletes nothing) while the store shows signs of damage, and rais
 * a record is malformed;
 * a file that a record refers to is missing: the record, or the file's name, may be
   damaged, and the unreferenced file may be the very one;
-* no record refers to any file while files exist, and the metadata has no history of
-  changes (it was emptied or lost, not cleared by deletes).
+* no record refers to any file while files exist, although files were published into
+  the store (``store.json``) and the metadata shows no history of changes: it was
+  emptied or lost, not cleared by deletes.
 
 In that state ``gc(quarantine=True)`` moves the unreferenced files to
 ``quarantine/<UTC time>/objects/...`` instead (nothing is deleted), where they can be
@@ -68,8 +69,10 @@ class Maintenance:
         key_of: KeyOf,
         prefix: str,
         chunk_size: int,
+        files_published: Callable[[], bool],
     ) -> None:
         self._blobs = blobs
+        self._files_published = files_published
         self._documents = documents
         self._key_of = key_of
         self._prefix = prefix
@@ -118,7 +121,7 @@ class Maintenance:
         report.orphans = sorted(
             info.key for info in self._blobs.list_blobs(self._prefix) if info.key not in referenced
         )
-        if report.orphans and report.checked == 0 and not self._documents.has_history():
+        if report.orphans and report.checked == 0 and self._emptied_metadata():
             report.damaged.append(self._emptied(len(report.orphans)))
         return report
 
@@ -129,6 +132,12 @@ class Maintenance:
         except FileNotFoundError:
             return not self._really_missing(asset)
         return digest == asset.sha256
+
+    def _emptied_metadata(self) -> bool:
+        """With files left that no record names, and no record of an uploaded file: whether
+        the metadata may have been emptied or lost (rather than cleared by deletes, or
+        never written because the store's first upload failed)."""
+        return self._documents.has_history() is not True and self._files_published()
 
     def _emptied(self, files: int) -> str:
         return (
@@ -163,7 +172,7 @@ class Maintenance:
         if missing:
             signs.append(f"{len(missing)} asset(s) have lost their file: {_examples(missing)}")
         unreferenced = [info for key, info in files.items() if key not in referenced]
-        if unreferenced and not uploads and not self._documents.has_history():
+        if unreferenced and not uploads and self._emptied_metadata():
             signs.append(self._emptied(len(unreferenced)))
         cutoff = time.time() - older_than
         due = [info for info in unreferenced if info.modified <= cutoff]

@@ -25,11 +25,11 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, BinaryIO
 
-import orjson
 from pydantic import ValidationError
 
 from assetstore import versions
 from assetstore._base_store import BaseAssetStore, require_stored_file
+from assetstore._identity import IDENTITY_KEY, StoreIdentity
 from assetstore._maintenance import Maintenance
 from assetstore._records import load_record
 from assetstore._revisions import delete_document, update_document
@@ -46,7 +46,6 @@ from assetstore.errors import (
     AlreadyExistsError,
     AssetNotFoundError,
     AssetStoreError,
-    DamageError,
     IntegrityError,
     InvalidInputError,
     ReadOnlyFieldError,
@@ -70,68 +69,27 @@ from assetstore.uri import build_uri
 
 #: Where blobs live in the blob store: ``objects/<first two hex digits>/<asset_id>``.
 OBJECTS_PREFIX = "objects/"
-#: The file (beside the blobs) that records the store's ``assets_db_id``.
-IDENTITY_KEY = "store.json"
 _log = logging.getLogger("assetstore")
-
-
-def blob_key(asset_id: str) -> str:
-    """The blob key of an uploaded asset."""
-    return f"{OBJECTS_PREFIX}{asset_id[:2]}/{asset_id}"
-
-
-def read_identity(blobs: BlobStore) -> str | None:
-    """The ``assets_db_id`` recorded in ``store.json``, None if there is no such file;
-    :class:`DamageError` if it is unreadable."""
-    try:
-        with blobs.open(IDENTITY_KEY) as file:
-            raw = file.read()
-    except FileNotFoundError:
-        return None
-    try:
-        value = orjson.loads(raw)["assets_db_id"]
-    except (orjson.JSONDecodeError, KeyError, TypeError) as exc:
-        value = exc
-    if not isinstance(value, str) or not value:
-        raise DamageError(
-            f"{IDENTITY_KEY} in {blobs.url} is damaged ({value}): write "
-            '{"assets_db_id": "<id>"} into it (the assets_db_id its assets carry), or open '
-            "the store with assets_db_id="
-        )
-    return value
 
 
 def store_identity(
     blobs: BlobStore, configured: str | None = None, *, in_use: Callable[[], bool] | None = None
 ) -> str:
-    """The store's ``assets_db_id``: ``configured`` if given, else the one persisted beside the
-    blobs, created once (concurrent openers agree on the first one written).
+    """The store's ``assets_db_id``: ``configured`` if given, else the one in ``store.json``,
+    made once (see :mod:`assetstore._identity`). A new id is never made for a store that
+    holds assets: files under ``objects/``, or records ``in_use`` says exist."""
 
-    A new id is never made for a store that already holds assets (files under
-    ``objects/``, or records ``in_use`` says exist): its ``store.json`` was lost, and a new
-    id would split it in two. That is :class:`DamageError`, saying how to recover."""
-    if configured:
-        return configured
-    for _ in range(3):
-        existing = read_identity(blobs)
-        if existing is not None:
-            return existing
-        if next(iter(blobs.list_blobs(OBJECTS_PREFIX)), None) is not None or (
-            in_use is not None and in_use()
-        ):
-            existing = read_identity(blobs)  # another opener may have just created it
-            if existing is not None:
-                return existing
-            raise DamageError(
-                f"{IDENTITY_KEY} is missing from {blobs.url}, which holds assets: write "
-                '{"assets_db_id": "<id>"} back into it (the assets_db_id its assets carry), '
-                "or open the store with assets_db_id=; a new id would split the store in two"
-            )
-        new_id = uuid.uuid4().hex
-        with contextlib.suppress(AlreadyExistsError):
-            blobs.write(IDENTITY_KEY, [orjson.dumps({"assets_db_id": new_id})], overwrite=False)
-            return new_id
-    raise IntegrityError(f"cannot read or create {IDENTITY_KEY} in {blobs.url}")
+    def holds_assets() -> bool:
+        if next(iter(blobs.list_blobs(OBJECTS_PREFIX)), None) is not None:
+            return True
+        return in_use is not None and in_use()
+
+    return StoreIdentity(blobs).establish(configured, holds_assets)
+
+
+def blob_key(asset_id: str) -> str:
+    """The blob key of an uploaded asset."""
+    return f"{OBJECTS_PREFIX}{asset_id[:2]}/{asset_id}"
 
 
 class Store(BaseAssetStore):
@@ -152,11 +110,17 @@ class Store(BaseAssetStore):
     ) -> None:
         self._blobs = blobs
         self._documents = documents
+        self._identity = StoreIdentity(blobs)
         self.assets_db_id = store_identity(blobs, assets_db_id)
         self.public_url = public_url.rstrip("/") if public_url else None
         self._chunk_size = chunk_size
         self._maintenance = Maintenance(
-            blobs, documents, key_of=blob_key, prefix=OBJECTS_PREFIX, chunk_size=chunk_size
+            blobs,
+            documents,
+            key_of=blob_key,
+            prefix=OBJECTS_PREFIX,
+            chunk_size=chunk_size,
+            files_published=self._identity.files_published,
         )
 
     def __repr__(self) -> str:
@@ -224,6 +188,7 @@ class Store(BaseAssetStore):
     ) -> AssetObject:
         try:
             asset = self._uploaded_record(staged, name, version, tag, metadata, tags, content_type)
+            self._identity.note_files_published()  # before a record can name a file
             self._documents.insert(asset.to_document())
         except BaseException:
             self._discard_uncommitted(staged)
@@ -307,6 +272,8 @@ class Store(BaseAssetStore):
                 )
                 for stage, f in zip(staged, requests, strict=True)
             ]
+            if assets:
+                self._identity.note_files_published()
             self._documents.insert_many([asset.to_document() for asset in assets])
         except BaseException:
             for stage in staged:
@@ -556,6 +523,5 @@ __all__ = [
     "OBJECTS_PREFIX",
     "Store",
     "blob_key",
-    "read_identity",
     "store_identity",
 ]

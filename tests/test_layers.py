@@ -39,6 +39,7 @@ LAYERS: list[tuple[str, set[str]]] = [
             "assetstore._revisions",
             "assetstore._records",
             "assetstore._maintenance",
+            "assetstore._identity",
             "assetstore._fileio",
             "assetstore._outbound",
             "assetstore._health",

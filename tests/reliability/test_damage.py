@@ -220,7 +220,7 @@ def test_metadata_pointed_at_an_empty_database_makes_gc_refuse(s3_mongo_spec):
     wrong = {**spec, "metadata": spec["metadata"] + "_wrong"}
     with open_spec(wrong, mongo_client=client) as store:
         assert store.count() == 0
-        with pytest.raises(DamageError, match="no record .* refers to a file"):
+        with pytest.raises(DamageError, match=r"no record .* refers to a file"):
             store.gc(older_than=0)
         assert len(store.fsck().orphans) == 1
     with open_spec(spec, mongo_client=client) as store:
