@@ -1,13 +1,14 @@
 """``store.json``: the file beside a store's blobs that records its ``assets_db_id``, and
-whether files were ever published into it.
+whether a record was ever committed to the store.
 
 The id is made once, by the first opener (a write that fails if the file exists, so
 concurrent openers agree on the first one written), and never made again for a store that
-already holds assets: a lost ``store.json`` is damage, not a new store. ``has_files``
-turns true at the first published file; ``gc`` uses it to tell a store whose metadata was
-lost (files were published, no record is left) from a new store whose first upload failed
-(its file was never named by a record). A ``store.json`` without the field (written before
-it existed) counts as having files.
+already holds assets: a lost ``store.json`` is damage, not a new store. ``has_records``
+turns true once the first record is committed. It tells a store whose metadata was lost
+(records were committed, none is left and the metadata has no history) from a new store,
+whose first upload may even have failed and left a file no record names. A ``store.json``
+without the field (written before it existed) leaves it unknown: the caller says what
+that counts as.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ class StoreIdentity:
 
     def __init__(self, blobs: BlobStore) -> None:
         self._blobs = blobs
-        self._files_noted = False
+        self._records_known = False
 
     def read(self) -> dict[str, Any] | None:
         """The file's content, None if there is none; :class:`DamageError` if unreadable."""
@@ -75,30 +76,35 @@ class StoreIdentity:
             if data is not None:
                 return str(data["assets_db_id"])
             new_id = uuid.uuid4().hex
-            new = {"assets_db_id": new_id, "has_files": False}
+            new = {"assets_db_id": new_id, "has_records": False}
             with contextlib.suppress(AlreadyExistsError):
                 self._blobs.write(IDENTITY_KEY, [orjson.dumps(new)], overwrite=False)
                 return new_id
         raise IntegrityError(f"cannot read or create {IDENTITY_KEY} in {self._blobs.url}")
 
-    def files_published(self) -> bool:
-        """Whether a file was ever published into the store (True when unknown)."""
+    def has_records(self, *, if_unknown: bool) -> bool:
+        """Whether a record was ever committed to the store (``if_unknown`` for a
+        ``store.json`` older than the field)."""
+        if self._records_known:
+            return True
         data = self.read()
-        return data is None or data.get("has_files") is not False
+        known = data.get("has_records") if data is not None else None
+        self._records_known = known is True
+        return if_unknown if known is None else bool(known)
 
-    def note_files_published(self) -> None:
-        """Record that a file was published (once; a failure is logged, not raised: the
-        publish that calls this has already happened)."""
-        if self._files_noted:
+    def note_records(self) -> None:
+        """Record that a record was committed (written once in the store's life; a failure
+        is logged, not raised: the commit that calls this has already happened)."""
+        if self._records_known:
             return
         try:
             data = self.read()
-            if data is not None and data.get("has_files") is False:
-                updated = {**data, "has_files": True}
+            if data is not None and data.get("has_records") is False:
+                updated = {**data, "has_records": True}
                 self._blobs.write(IDENTITY_KEY, [orjson.dumps(updated)], overwrite=True)
-            self._files_noted = True
+            self._records_known = True
         except OSError as exc:
-            _log.warning("could not note in %s that files were published: %s", IDENTITY_KEY, exc)
+            _log.warning("could not note in %s that records exist: %s", IDENTITY_KEY, exc)
 
 
 __all__ = ["IDENTITY_KEY", "StoreIdentity"]

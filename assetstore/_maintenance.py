@@ -9,7 +9,7 @@ refuses to run (deletes nothing) while the store shows signs of damage, and rais
 * a record is malformed;
 * a file that a record refers to is missing: the record, or the file's name, may be
   damaged, and the unreferenced file may be the very one;
-* no record refers to any file while files exist, although files were published into
+* no record refers to any file while files exist, although records were committed to
   the store (``store.json``) and the metadata shows no history of changes: it was
   emptied or lost, not cleared by deletes.
 
@@ -69,10 +69,10 @@ class Maintenance:
         key_of: KeyOf,
         prefix: str,
         chunk_size: int,
-        files_published: Callable[[], bool],
+        had_records: Callable[[], bool],
     ) -> None:
         self._blobs = blobs
-        self._files_published = files_published
+        self._had_records = had_records
         self._documents = documents
         self._key_of = key_of
         self._prefix = prefix
@@ -136,8 +136,8 @@ class Maintenance:
     def _emptied_metadata(self) -> bool:
         """With files left that no record names, and no record of an uploaded file: whether
         the metadata may have been emptied or lost (rather than cleared by deletes, or
-        never written because the store's first upload failed)."""
-        return self._documents.has_history() is not True and self._files_published()
+        never written: a new store whose first upload failed)."""
+        return self._documents.has_history() is not True and self._had_records()
 
     def _emptied(self, files: int) -> str:
         return (

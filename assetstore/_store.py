@@ -30,6 +30,7 @@ from pydantic import ValidationError
 from assetstore import versions
 from assetstore._base_store import BaseAssetStore, require_stored_file
 from assetstore._identity import IDENTITY_KEY, StoreIdentity
+from assetstore._loss_guard import LossGuard
 from assetstore._maintenance import Maintenance
 from assetstore._records import load_record
 from assetstore._revisions import delete_document, update_document
@@ -109,8 +110,10 @@ class Store(BaseAssetStore):
         chunk_size: int = CHUNK_SIZE,
     ) -> None:
         self._blobs = blobs
-        self._documents = documents
         self._identity = StoreIdentity(blobs)
+        self._documents = documents = LossGuard(
+            documents, lambda: self._identity.has_records(if_unknown=False)
+        )
         self.assets_db_id = store_identity(blobs, assets_db_id)
         self.public_url = public_url.rstrip("/") if public_url else None
         self._chunk_size = chunk_size
@@ -120,7 +123,7 @@ class Store(BaseAssetStore):
             key_of=blob_key,
             prefix=OBJECTS_PREFIX,
             chunk_size=chunk_size,
-            files_published=self._identity.files_published,
+            had_records=lambda: self._identity.has_records(if_unknown=True),
         )
 
     def __repr__(self) -> str:
@@ -188,8 +191,8 @@ class Store(BaseAssetStore):
     ) -> AssetObject:
         try:
             asset = self._uploaded_record(staged, name, version, tag, metadata, tags, content_type)
-            self._identity.note_files_published()  # before a record can name a file
             self._documents.insert(asset.to_document())
+            self._identity.note_records()
         except BaseException:
             self._discard_uncommitted(staged)
             raise
@@ -272,9 +275,9 @@ class Store(BaseAssetStore):
                 )
                 for stage, f in zip(staged, requests, strict=True)
             ]
-            if assets:
-                self._identity.note_files_published()
             self._documents.insert_many([asset.to_document() for asset in assets])
+            if assets:
+                self._identity.note_records()
         except BaseException:
             for stage in staged:
                 self._discard_uncommitted(stage)
@@ -284,6 +287,7 @@ class Store(BaseAssetStore):
     def register(self, asset: AssetObject | Mapping[str, Any]) -> AssetObject:
         record = self._external_record(asset)
         self._documents.insert(record.to_document())
+        self._identity.note_records()
         return record
 
     def register_many(self, assets: Iterable[AssetObject | Mapping[str, Any]]) -> list[AssetObject]:
@@ -291,6 +295,8 @@ class Store(BaseAssetStore):
         records = [self._external_record(asset) for asset in assets]
         self._refuse_taken(record.asset_uri for record in records)
         self._documents.insert_many([record.to_document() for record in records])
+        if records:
+            self._identity.note_records()
         return records
 
     def _refuse_taken(self, uris: Iterable[str]) -> None:

@@ -40,6 +40,7 @@ LAYERS: list[tuple[str, set[str]]] = [
             "assetstore._records",
             "assetstore._maintenance",
             "assetstore._identity",
+            "assetstore._loss_guard",
             "assetstore._fileio",
             "assetstore._outbound",
             "assetstore._health",

@@ -86,8 +86,9 @@ def test_a_changed_asset_id_makes_gc_refuse_and_quarantine_keeps_the_file(local_
 
 @pytest.mark.parametrize("how", ["deleted", "emptied"])
 def test_metadata_lost_makes_gc_refuse(local_spec, root, how):
-    """metadata.json and its journal both deleted (the store reads as empty) or both emptied
-    (a journal without its header: damage): gc deletes no file, fsck says why."""
+    """metadata.json and its journal both deleted, or both emptied (a journal without its
+    header): reads and writes refuse (store.json says records were committed, the metadata
+    has no history), gc deletes no file, fsck says why."""
     populate(local_spec)
     before = files_under(root)
     for name in ("metadata.json", "metadata.json.journal"):
@@ -96,11 +97,17 @@ def test_metadata_lost_makes_gc_refuse(local_spec, root, how):
         else:
             (root / name).write_bytes(b"")
     with open_spec(local_spec) as store:
-        if how == "deleted":
-            assert store.count() == 0
-        else:
-            with pytest.raises(DamageError, match="journal is empty"):
-                store.count()
+        reason = (
+            "holds no change, although records were committed"
+            if how == "deleted"
+            else ("journal is empty")
+        )
+        with pytest.raises(DamageError, match=reason):
+            store.count()
+        with pytest.raises(DamageError, match=reason):
+            store.get("x:1-a")
+        with pytest.raises(DamageError, match=reason):
+            store.upload(b"new", name="new", version="1", tag="a")
         with pytest.raises(DamageError):
             store.gc(older_than=0)
         report = store.fsck()
