@@ -99,7 +99,7 @@ class StoreIdentity:
             return
         try:
             data = self.read()
-            if data is not None and data.get("has_records") is False:
+            if data is not None and data.get("has_records") is not True:  # False, or older
                 updated = {**data, "has_records": True}
                 self._blobs.write(IDENTITY_KEY, [orjson.dumps(updated)], overwrite=True)
             self._records_known = True

@@ -232,3 +232,29 @@ def test_metadata_pointed_at_an_empty_database_makes_gc_refuse(s3_mongo_spec):
         assert len(store.fsck().orphans) == 1
     with open_spec(spec, mongo_client=client) as store:
         assert store.read_bytes("precious:1-a") == b"precious"
+
+
+def test_store_json_says_whether_records_were_committed(tmp_path):
+    """What tells a lost metadata from a new store: has_records turns true at the first
+    commit (also in a store.json written before the field existed)."""
+    external = {
+        "asset_name": "ext",
+        "asset_version": {"version": "1", "tag": "a"},
+        "asset_public_url": "https://example.com/ext",
+    }
+    root = tmp_path / "new"
+    with open_store(root) as store:
+        assert json.loads((root / "store.json").read_text())["has_records"] is False
+        assert store.count() == 0  # a new store is empty, not damaged
+        store.register(external)
+        assert json.loads((root / "store.json").read_text())["has_records"] is True
+    old = tmp_path / "old"
+    old.mkdir()
+    (old / "store.json").write_text(json.dumps({"assets_db_id": "legacy"}))
+    with open_store(old) as store:
+        assert store.count() == 0
+        store.register(external)
+    assert json.loads((old / "store.json").read_text()) == {
+        "assets_db_id": "legacy",
+        "has_records": True,
+    }
