@@ -32,16 +32,19 @@ _SEAL_SIZE = len(b'"":{"1":{"sha256":""}}}') + 32 + 64
 def seal(data: Mapping[str, Any]) -> bytes:
     """``data`` as JSON, with its seal as the last member."""
     body = orjson.dumps({key: value for key, value in data.items() if key != SEAL_KEY})
-    head = body[:-1] + (b"," if len(body) > 2 else b"")
-    digest = hashlib.sha256(head).hexdigest().encode()
-    return b'%b"_integrity":{"1":{"sha256":"%b"}}}' % (head, digest)
+    head = memoryview(body)[:-1]  # {... without its closing brace
+    comma = b"," if len(body) > 2 else b""
+    digest = hashlib.sha256(head)
+    digest.update(comma)
+    seal_member = b'"_integrity":{"1":{"sha256":"%b"}}}' % digest.hexdigest().encode()
+    return b"".join((head, comma, seal_member))
 
 
 def unseal(raw: bytes, name: str) -> dict[str, Any]:
     """The JSON object in ``raw`` (the file ``name``), without its seal, once the seal is
     verified. :class:`DamageError` when it is not a JSON object or fails its seal; an
     empty file is an empty object."""
-    if not raw.strip():
+    if not raw or raw.isspace():
         return {}
     try:
         data = orjson.loads(raw)
