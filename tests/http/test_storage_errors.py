@@ -105,3 +105,4 @@ def test_damaged_records_are_a_damage_error_for_the_client(tmp_path, caplog):
             client.gc(older_than=0)
         report = client.fsck()
         assert not report.ok and "m:1-a" in report.damaged[0]
+        assert client.gc(older_than=0, quarantine=True).removed == []  # never deletes

@@ -56,7 +56,7 @@ def cli(root: Path, *argv: str, capsys) -> tuple[int, str, str]:
 
 
 # ------------------------------------------------------------------ gc's safety rule
-def test_a_changed_asset_id_makes_gc_refuse_and_quarantine_keeps_the_file(local_spec, root):
+def test_a_changed_asset_id_makes_gc_refuse_and_quarantine_keeps_the_file(local_spec, root, capsys):
     """One hex digit of an asset_id changed: fsck sees one missing file and one orphan,
     which is really the asset's file. gc refuses; --quarantine moves it aside, intact."""
     assets = populate(local_spec)
@@ -78,8 +78,12 @@ def test_a_changed_asset_id_makes_gc_refuse_and_quarantine_keeps_the_file(local_
             store.gc(older_than=0)
         assert "--quarantine" in str(refused.value)
         assert files_under(root) == before  # nothing deleted
-        moved = store.gc(older_than=0, quarantine=True)
-        assert moved.quarantined == [blob_key(victim.asset_id)] and moved.removed == []
+    code, out, err = cli(root, "gc", "--older-than", "0", capsys=capsys)
+    assert code == 1 and out == "" and err.count("\n") == 1 and "gc refused" in err
+    code, out, _ = cli(root, "gc", "--older-than", "0", "--quarantine", capsys=capsys)
+    moved = json.loads(out)
+    assert code == 0 and moved["quarantined"] == [blob_key(victim.asset_id)]
+    assert moved["removed"] == []
     quarantined = files_under(root, "quarantine")
     assert list(quarantined.values()) == [before[blob_key(victim.asset_id)[len("objects/") :]]]
 
