@@ -36,6 +36,7 @@ from assetstore.errors import (
     ReadOnlyFieldError,
     RegistryNotFoundError,
     RevisionMismatchError,
+    TooManyResultsError,
 )
 from assetstore.models import (
     AssetObject,
@@ -81,6 +82,7 @@ __all__ = [
     "RevisionMismatchError",
     "SearchResult",
     "StagedFile",
+    "TooManyResultsError",
     "Upload",
     "compile_filter",
     "open_registry",

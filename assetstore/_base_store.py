@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import secrets
 import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -93,16 +94,14 @@ class BaseAssetStore(AssetStore):
         *,
         progress: Progress | None = None,
     ) -> Path:
+        """Write the file to ``dest``: a directory (an existing one, or any path ending in
+        ``/``, created with its parents) gets the asset's original file name, anything else
+        is the file's path. The bytes go to a temporary file beside the target, created with
+        the process's umask as ``cp`` would, and are renamed into place once verified.
+        Problems with the destination are the natural ``OSError`` naming the path given."""
         asset = self.get(uri)
-        target = Path(dest)
-        if target.is_dir():
-            name = os.path.basename(str(asset.asset_file_info.get("filename") or ""))
-            if name in (".", "..") or "\x00" in name:  # the directory itself, or no path
-                name = ""
-            target = target / (name or asset.asset_id)
-        fd, tmp_name = tempfile.mkstemp(
-            dir=target.parent, prefix=f".{target.name}.", suffix=".part"
-        )
+        target = destination(dest, asset)
+        fd, partial = _partial_file(target)
         try:
             buffer = memoryview(bytearray(CHUNK_SIZE))
             with os.fdopen(fd, "wb") as out, self.open_asset(asset) as reader:
@@ -111,12 +110,53 @@ class BaseAssetStore(AssetStore):
                     out.write(buffer[:count])
                     if progress is not None:
                         progress(count)
-            os.replace(tmp_name, target)
+            try:
+                os.replace(partial, target)
+            except OSError as exc:
+                raise _about(exc, target) from None
         except BaseException:
             with contextlib.suppress(OSError):
-                os.unlink(tmp_name)
+                os.unlink(partial)
             raise
         return target
+
+
+def destination(dest: str | os.PathLike[str], asset: AssetObject) -> Path:
+    """The file a download of ``asset`` to ``dest`` writes (see ``download``)."""
+    text = os.fspath(dest)
+    target = Path(text)
+    wants_directory = text.endswith(("/", os.sep))
+    if wants_directory:
+        try:
+            target.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise _about(exc, text) from None
+    if wants_directory or target.is_dir():
+        name = os.path.basename(str(asset.asset_file_info.get("filename") or ""))
+        if name in (".", "..") or "\x00" in name:  # the directory itself, or no path
+            name = ""
+        target = target / (name or asset.asset_id)
+    return target
+
+
+def _partial_file(target: Path) -> tuple[int, str]:
+    """A new temporary file beside ``target``. Its name does not grow with the target's
+    (a 255-byte file name leaves no room for a prefix and a suffix), and it is created
+    with mode 0666 less the umask, as the final file should be."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+    while True:
+        partial = str(target.parent / f".assetstore-{secrets.token_hex(8)}.part")
+        try:
+            return os.open(partial, flags, 0o666), partial
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            raise _about(exc, target) from None
+
+
+def _about(error: OSError, path: str | os.PathLike[str]) -> OSError:
+    """``error`` about the path the user gave, not a temporary one."""
+    return type(error)(error.errno, error.strerror or str(error), os.fspath(path))
 
 
 __all__ = ["BaseAssetStore", "require_stored_file"]

@@ -10,7 +10,8 @@ tell its history (``has_history()`` is None: MongoDB) is trusted.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import itertools
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from assetstore.errors import DamageError
@@ -87,6 +88,20 @@ class LossGuard(DocumentStore):
         if not found:
             self._check()
         return found
+
+    def iter_find(
+        self,
+        filter: Filter | None = None,
+        *,
+        sort: Sort | None = None,
+        all_scopes: bool = False,
+    ) -> Iterator[dict[str, Any]]:
+        found = self._inner.iter_find(filter, sort=sort, all_scopes=all_scopes)
+        first = next(found, None)
+        if first is None:
+            self._check()
+            return iter(())
+        return itertools.chain([first], found)
 
     def count(self, filter: Filter | None = None, *, all_scopes: bool = False) -> int:
         found = self._inner.count(filter, all_scopes=all_scopes)

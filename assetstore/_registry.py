@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -94,9 +94,17 @@ class StoreRegistry(Registry):
                 self.health_limits,
             )
             if report.status != "healthy":
+                remedy = (
+                    "the operator may allow its network (ASSETSTORE_HEALTH_ALLOWED_NETWORKS="
+                    "private or a CIDR such as 192.168.0.0/16; assetstore serve "
+                    "--allow-network CIDR)"
+                    if report.status == "refused"
+                    else "fix the store"
+                )
                 raise InvalidInputError(
-                    f"{report.url} is not healthy ({report.status}: {report.error}); "
-                    "fix it or register without the health check"
+                    f"{report.url} is not healthy ({report.status}: {report.error}); {remedy}, "
+                    "or register it without the check (HTTP: ?check_health=false; Python: "
+                    "check_health=False)"
                 )
         self._documents.insert(record.to_document())
         return record
@@ -158,6 +166,12 @@ class StoreRegistry(Registry):
     ) -> list[AssetsDBRegistry]:
         docs = self._documents.find(filter, sort=sort, skip=skip, limit=limit)
         return [load_record(AssetsDBRegistry, doc, self._documents) for doc in docs]
+
+    def iter_query(
+        self, filter: Filter | None = None, *, sort: Sort | None = None
+    ) -> Iterator[AssetsDBRegistry]:
+        docs = self._documents.iter_find(filter, sort=sort)
+        return (AssetsDBRegistry.model_validate(doc) for doc in docs)
 
     def count(self, filter: Filter | None = None) -> int:
         return self._documents.count(filter)

@@ -19,10 +19,9 @@ from __future__ import annotations
 import contextlib
 import copy
 import logging
-import mimetypes
 import os
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, BinaryIO
 
 from pydantic import ValidationError
@@ -32,6 +31,7 @@ from assetstore._base_store import BaseAssetStore, require_stored_file
 from assetstore._identity import IDENTITY_KEY, StoreIdentity
 from assetstore._loss_guard import LossGuard
 from assetstore._maintenance import Maintenance
+from assetstore._media_types import media_type
 from assetstore._records import load_record
 from assetstore._revisions import delete_document, update_document
 from assetstore._streams import (
@@ -230,7 +230,7 @@ class Store(BaseAssetStore):
             asset_public_url=self._download_url(asset_id, blob_key(asset_id)),
             asset_file_info={
                 "file_size": staged.size,
-                "file_type": content_type or _guess_type(filename),
+                "file_type": content_type or media_type(filename),
                 "sha256": staged.sha256,
                 "filename": filename,
             },
@@ -371,6 +371,16 @@ class Store(BaseAssetStore):
         )
         return [asset_from_document(doc, self._documents) for doc in docs]
 
+    def iter_query(
+        self,
+        filter: Filter | None = None,
+        *,
+        sort: Sort | None = None,
+        all_stores: bool = False,
+    ) -> Iterator[AssetObject]:
+        docs = self._documents.iter_find(filter, sort=sort, all_scopes=all_stores)
+        return (asset_from_document(doc, self._documents) for doc in docs)
+
     def count(self, filter: Filter | None = None, *, all_stores: bool = False) -> int:
         return self._documents.count(filter, all_scopes=all_stores)
 
@@ -480,10 +490,6 @@ def asset_from_document(doc: Mapping[str, Any], where: object = "the store") -> 
         if any(isinstance(item, (dict, list)) for item in value.values()):
             setattr(asset, field, copy.deepcopy(value))
     return asset
-
-
-def _guess_type(filename: str) -> str:
-    return mimetypes.guess_type(filename)[0] or "application/octet-stream"
 
 
 def _as_dict(asset: AssetObject | Mapping[str, Any]) -> dict[str, Any]:

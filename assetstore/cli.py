@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import os
+import socket
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -67,6 +69,12 @@ def _sort_arg(text: str) -> list[tuple[str, int]]:
             raise argparse.ArgumentTypeError(f"sort direction must be asc or desc, not {direction}")
         result.append((field, -1 if direction == "desc" else 1))
     return result
+
+
+def _describe_os_error(error: OSError) -> str:
+    if error.filename is not None and error.strerror:
+        return f"{error.filename}: {error.strerror}"
+    return str(error)
 
 
 def _emit(value: Any) -> None:
@@ -243,20 +251,28 @@ def cmd_serve(args: argparse.Namespace) -> int:
         public_url=args.public_url,
         max_upload_bytes=None if args.max_upload_mb is None else int(args.max_upload_mb * 2**20),
         allow_private_health_checks=True if args.allow_private_health_checks else None,
+        health_allowed_networks=args.allow_network or None,
         register_health_check=False if args.no_register_health_check else None,
         cors_origins=args.cors_origin or None,
+        ui=False if args.no_ui else None,
     )
+    address = f"{f'[{host}]' if ':' in host else host}:{args.port}"
     if settings.public_url is None and host not in ("0.0.0.0", "::", ""):
-        bound = f"http://{f'[{host}]' if ':' in host else host}:{args.port}"
-        settings = settings.model_copy(update={"public_url": bound})
+        settings = settings.model_copy(update={"public_url": f"http://{address}"})
+    listener = _listen(host, args.port)  # before anything is opened: a taken port fails first
+    environment = Settings.from_env()
     store = registry = None
+    lines = [f"serving http://{address} (API description: http://{address}/docs)"]
     with contextlib.ExitStack() as resources:
+        resources.callback(listener.close)
         if args.only != "registry":
+            location = store_location(args.store, environment)
             store = resources.enter_context(
-                open_store(args.store, metadata=args.metadata, public_url=settings.public_url)
+                open_store(location, metadata=args.metadata, public_url=settings.public_url)
             )
+            lines.append(f"store: {_shown_location(location)} (assets_db_id {store.assets_db_id})")
         if args.only != "assets":
-            location = registry_location(args.registry or args.store, Settings.from_env())
+            location = registry_location(args.registry or args.store, environment)
             options: dict[str, Any] = {}
             if scheme_of(location) not in ("http", "https"):
                 options = {
@@ -265,24 +281,68 @@ def cmd_serve(args: argparse.Namespace) -> int:
                     "federation_limits": settings.federation_limits(),
                 }
             registry = resources.enter_context(open_registry(location, **options))
-        if settings.token is None and host not in ("127.0.0.1", "::1", "localhost"):
-            sys.stderr.write(
-                f"assetstore: warning: serving on {host} without a token: anyone who can "
-                "reach it can write (set ASSETSTORE_TOKEN or --token)\n"
+            lines.append(f"registry: {_shown_location(location)}")
+            lines.append(
+                "health checks and federated searches may reach "
+                f"{settings.address_policy().describe()} (more: --allow-network CIDR, or "
+                "ASSETSTORE_HEALTH_ALLOWED_NETWORKS=private for the private ranges)"
             )
+        shown_url = settings.public_url or "the address each request was sent to"
+        lines.append(f"download URLs (asset_public_url) start with {shown_url}")
+        if settings.token is None and host not in ("127.0.0.1", "::1", "localhost"):
+            lines.append(
+                f"warning: serving on {host} without a token: anyone who can reach it can "
+                "write (set ASSETSTORE_TOKEN or --token)"
+            )
+        sys.stderr.write("".join(f"assetstore: {line}\n" for line in lines))
+        sys.stderr.flush()
         app = create_app(store, registry, settings)
         # h11, not httptools: uvicorn limits request heads (16 KiB) only with h11.
         config = uvicorn.Config(
             app,
-            host=host,
-            port=args.port,
             log_level=args.log_level,
             server_header=False,
             proxy_headers=False,
             http="h11",
         )
-        uvicorn.Server(config).run()
+        uvicorn.Server(config).run(sockets=[listener])
     return EXIT_OK
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """A listening socket on ``host:port``; a clear error if it cannot be had (the port is
+    taken, the address is not this machine's)."""
+    try:
+        infos = socket.getaddrinfo(
+            host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )
+    except socket.gaierror as exc:
+        raise InvalidInputError(f"cannot serve on {host!r}: {exc.strerror}") from None
+    family, kind, proto, _, sockaddr = infos[0]
+    listener = socket.socket(family, kind, proto)
+    try:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if family == socket.AF_INET6:
+            listener.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+        listener.bind(sockaddr)
+        listener.listen(2048)
+    except OSError as exc:
+        listener.close()
+        hint = (
+            "; another process listens there (another `assetstore serve`?): stop it or "
+            "choose another --port"
+            if exc.errno == errno.EADDRINUSE
+            else ""
+        )
+        raise OSError(f"cannot listen on {host}:{port}: {exc.strerror}{hint}") from None
+    listener.set_inheritable(True)
+    return listener
+
+
+def _shown_location(location: str) -> str:
+    if scheme_of(location) in ("", "file"):
+        return str(Path(location.removeprefix("file://")).resolve())
+    return location
 
 
 # ------------------------------------------------------------------- parser
@@ -296,6 +356,21 @@ def _query_options(parser: argparse.ArgumentParser, *, filter_required: bool) ->
     parser.add_argument("--sort", type=_sort_arg, help="fields to sort by: name,version:desc")
     parser.add_argument("--skip", type=int, default=0, help="results to skip (paging)")
     parser.add_argument("--limit", type=int, help="at most this many results")
+
+
+def _transfer_options(parser: argparse.ArgumentParser) -> None:
+    """``--progress`` / ``--quiet`` after the subcommand too (SUPPRESS: the same options
+    given before it are kept)."""
+    parser.add_argument(
+        "--progress",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="show a progress bar even when stderr is not a terminal (it is shown by default "
+        "on a terminal)",
+    )
+    parser.add_argument(
+        "-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help="no progress bar"
+    )
 
 
 def _metadata_options(parser: argparse.ArgumentParser) -> None:
@@ -328,7 +403,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     parser.add_argument(
-        "--progress", action="store_true", help="progress bars even when stderr is not a terminal"
+        "--progress",
+        action="store_true",
+        help="progress bars on transfers even when stderr is not a terminal (shown by default "
+        "on a terminal)",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -340,14 +418,21 @@ def build_parser() -> argparse.ArgumentParser:
     _metadata_options(put)
     put.add_argument("--meta-file", type=_json_file_arg, help="metadata from a JSON file")
     put.add_argument("--filename", help="file name to record (default: the file's)")
-    put.add_argument("--content-type", help="MIME type (default: guessed from the name)")
+    put.add_argument(
+        "--content-type", help="media type (default: from the file name's suffix, a built-in table)"
+    )
+    _transfer_options(put)
     put.set_defaults(handler=cmd_put)
 
     get = commands.add_parser("get", help="download an asset's file, verified")
     get.add_argument("uri", help="name:version-tag")
     get.add_argument(
-        "-o", "--output", help="file or directory (default: ./<original name>); - for stdout"
+        "-o",
+        "--output",
+        help="a file, or a directory (an existing one, or any path ending in /, created) to "
+        "put the original file name in (default: ./<original name>); - for stdout",
     )
+    _transfer_options(get)
     get.set_defaults(handler=cmd_get)
 
     info = commands.add_parser("info", help="show an asset's record")
@@ -484,6 +569,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="let health checks and federated searches reach loopback and private addresses",
     )
     serve.add_argument(
+        "--allow-network",
+        action="append",
+        metavar="CIDR",
+        help="a network health checks and federated searches may reach although it is not "
+        "public, e.g. 192.168.0.0/16, or 'private' for 10/8, 172.16/12, 192.168/16 and "
+        "fc00::/7 (repeatable; loopback and link-local need --allow-private-health-checks)",
+    )
+    serve.add_argument(
         "--no-register-health-check",
         action="store_true",
         help="register stores without checking their /health first",
@@ -494,6 +587,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="ORIGIN",
         help="a browser origin allowed by CORS (repeatable; default: no CORS)",
     )
+    serve.add_argument("--no-ui", action="store_true", help="do not serve the web interface at /ui")
     serve.add_argument(
         "--log-level", default="info", choices=("critical", "error", "warning", "info", "debug")
     )
@@ -538,7 +632,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.write(f"assetstore: error: {error}\n")
         return error.exit_code
     except OSError as error:
-        sys.stderr.write(f"assetstore: error: {error}\n")
+        sys.stderr.write(f"assetstore: error: {_describe_os_error(error)}\n")
         return EXIT_FAILED
     except KeyboardInterrupt:
         sys.stderr.write("assetstore: interrupted; nothing partial was published\n")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -175,6 +175,20 @@ class AssetStore(ABC):
         (``$where``...), or a filter beyond the size and depth limits.
         """
 
+    def iter_query(
+        self,
+        filter: Filter | None = None,
+        *,
+        sort: Sort | None = None,
+        all_stores: bool = False,
+    ) -> Iterator[AssetObject]:
+        """Every asset matching ``filter``, in ``sort`` order, one at a time: what the HTTP
+        service streams and pages through. The filter is checked before this returns.
+
+        Stores that can read their results lazily override this, so that memory stays
+        constant however many assets match; this default is :meth:`query`'s list."""
+        return iter(self.query(filter, sort=sort, all_stores=all_stores))
+
     @abstractmethod
     def count(self, filter: Filter | None = None, *, all_stores: bool = False) -> int:
         """How many assets match ``filter`` (in every store sharing the database, with
@@ -282,6 +296,13 @@ class Registry(ABC):
         limit: int | None = None,
     ) -> list[AssetsDBRegistry]:
         """Entries matching a MongoDB-style filter."""
+
+    def iter_query(
+        self, filter: Filter | None = None, *, sort: Sort | None = None
+    ) -> Iterator[AssetsDBRegistry]:
+        """Every entry matching ``filter``, in ``sort`` order, one at a time (see
+        :meth:`AssetStore.iter_query`)."""
+        return iter(self.query(filter, sort=sort))
 
     def count(self, filter: Filter | None = None) -> int:
         """How many entries match ``filter`` (a registry that can count without listing

@@ -14,6 +14,7 @@ in step with them)::
     │   └── RegistryNotFoundError                    404     3  no registry entry with this id
     ├── InvalidInputError (ValueError)               400     2  malformed input; nothing changed
     │   ├── InvalidQueryError                        400     2  a malformed or forbidden filter
+    │   │   └── TooManyResultsError                  400     2  more results than max_results: page
     │   ├── InvalidNameError                         400     2  a bad asset name, version or tag
     │   └── PayloadTooLargeError                     413     2  over an upload or body limit
     ├── AlreadyExistsError (ValueError)              409     4  the asset URI is taken
@@ -71,6 +72,14 @@ class InvalidInputError(AssetStoreError, ValueError):
 
 class InvalidQueryError(InvalidInputError):
     """A query filter is malformed, uses an unknown operator, or is forbidden."""
+
+
+class TooManyResultsError(InvalidQueryError):
+    """A query asks for more results than the service's ``max_results`` allows in one answer;
+    the message says how to page."""
+
+    http_status = 400
+    exit_code = 2
 
 
 class InvalidNameError(InvalidInputError):
@@ -189,5 +198,6 @@ __all__ = [
     "ReadOnlyFieldError",
     "RegistryNotFoundError",
     "RevisionMismatchError",
+    "TooManyResultsError",
     "error_classes",
 ]

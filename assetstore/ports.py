@@ -156,6 +156,18 @@ class DocumentStore(ABC):
         ``shared`` the caller promises not to mutate the documents, and a backend may return
         its own instead of copies."""
 
+    def iter_find(
+        self,
+        filter: Filter | None = None,
+        *,
+        sort: Sort | None = None,
+        all_scopes: bool = False,
+    ) -> Iterator[dict[str, Any]]:
+        """:meth:`find` as an iterator of shared documents (the caller does not mutate
+        them). The filter is checked before this returns. A backend that can stream its
+        results (a database cursor) overrides this, so that memory stays constant."""
+        return iter(self.find(filter, sort=sort, all_scopes=all_scopes, shared=True))
+
     @abstractmethod
     def count(self, filter: Filter | None = None, *, all_scopes: bool = False) -> int:
         """How many documents match ``filter``."""

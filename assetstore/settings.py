@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import orjson
@@ -30,6 +30,10 @@ from assetstore.errors import InvalidInputError
 
 ENV_PREFIX = "ASSETSTORE_"
 MiB = 1 << 20
+#: What ``private`` stands for in ``health_allowed_networks``: the RFC 1918 networks and
+#: IPv6 unique local addresses, where clusters run; never loopback, link-local (cloud
+#: metadata, 169.254.169.254) or any other special range.
+PRIVATE_NETWORKS = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7")
 
 
 def _env(*names: str) -> dict[str, Any]:
@@ -211,14 +215,21 @@ class ServiceSettings(BaseModel):
     max_form_field_bytes: int = Field(default=1 * MiB, ge=1024)
     #: Largest JSON body (filters, updates, registrations): 413 before parsing.
     max_query_bytes: int = Field(default=256 * 1024, ge=1024)
-    #: Most results one query returns; ``limit`` above it is clamped and paging continues
-    #: with ``next_skip``.
-    max_results: int = Field(default=1000, ge=1)
+    #: A hard cap on the results of one answer of ``POST /assets`` and ``POST
+    #: /asset_registries``. None (the default): a query without ``limit`` gets every match,
+    #: streamed. A request for more (a larger ``limit``, or no ``limit`` with more matches)
+    #: is refused with a ``TooManyResultsError`` that says how to page; never cut short.
+    max_results: int | None = Field(default=None, ge=1)
+    #: Results of a federated search when the request gives no ``limit`` (also its
+    #: largest ``limit``: more is refused, not cut short).
+    federation_max_results: int = Field(default=1000, ge=1)
     #: Uploads streamed into the store at once (each holds one worker thread).
     upload_workers: int = Field(default=16, ge=1)
     #: Health checks and federated searches may reach loopback and private addresses.
     allow_private_health_checks: bool = False
-    #: Networks health checks may reach even though they are not public (CIDR strings).
+    #: Networks health checks and federated searches may reach even though they are not
+    #: public: CIDR strings, or ``private`` for 10/8, 172.16/12, 192.168/16 and fc00::/7
+    #: (``ASSETSTORE_HEALTH_ALLOWED_NETWORKS=private``; ``serve --allow-network``).
     health_allowed_networks: list[str] = Field(default_factory=list)
     health_connect_timeout: float = Field(default=2.0, gt=0)
     health_total_timeout: float = Field(default=5.0, gt=0)
@@ -233,6 +244,12 @@ class ServiceSettings(BaseModel):
     cors_origins: list[str] = Field(default_factory=list)
     #: Serve ``POST /admin/fsck`` and ``POST /admin/gc`` (protected like writes).
     admin_endpoints: bool = True
+    #: ``spec``: answers show records with exactly the specification's fields (for clients
+    #: that build its dataclasses with ``AssetObject(**data)``); ``full`` (the default) adds
+    #: ``asset_source``, timestamps and ``revision``. A request's ``?fields=`` wins.
+    response_fields: Literal["full", "spec"] = "full"
+    #: Serve the web interface at ``/ui`` (and redirect ``/`` there).
+    ui: bool = True
 
     @field_validator("cors_origins")
     @classmethod
@@ -264,8 +281,12 @@ class ServiceSettings(BaseModel):
     @field_validator("health_allowed_networks")
     @classmethod
     def _networks(cls, networks: list[str]) -> list[str]:
-        AddressPolicy(allowed_networks=tuple(networks))  # refuses what is not a CIDR
-        return networks
+        expanded: list[str] = []
+        for network in networks:
+            word = network.strip().lower()
+            expanded.extend(PRIVATE_NETWORKS if word == "private" else [network.strip()])
+        AddressPolicy(allowed_networks=tuple(expanded))  # refuses what is not a CIDR
+        return list(dict.fromkeys(expanded))
 
     def address_policy(self) -> AddressPolicy:
         """Where health checks and federated searches may connect."""

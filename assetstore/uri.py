@@ -38,10 +38,18 @@ class AssetURI(NamedTuple):
         return f"{self.name}:{self.version}-{self.tag}"
 
 
+#: Why an asset without name, version or tag is refused (the specification gives it an
+#: empty URI instead).
+_WHY_REQUIRED = (
+    "an asset's URI is name:version-tag and identifies it uniquely in the store, so an asset "
+    "without one could not be read, updated or deleted"
+)
+
+
 def validate_name(name: object) -> str:
     """Return ``name`` if it is a valid asset name, else raise :class:`InvalidNameError`."""
     if not isinstance(name, str) or not name:
-        raise InvalidNameError("asset_name is required (a non-empty string)")
+        raise InvalidNameError(f"asset_name is required (a non-empty string); {_WHY_REQUIRED}")
     if len(name) > MAX_NAME_LENGTH:
         raise InvalidNameError(f"asset_name is longer than {MAX_NAME_LENGTH} characters")
     if name != name.strip():
@@ -76,7 +84,9 @@ def _validate_part(
     what: str, value: object, pattern: re.Pattern[str], limit: int, allowed: str
 ) -> str:
     if not isinstance(value, str) or not value:
-        raise InvalidNameError(f"asset_version.{what} is required (a non-empty string)")
+        raise InvalidNameError(
+            f"asset_version.{what} is required (a non-empty string); {_WHY_REQUIRED}"
+        )
     if len(value) > limit:
         raise InvalidNameError(f"asset_version.{what} is longer than {limit} characters")
     if not pattern.fullmatch(value):

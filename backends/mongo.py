@@ -7,6 +7,8 @@
 * Filters are validated by the core's query engine, then sent to the server unchanged.
 * Updates are compare-and-swap: the replace matches the key *and* the expected revision.
 * pymongo's errors are translated here, at the boundary.
+* On FerretDB, what it does differently is handled by ``mongo_compat`` (filters it answers
+  differently are evaluated in-process; see docs/MONGODB-COMPATIBILITY.md).
 
 Every setting is an argument (``max_time_ms``...); :mod:`assetstore.open` fills them from
 the environment (``MONGO_URL``, ``ASSETSTORE_MONGO_MAX_TIME_MS``) through
@@ -32,6 +34,7 @@ from pymongo.errors import (
 )
 
 from assetstore._sorting import compile_sort
+from assetstore.backends import _mongo_compat as mongo_compat
 from assetstore.errors import (
     AlreadyExistsError,
     AssetStoreError,
@@ -40,7 +43,7 @@ from assetstore.errors import (
 )
 from assetstore.models import Filter, Sort
 from assetstore.ports import DocumentStore
-from assetstore.query import validate_filter
+from assetstore.query import run_query, validate_filter
 
 DEFAULT_DATABASE = "assetstore"
 #: Longest a query may run on the server, by default: MongoDB evaluates $regex with its own
@@ -70,6 +73,11 @@ def mongo_errors(what: str) -> Iterator[None]:
         raise AssetStoreError(f"MongoDB refused the operation: {exc}") from exc
     except PyMongoError as exc:
         raise BackendUnavailableError(f"MongoDB error: {exc}") from exc
+
+
+def _read(cursor: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    with mongo_errors("query"):
+        yield from cursor
 
 
 def _mongo_sort(sort: Sort | None) -> list[tuple[str, int]] | None:
@@ -103,6 +111,13 @@ class MongoDocumentStore(DocumentStore):
             collection.create_index(unique, unique=True)
             for field in indexes:
                 collection.create_index([(field, pymongo.ASCENDING)])
+            #: FerretDB: the adjustments of mongo_compat apply (never on MongoDB itself).
+            self._ferretdb = mongo_compat.is_ferretdb(collection.database.client)
+        self._write_lock = (
+            mongo_compat.write_lock(collection.full_name)
+            if self._ferretdb
+            else contextlib.nullcontext()
+        )
 
     @classmethod
     def from_url(
@@ -139,7 +154,12 @@ class MongoDocumentStore(DocumentStore):
     def _what(self, key: str) -> str:
         return f"asset {key!r}" if self.key_field == "asset_uri" else f"{self.key_field} {key!r}"
 
+    def _check_storable(self, doc: Mapping[str, Any]) -> None:
+        if self._ferretdb:
+            mongo_compat.check_storable(doc, self._what(doc[self.key_field]))
+
     def insert(self, doc: Mapping[str, Any]) -> None:
+        self._check_storable(doc)
         with mongo_errors(self._what(doc[self.key_field])):
             self._collection.insert_one({**doc, **self._scope})
 
@@ -152,6 +172,8 @@ class MongoDocumentStore(DocumentStore):
         keys = [doc[self.key_field] for doc in docs]
         if len(set(keys)) != len(keys):
             raise AlreadyExistsError(f"{self.key_field} values repeat within the batch")
+        for doc in docs:
+            self._check_storable(doc)
         with mongo_errors("a document of the batch"):
             try:
                 self._collection.insert_many([{**doc, **self._scope} for doc in docs], ordered=True)
@@ -186,28 +208,87 @@ class MongoDocumentStore(DocumentStore):
         validate_filter(filter)
         if skip < 0 or (limit is not None and limit < 0):
             raise InvalidQueryError("skip and limit must not be negative")
+        spec = _mongo_sort(sort)
+        if self._ferretdb:
+            here = bool(mongo_compat.evaluate_locally(filter))
+            if here or mongo_compat.sort_locally(spec):
+                return self._find_in_process(
+                    filter, spec, skip, limit, all_scopes, filter_here=here
+                )
+        with mongo_errors("query"):
+            try:
+                cursor = self._collection.find(
+                    self._where(filter, all_scopes=all_scopes),
+                    _NO_ID,
+                    max_time_ms=self._max_time_ms,
+                )
+                if spec:
+                    cursor = cursor.sort(spec)
+                if skip:
+                    cursor = cursor.skip(skip)
+                if limit:
+                    cursor = cursor.limit(limit)
+                return list(cursor)
+            except OperationFailure as exc:
+                if not (self._ferretdb and mongo_compat.retry_in_process(exc.code)):
+                    raise
+        return self._find_in_process(filter, spec, skip, limit, all_scopes)
+
+    def _find_in_process(
+        self,
+        filter: Filter | None,
+        sort: list[tuple[str, int]] | None,
+        skip: int,
+        limit: int | None,
+        all_scopes: bool,
+        *,
+        filter_here: bool = True,
+    ) -> list[dict[str, Any]]:
+        """FerretDB: the scope's documents (filtered by the server unless ``filter_here``)
+        filtered, sorted, skipped and limited here by the core's engine, as MongoDB would."""
+        where = self._where(None if filter_here else filter, all_scopes=all_scopes)
+        with mongo_errors("query"):
+            docs = list(self._collection.find(where, _NO_ID, max_time_ms=self._max_time_ms))
+        return run_query(docs, filter if filter_here else None, sort, skip, limit)  # type: ignore[return-value]
+
+    def iter_find(
+        self,
+        filter: Filter | None = None,
+        *,
+        sort: Sort | None = None,
+        all_scopes: bool = False,
+    ) -> Iterator[dict[str, Any]]:
+        """The server's cursor, read batch by batch (constant memory). On FerretDB, the
+        answer of :meth:`find` (which evaluates in-process what FerretDB answers wrongly)."""
+        if self._ferretdb:
+            return iter(self.find(filter, sort=sort, all_scopes=all_scopes))
+        validate_filter(filter)
+        spec = _mongo_sort(sort)
         with mongo_errors("query"):
             cursor = self._collection.find(
                 self._where(filter, all_scopes=all_scopes), _NO_ID, max_time_ms=self._max_time_ms
             )
-            spec = _mongo_sort(sort)
             if spec:
                 cursor = cursor.sort(spec)
-            if skip:
-                cursor = cursor.skip(skip)
-            if limit:
-                cursor = cursor.limit(limit)
-            return list(cursor)
+        return _read(cursor)
 
     def count(self, filter: Filter | None = None, *, all_scopes: bool = False) -> int:
         validate_filter(filter)
+        if self._ferretdb and mongo_compat.evaluate_locally(filter):
+            return len(self._find_in_process(filter, None, 0, None, all_scopes))
         with mongo_errors("count"):
-            return self._collection.count_documents(
-                self._where(filter, all_scopes=all_scopes), maxTimeMS=self._max_time_ms
-            )
+            try:
+                return self._collection.count_documents(
+                    self._where(filter, all_scopes=all_scopes), maxTimeMS=self._max_time_ms
+                )
+            except OperationFailure as exc:
+                if not (self._ferretdb and mongo_compat.retry_in_process(exc.code)):
+                    raise
+        return len(self._find_in_process(filter, None, 0, None, all_scopes))
 
     def replace(self, key: str, doc: Mapping[str, Any], *, expected_revision: int) -> bool:
-        with mongo_errors(self._what(key)):
+        self._check_storable(doc)
+        with self._write_lock, mongo_errors(self._what(key)):
             result = self._collection.replace_one(
                 self._key(key, revision=expected_revision), {**doc, **self._scope}
             )
@@ -219,7 +300,7 @@ class MongoDocumentStore(DocumentStore):
             if expected_revision is None
             else self._key(key, revision=expected_revision)
         )
-        with mongo_errors(self._what(key)):
+        with self._write_lock, mongo_errors(self._what(key)):
             return self._collection.delete_one(where).deleted_count == 1
 
 

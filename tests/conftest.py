@@ -1,12 +1,30 @@
-"""Shared fixtures: a real S3 endpoint (moto's HTTP server on 127.0.0.1) and MongoDB
-(mongomock, or the real server named by ASSETSTORE_TEST_MONGO_URL)."""
+"""Shared fixtures: a real S3 endpoint (moto's HTTP server on 127.0.0.1) and MongoDB.
+
+MongoDB comes in two kinds, and every test using ``mongo`` (or ``mongo_kind``) runs on each:
+
+* ``mongomock``: the in-process emulator, fast;
+* a real server over the wire through pymongo: ``ferretdb`` (FerretDB, built from
+  ``tests/servers/ferretdb`` with ``go build`` on first use and started once per session), or
+  ``mongodb``, the server named by ``ASSETSTORE_TEST_MONGO_URL`` when that is set.
+
+Without the ``go`` command (and without ``ASSETSTORE_TEST_MONGO_URL``) the real-server cases
+are skipped with a reason saying how to enable them; with ``go``, a failing build or start is
+an error of every such test, never a skip.
+"""
 
 import os
+import sys
 import uuid
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
+sys.path.insert(0, str(Path(__file__).parent / "servers"))  # ferretdb_server
+
 REAL_MONGO_URL = os.environ.get("ASSETSTORE_TEST_MONGO_URL")
+#: The kinds every MongoDB test runs on: the emulator, and the real server.
+MONGO_KINDS = ("mongomock", "mongodb" if REAL_MONGO_URL else "ferretdb")
 S3_CREDENTIALS = {"key": "testing", "secret": "testing", "region": "us-east-1"}
 
 
@@ -33,21 +51,70 @@ def bucket_url():
     return f"s3://bucket-{uuid.uuid4().hex[:12]}/assets"
 
 
-@pytest.fixture
-def mongo():
-    """(client, URL of a fresh database): a real server if configured, else mongomock."""
-    database = f"assetstore_test_{uuid.uuid4().hex[:12]}"
+@pytest.fixture(scope="session")
+def mongo_server_url(request, tmp_path_factory) -> Iterator[str]:
+    """URL (without a database) of the real server: ASSETSTORE_TEST_MONGO_URL's, or FerretDB's
+    started for this session (skipped without the go command; an error if it fails)."""
     if REAL_MONGO_URL:
-        import pymongo
-
-        client = pymongo.MongoClient(REAL_MONGO_URL, serverSelectionTimeoutMS=5000)
         base = REAL_MONGO_URL.split("?", 1)[0].rstrip("/")
         if base.count("/") > 2:
             base = base.rsplit("/", 1)[0]
-        yield client, f"{base}/{database}"
-        client.drop_database(database)
-        client.close()
-    else:
+        yield base + "/"
+        return
+    import ferretdb_server
+
+    go = ferretdb_server.go_command()
+    if go is None:
+        pytest.skip(
+            "the real-MongoDB cases need the FerretDB test server, built with Go: install "
+            "Go 1.26+ (the go command on PATH), or set ASSETSTORE_TEST_MONGO_URL to a MongoDB"
+        )
+    capture = request.config.pluginmanager.getplugin("capturemanager")
+
+    def say(message: str) -> None:
+        with capture.global_and_fixture_disabled():
+            print(f"\n[ferretdb] {message}", file=sys.stderr, flush=True)
+
+    binary = ferretdb_server.build(go, say=say)
+    server = ferretdb_server.start(binary, tmp_path_factory.mktemp("ferretdb"))
+    yield server.url
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def mongo_server_kind() -> str:
+    """Which real server ``mongo_server_url`` is: "ferretdb" or "mongodb"."""
+    return MONGO_KINDS[1]
+
+
+@pytest.fixture(scope="module", params=MONGO_KINDS)
+def mongo_kind(request) -> str:
+    """Which MongoDB the module's tests run on: "mongomock", "ferretdb" or "mongodb"."""
+    return request.param
+
+
+@pytest.fixture(scope="module")
+def mongo_client(request, mongo_kind):
+    """A client of ``mongo_kind``: mongomock's, or pymongo's connected to the real server."""
+    if mongo_kind == "mongomock":
         import mongomock
 
-        yield mongomock.MongoClient(), f"mongodb://mongomock.invalid/{database}"
+        yield mongomock.MongoClient()
+        return
+    import pymongo
+
+    url = request.getfixturevalue("mongo_server_url")
+    client = pymongo.MongoClient(REAL_MONGO_URL or url, serverSelectionTimeoutMS=5000)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def mongo(request, mongo_kind, mongo_client):
+    """(client, URL of a fresh database) on ``mongo_kind``; the database is dropped after."""
+    database = f"assetstore_test_{uuid.uuid4().hex[:12]}"
+    if mongo_kind == "mongomock":
+        yield mongo_client, f"mongodb://mongomock.invalid/{database}"
+        return
+    yield mongo_client, request.getfixturevalue("mongo_server_url") + database
+    mongo_client.drop_database(database)

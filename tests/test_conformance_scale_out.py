@@ -1,5 +1,6 @@
-"""The conformance suites on S3 (moto's HTTP server through s3fs) + MongoDB (mongomock, or a
-real server when ASSETSTORE_TEST_MONGO_URL is set), and on the mixed combinations."""
+"""The conformance suites on S3 (moto's HTTP server through s3fs) + MongoDB (each kind:
+mongomock, and a real server over the wire, FerretDB or ASSETSTORE_TEST_MONGO_URL's; see
+tests/conftest.py), and on the mixed combinations."""
 
 import pytest
 

@@ -35,6 +35,7 @@ LAYERS: list[tuple[str, set[str]]] = [
             "assetstore.uri",
             "assetstore.versions",
             "assetstore._streams",
+            "assetstore._media_types",
             "assetstore._validation",
             "assetstore._revisions",
             "assetstore._records",

@@ -234,9 +234,11 @@ def test_environment_of_the_original_service(monkeypatch, s3_endpoint, mongo):
     )
 
 
-def test_a_query_past_the_server_time_limit_is_a_query_error(mongo, monkeypatch):
+def test_a_query_past_the_server_time_limit_is_a_query_error(mongo, mongo_kind, monkeypatch):
     """MongoDB evaluates $regex with a backtracking engine: queries carry maxTimeMS, and the
-    server's ExecutionTimeout becomes InvalidQueryError (HTTP 400), not a hung request."""
+    server's ExecutionTimeout becomes InvalidQueryError (HTTP 400), not a hung request.
+    (FerretDB gets no $regex: the backend reads the documents with find, under the same
+    limit, and matches them in-process, so the count is a find there.)"""
     from pymongo.errors import ExecutionTimeout
 
     from assetstore import InvalidQueryError
@@ -262,4 +264,7 @@ def test_a_query_past_the_server_time_limit_is_a_query_error(mongo, monkeypatch)
         docs.find({"asset_name": {"$regex": "(a+)+$"}})
     with pytest.raises(InvalidQueryError, match="limit"):
         docs.count({"asset_name": {"$regex": "(a+)+$"}})
-    assert sent == {"find": 10_000, "count": 10_000}
+    if mongo_kind == "ferretdb":
+        assert sent == {"find": 10_000}
+    else:
+        assert sent == {"find": 10_000, "count": 10_000}

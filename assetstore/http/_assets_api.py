@@ -13,18 +13,16 @@ from assetstore.contract import AssetStore
 from assetstore.errors import InvalidQueryError
 from assetstore.http._auth import require_read, require_write
 from assetstore.http._bodies import (
-    Paging,
     etag_of,
     if_match_revision,
     json_body_doc,
-    ok_page,
-    page_and_total,
-    paging,
     read_json_object,
 )
 from assetstore.http._downloads import FileResponse, file_headers, parse_range
 from assetstore.http._multipart import receive_upload, upload_executor
+from assetstore.http._paging import Collection, Paging, paging, query_answer
 from assetstore.http._responses import ok
+from assetstore.http._views import SPEC_ASSET_FIELDS, shown
 from assetstore.models import AssetObject
 
 router = APIRouter(tags=["assets"])
@@ -78,7 +76,7 @@ def present(request: Request, asset: AssetObject) -> dict[str, Any]:
     """An asset as JSON, with its :func:`shown_url`."""
     doc = asset.model_dump(mode="json")
     doc["asset_public_url"] = shown_url(request, asset)
-    return doc
+    return shown(request, doc, SPEC_ASSET_FIELDS)
 
 
 @router.post(
@@ -103,7 +101,7 @@ async def upload_asset(request: Request) -> Response:
         headers={"ETag": etag_of(asset.revision)},
         asset_uri=asset.asset_uri,
         asset_id=asset.asset_id,
-        public_url=doc["asset_public_url"],
+        public_url=shown_url(request, asset),
     )
 
 
@@ -165,7 +163,7 @@ def delete_asset(asset_uri: str, request: Request) -> Response:
         'a MongoDB find filter, e.g. {"asset_tags": {"$in": '
         '["sample"]}, "asset_version.version": {"$gte": "1.0"}}'
     ),
-    summary="Query assets with a MongoDB-style filter (paged)",
+    summary="Query assets with a MongoDB-style filter (every match, or pages)",
 )
 async def query_assets(
     request: Request,
@@ -178,20 +176,20 @@ async def query_assets(
         ),
     ] = False,
 ) -> Response:
-    """The body is the filter itself (empty: everything). ``skip``/``limit``/``sort`` are
-    query parameters; the answer gives ``total`` and the ``next_skip`` to continue with."""
+    """The body is the filter itself (empty: everything). Without ``limit`` the answer holds
+    every match (streamed); with ``limit`` it is a page, continued with ``cursor`` =
+    ``next_cursor``. The answer gives ``count``, ``total``, ``next_cursor`` and ``next_skip``."""
     filter = await read_json_object(request, "the filter", empty={}, too_deep=InvalidQueryError)
     store = store_of(request)
-
-    assets, total = await run_in_threadpool(
-        page_and_total,
-        page,
-        lambda: store.query(
-            filter, sort=page.sort, skip=page.skip, limit=page.limit, all_stores=all_stores
-        ),
-        lambda: store.count(filter, all_stores=all_stores),
+    assets = Collection(
+        unique_key=("asset_uri", "assets_db_id", "asset_id"),
+        items=lambda where, sort: store.iter_query(where, sort=sort, all_stores=all_stores),
+        count=lambda where: store.count(where, all_stores=all_stores),
+        document=AssetObject.to_document,
+        present=lambda asset: present(request, asset),
+        scope={"collection": "assets", "all_stores": all_stores},
     )
-    return ok_page([present(request, a) for a in assets], total, page)
+    return await query_answer(request, assets, filter, page)
 
 
 @router.head(

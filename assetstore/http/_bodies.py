@@ -1,23 +1,15 @@
-"""Request bodies and the small protocol details around them: size-capped JSON, paging
-parameters, ``If-Match`` revisions and the success envelope."""
+"""Request bodies and the small protocol details around them: size-capped JSON and
+``If-Match`` revisions. (The paging parameters are :mod:`assetstore.http._paging`'s.)"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Annotated, Any, TypeVar
+from typing import Any
 
 import orjson
-from fastapi import Query, Request
-from pydantic import BaseModel
+from fastapi import Request
 
-from assetstore.errors import InvalidInputError, InvalidQueryError, PayloadTooLargeError
+from assetstore.errors import InvalidInputError, PayloadTooLargeError
 from assetstore.http._errors import UnprocessableBodyError
-from assetstore.http._responses import JSONResponse
-
-#: The largest ``skip`` and ``limit`` of ``POST /assets`` and ``POST /asset_registries``.
-MAX_SKIP = 1 << 31
-
-T = TypeVar("T")
 
 
 def declared_length(request: Request) -> int | None:
@@ -90,90 +82,6 @@ def json_body_doc(description: str) -> dict[str, Any]:
             "content": {"application/json": {"schema": {"type": "object"}}},
         }
     }
-
-
-class Paging(BaseModel):
-    """``?skip=&limit=&sort=`` of a query endpoint, after clamping."""
-
-    skip: int
-    limit: int
-    sort: list[tuple[str, int]] | None
-
-
-def parse_sort(text: str | None) -> list[tuple[str, int]] | None:
-    """``field``, ``field:asc`` or ``field:desc``, comma-separated (as the CLI's ``--sort``)."""
-    if text is None or not text.strip():
-        return None
-    result = []
-    for part in text.split(","):
-        part = part.strip()
-        if not part:
-            continue
-        field, colon, direction = part.rpartition(":")
-        if not colon:
-            field, direction = part, "asc"
-        if direction.lower() not in ("asc", "desc", "1", "-1"):
-            raise InvalidQueryError(
-                f"sort {part!r}: the direction must be asc or desc (e.g. asset_name:desc)"
-            )
-        result.append((field, -1 if direction.lower() in ("desc", "-1") else 1))
-    return result or None
-
-
-def paging(
-    request: Request,
-    skip: Annotated[int, Query(ge=0, le=MAX_SKIP, description="results to skip")] = 0,
-    limit: Annotated[
-        int | None,
-        Query(
-            ge=0,
-            le=MAX_SKIP,
-            description="at most this many results (clamped to the server's max_results); "
-            "0 returns only the total",
-        ),
-    ] = None,
-    sort: Annotated[
-        str | None,
-        Query(
-            max_length=2000,
-            description="comma-separated fields, each optionally :asc or "
-            ":desc, e.g. asset_name,asset_version.version:desc",
-        ),
-    ] = None,
-) -> Paging:
-    """Dependency: the paging parameters, with ``limit`` clamped to ``max_results``."""
-    most = request.app.state.settings.max_results
-    return Paging(
-        skip=skip, limit=most if limit is None else min(limit, most), sort=parse_sort(sort)
-    )
-
-
-def page_and_total(
-    page: Paging, fetch: Callable[[], Sequence[T]], count: Callable[[], int]
-) -> tuple[Sequence[T], int]:
-    """The page ``fetch`` returns (nothing is fetched for ``limit=0``) and the total: a short
-    last page gives it away, so ``count`` runs only when it does not."""
-    items = fetch() if page.limit else []
-    if 0 < len(items) < page.limit:
-        return items, page.skip + len(items)
-    return items, count()
-
-
-def ok_page(items: list[Any], total: int, page: Paging) -> JSONResponse:
-    """One page of results in the success envelope, with ``total`` and the ``next_skip`` to
-    continue with (None on the last page)."""
-    end = page.skip + len(items)
-    return JSONResponse(
-        {
-            "success": True,
-            "data": items,
-            "count": len(items),
-            "total": total,
-            "skip": page.skip,
-            "limit": page.limit,
-            "next_skip": end if page.limit and end < total else None,
-        }
-    )
 
 
 def if_match_revision(request: Request) -> int | None:

@@ -35,6 +35,7 @@ from assetstore.errors import (
     AlreadyExistsError,
     AssetNotFoundError,
     AssetStoreError,
+    InvalidInputError,
     PayloadTooLargeError,
 )
 from assetstore.http._bodies import declared_length, parse_json_object
@@ -372,7 +373,9 @@ def _refuse_taken(store: AssetStore, uri: str) -> None:
 def _check_content_type(request: Request) -> bytes:
     ctype, params = parse_options_header(request.headers.get("content-type", ""))
     boundary = params.get(b"boundary")
-    if ctype != b"multipart/form-data" or not boundary:
+    if ctype != b"multipart/form-data":  # no parts at all: a 400, as for a missing one
+        raise InvalidInputError(f"No file part: the request is not a form; {FORM_HELP}")
+    if not boundary:
         raise UnprocessableBodyError(FORM_HELP)
     return boundary
 
@@ -418,10 +421,13 @@ async def receive_upload(
         await upload.pump(final=True)
         if upload.refusal is not None:
             raise upload.refusal
-        if upload.fields is None:
-            raise UnprocessableBodyError(f"missing form field '{METADATA_FIELD}'; {FORM_HELP}")
+        # A missing part is a 400, as in the original service ("No file part").
         if upload.worker is None:
-            raise UnprocessableBodyError(f"missing file part '{FILE_FIELD}'; {FORM_HELP}")
+            raise InvalidInputError(
+                f"No file part: the form has no file '{FILE_FIELD}'; {FORM_HELP}"
+            )
+        if upload.fields is None:
+            raise InvalidInputError(f"missing form field '{METADATA_FIELD}'; {FORM_HELP}")
         worker, upload.worker = upload.worker, None
         staged = await worker
         fields = upload.fields

@@ -10,19 +10,23 @@ from starlette.responses import Response
 
 from assetstore import _federation as federation
 from assetstore.contract import Registry
-from assetstore.errors import InvalidInputError, InvalidQueryError, RevisionMismatchError
+from assetstore.errors import (
+    InvalidInputError,
+    InvalidQueryError,
+    RevisionMismatchError,
+    TooManyResultsError,
+)
 from assetstore.http._auth import require_read, require_write
 from assetstore.http._bodies import (
-    Paging,
     etag_of,
     if_match_revision,
     json_body_doc,
-    ok_page,
-    page_and_total,
-    paging,
     read_json_object,
 )
-from assetstore.http._responses import ok
+from assetstore.http._paging import Collection, Paging, paging, query_answer
+from assetstore.http._responses import JSONResponse, ok, one_line
+from assetstore.http._views import SPEC_REGISTRY_FIELDS, shown
+from assetstore.models import AssetsDBRegistry
 from assetstore.open import open_federated_store
 from assetstore.settings import ServiceSettings
 
@@ -79,7 +83,7 @@ async def register_store(
         lambda: registry_of(request).register(fields, check_health=check)
     )
     return ok(
-        entry.model_dump(mode="json"),
+        shown(request, entry.model_dump(mode="json"), SPEC_REGISTRY_FIELDS),
         201,
         headers={"ETag": etag_of(entry.revision)},
         asset_registry_id=entry.asset_registry_id,
@@ -95,7 +99,10 @@ async def register_store(
 def get_entry(registry_id: str, request: Request) -> Response:
     """The entry with this id."""
     entry = registry_of(request).get(registry_id)
-    return ok(entry.model_dump(mode="json"), headers={"ETag": etag_of(entry.revision)})
+    return ok(
+        shown(request, entry.model_dump(mode="json"), SPEC_REGISTRY_FIELDS),
+        headers={"ETag": etag_of(entry.revision)},
+    )
 
 
 @router.put(
@@ -114,7 +121,10 @@ async def update_entry(registry_id: str, request: Request) -> Response:
     entry = await run_in_threadpool(
         lambda: registry_of(request).update(registry_id, changes, expected_revision=expected)
     )
-    return ok(entry.model_dump(mode="json"), headers={"ETag": etag_of(entry.revision)})
+    return ok(
+        shown(request, entry.model_dump(mode="json"), SPEC_REGISTRY_FIELDS),
+        headers={"ETag": etag_of(entry.revision)},
+    )
 
 
 @router.delete(
@@ -139,20 +149,21 @@ def delete_entry(registry_id: str, request: Request) -> Response:
     "/asset_registries",
     dependencies=[Depends(require_read)],
     openapi_extra=json_body_doc("a MongoDB find filter over registry entries"),
-    summary="Query registry entries with a MongoDB-style filter (paged)",
+    summary="Query registry entries with a MongoDB-style filter (every match, or pages)",
 )
 async def query_entries(request: Request, page: Annotated[Paging, Depends(paging)]) -> Response:
-    """The body is the filter itself; paging as for ``POST /assets``."""
+    """The body is the filter itself; every match or pages, as for ``POST /assets``."""
     filter = await read_json_object(request, "the filter", empty={}, too_deep=InvalidQueryError)
     registry = registry_of(request)
-
-    entries, total = await run_in_threadpool(
-        page_and_total,
-        page,
-        lambda: registry.query(filter, sort=page.sort, skip=page.skip, limit=page.limit),
-        lambda: registry.count(filter),
+    entries = Collection(
+        unique_key=("asset_registry_id",),
+        items=lambda where, sort: registry.iter_query(where, sort=sort),
+        count=registry.count,
+        document=AssetsDBRegistry.to_document,
+        present=lambda entry: shown(request, entry.model_dump(mode="json"), SPEC_REGISTRY_FIELDS),
+        scope={"collection": "registry"},
     )
-    return ok_page([e.model_dump(mode="json") for e in entries], total, page)
+    return await query_answer(request, entries, filter, page)
 
 
 @router.post(
@@ -177,7 +188,13 @@ async def search(request: Request) -> Response:
     limit = body.get("limit")
     if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 0):
         raise InvalidInputError("limit must be a non-negative integer")
-    limit = settings.max_results if not limit else min(limit, settings.max_results)
+    cap = settings.federation_max_results
+    if limit is not None and limit > cap:
+        raise TooManyResultsError(
+            f"limit {limit} is more than this server's federation_max_results ({cap}); "
+            "narrow the filter or search fewer stores"
+        )
+    limit = limit or cap
     result = await run_in_threadpool(
         lambda: federation.search_assets(
             registry_of(request),
@@ -196,11 +213,31 @@ async def search(request: Request) -> Response:
 @router.get(
     "/check_health/{registry_id}",
     dependencies=[Depends(require_read)],
+    responses={503: {"description": "the store is not healthy (the report is in data)"}},
     summary="Check a registered store's /health (safely)",
 )
 def check_health(registry_id: str, request: Request) -> Response:
     """Call the entry's ``{public_url}/health`` with short timeouts, refusing loopback,
     private and link-local targets unless the operator allows them, following no redirect.
-    Answers the report (``status``: healthy, unhealthy, unreachable or refused)."""
+
+    Healthy: 200, ``data`` is the store's own ``/health`` answer (as the original service
+    gave it) and ``report`` our report beside it. Anything else (``unhealthy``,
+    ``unreachable``, ``refused``): 503 with ``success: false`` and the report in ``data``
+    and ``report``, so that no client that checks the status or ``success`` takes a dead
+    store for a healthy one."""
     report = registry_of(request).check_health(registry_id)
-    return ok(report.model_dump(mode="json"))
+    report_doc = report.model_dump(mode="json")
+    if report.status == "healthy":
+        return ok(report.response, report=report_doc)
+    message = one_line(f"the store at {report.url} is {report.status}: {report.error}")
+    return JSONResponse(
+        {
+            "success": False,
+            "error": message,
+            "message": message,
+            "error_type": "BackendUnavailableError",
+            "data": report_doc,
+            "report": report_doc,
+        },
+        status_code=503,
+    )

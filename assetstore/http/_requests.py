@@ -4,17 +4,19 @@ parameters and paging. The connection itself (deadlines, TLS, error decoding) is
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Hashable, Iterator, Mapping
 from typing import Any
 from urllib.parse import quote
 
 from assetstore._outbound import Connection, json_body
 from assetstore._sorting import compile_sort
-from assetstore.errors import InvalidQueryError
+from assetstore.errors import InvalidQueryError, TooManyResultsError
 from assetstore.models import Filter, Sort
 
 #: Seconds to wait to connect, and between bytes of an answer.
 DEFAULT_TIMEOUT = 60.0
+#: Results asked for in one page of a query (fewer if the service caps its answers).
+PAGE_SIZE = 1000
 
 
 def url_path(value: str) -> str:
@@ -49,6 +51,24 @@ def sort_param(sort: Sort | None) -> str | None:
     return ",".join(parts) or None
 
 
+class PageSize:
+    """The page size a client asks for: :data:`PAGE_SIZE`, or the service's
+    ``max_results`` once the service has refused a page as too large."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+        self.value = PAGE_SIZE
+
+    def shrink(self) -> bool:
+        """Read the service's cap (``/health``); True if pages must be smaller."""
+        data = self._connection.json("GET", "/health").get("data") or {}
+        cap = (data.get("limits") or {}).get("max_results")
+        if isinstance(cap, int) and not isinstance(cap, bool) and 0 < cap < self.value:
+            self.value = cap
+            return True
+        return False
+
+
 def pages(
     connection: Connection,
     path: str,
@@ -57,10 +77,17 @@ def pages(
     sort: Sort | None,
     skip: int,
     limit: int | None,
+    identity: Callable[[dict[str, Any]], Hashable],
+    page_size: PageSize,
     params: Mapping[str, Any] | None = None,
 ) -> Iterator[dict[str, Any]]:
-    """Every result of a paged query, fetching pages until ``limit`` or the end; ``params``
-    are sent with every page."""
+    """Every result of a query, page by page, until ``limit`` or the end.
+
+    Pages continue from the service's ``next_cursor`` (keyset paging: results that do not
+    change meanwhile come exactly once, whatever is deleted or uploaded between pages); a
+    record whose sort values change between pages may be met twice, and only its first
+    copy is yielded (``identity`` names it). ``page_size`` is the size asked for;
+    ``params`` are sent with every page. A service older than cursors is paged by offset."""
     for name, value in (("skip", skip), ("limit", limit)):
         if value is not None and (
             isinstance(value, bool) or not isinstance(value, int) or value < 0
@@ -69,23 +96,41 @@ def pages(
     body = json_body({} if filter is None else filter, "the filter")
     sort_text = sort_param(sort)
     wanted = limit or None  # as in MongoDB, limit 0 means no limit
-    position = skip
+    seen: set[Hashable] = set()
+    where: dict[str, Any] = {"skip": skip} if skip else {}
     while True:
-        query: dict[str, Any] = {**(params or {}), "skip": position}
-        if wanted is not None:
-            query["limit"] = wanted
+        size = page_size.value
+        query: dict[str, Any] = {**(params or {}), **where, "limit": min(size, wanted or size)}
         if sort_text:
             query["sort"] = sort_text
-        page = connection.json(
-            "POST", path, content=body, params=query, headers={"Content-Type": "application/json"}
-        )
+        try:
+            page = connection.json(
+                "POST",
+                path,
+                content=body,
+                params=query,
+                headers={"Content-Type": "application/json"},
+            )
+        except TooManyResultsError:
+            if page_size.shrink():
+                continue  # the same page again, within the service's cap
+            raise
         items = page.get("data") or []
-        yield from items
-        if wanted is not None:
-            wanted -= len(items)
-            if wanted <= 0:
-                return
-        next_skip = page.get("next_skip")
-        if next_skip is None or not items:
+        for item in items:
+            key = identity(item)
+            if key in seen:
+                continue
+            seen.add(key)
+            yield item
+            if wanted is not None:
+                wanted -= 1
+                if not wanted:
+                    return
+        if "next_cursor" in page:
+            cursor = page["next_cursor"]
+            where = {"cursor": cursor}
+        else:  # a service without cursors
+            cursor = page.get("next_skip")
+            where = {"skip": cursor}
+        if cursor is None or not items:
             return
-        position = int(next_skip)

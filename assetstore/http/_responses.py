@@ -1,5 +1,6 @@
 """The envelopes of the original service: ``{"success": true, "data": ...}`` and
-``{"success": false, "error": "..."}``, rendered with orjson."""
+``{"success": false, "error": "...", "message": "..."}`` (the original named the message
+``message``; ``error`` is ours: both carry it), rendered with orjson."""
 
 from __future__ import annotations
 
@@ -38,5 +39,6 @@ def failure(
     status: int, message: object, error_type: str, headers: dict[str, str] | None = None
 ) -> JSONResponse:
     """The error envelope; ``error_type`` names the exception class for the client."""
-    body = {"success": False, "error": one_line(message), "error_type": error_type}
+    text = one_line(message)
+    body = {"success": False, "error": text, "message": text, "error_type": error_type}
     return JSONResponse(body, status_code=status, headers=headers)

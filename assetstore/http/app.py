@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi_offline import FastAPIOffline
 from starlette.responses import Response
 
 from assetstore._version import __version__
@@ -52,7 +53,8 @@ def create_app(
         if executor is not None:
             executor.shutdown(wait=False, cancel_futures=True)
 
-    app = FastAPI(
+    # /docs serves Swagger UI from the installed package (fastapi-offline), not a CDN.
+    app = FastAPIOffline(
         title="assetstore",
         version=__version__,
         description=DESCRIPTION,
@@ -73,6 +75,7 @@ def create_app(
         """Always open. Gives the ``assets_db_id`` of the served store (clients use it), the
         services served, the limits and whether writes (and reads) need the token."""
         served: AssetStore | None = request.app.state.store
+        settings: ServiceSettings = request.app.state.settings
         return ok(
             {
                 "status": "ok",
@@ -89,7 +92,7 @@ def create_app(
                     "reads": settings.token is not None and settings.auth_reads,
                 },
             },
-            message="assetstore is running",
+            message="healthy",  # the original service's word; its health checkers read it
         )
 
     if store is not None:
@@ -98,6 +101,10 @@ def create_app(
             app.include_router(assets_api.admin_router)
     if registry is not None:
         app.include_router(registry_api.router)
+    if settings.ui:
+        from assetstore.http.ui import install_ui  # jinja2 loads only when the UI is served
+
+        install_ui(app, assets=store is not None, registry=registry is not None)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -20,12 +20,15 @@
 from __future__ import annotations
 
 import io
+import itertools
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, BinaryIO
 
+import orjson
+
 from assetstore._base_store import BaseAssetStore, require_stored_file
-from assetstore._outbound import AddressPolicy, Connection, json_body
+from assetstore._outbound import AddressPolicy, Connection, error_for, json_body
 from assetstore._streams import VerifyingReader, check_range, open_source
 from assetstore.contract import Registry
 from assetstore.errors import (
@@ -41,6 +44,7 @@ from assetstore.http._client_streams import (
 )
 from assetstore.http._requests import (
     DEFAULT_TIMEOUT,
+    PageSize,
     if_match,
     pages,
     url_path,
@@ -84,6 +88,7 @@ class _Remote:
             max_body=max_body,
             user_agent="assetstore-client/1",
         )
+        self._page_size = PageSize(self._http)
 
     def close(self) -> None:
         self._http.close()
@@ -185,13 +190,39 @@ class HttpAssetStore(_Remote, BaseAssetStore):
         limit: int | None = None,
         all_stores: bool = False,
     ) -> list[AssetObject]:
-        extra = {"all_stores": "true"} if all_stores else None
-        return [
-            AssetObject.model_validate(doc)
-            for doc in pages(
-                self._http, "/assets", filter, sort=sort, skip=skip, limit=limit, params=extra
-            )
-        ]
+        return list(self._assets(filter, sort, skip, limit, all_stores))
+
+    def iter_query(
+        self,
+        filter: Filter | None = None,
+        *,
+        sort: Sort | None = None,
+        all_stores: bool = False,
+    ) -> Iterator[AssetObject]:
+        results = self._assets(filter, sort, 0, None, all_stores)
+        first = next(results, None)  # the service checks the filter on the first page
+        return results if first is None else itertools.chain([first], results)
+
+    def _assets(
+        self,
+        filter: Filter | None,
+        sort: Sort | None,
+        skip: int,
+        limit: int | None,
+        all_stores: bool,
+    ) -> Iterator[AssetObject]:
+        docs = pages(
+            self._http,
+            "/assets",
+            filter,
+            sort=sort,
+            skip=skip,
+            limit=limit,
+            identity=lambda doc: (doc.get("asset_uri"), doc.get("assets_db_id")),
+            page_size=self._page_size,
+            params={"all_stores": "true"} if all_stores else None,
+        )
+        return (AssetObject.model_validate(doc) for doc in docs)
 
     def count(self, filter: Filter | None = None, *, all_stores: bool = False) -> int:
         page = self._http.json(
@@ -348,12 +379,29 @@ class HttpRegistry(_Remote, Registry):
         skip: int = 0,
         limit: int | None = None,
     ) -> list[AssetsDBRegistry]:
-        return [
-            AssetsDBRegistry.model_validate(doc)
-            for doc in pages(
-                self._http, "/asset_registries", filter, sort=sort, skip=skip, limit=limit
-            )
-        ]
+        return list(self._entries(filter, sort, skip, limit))
+
+    def iter_query(
+        self, filter: Filter | None = None, *, sort: Sort | None = None
+    ) -> Iterator[AssetsDBRegistry]:
+        results = self._entries(filter, sort, 0, None)
+        first = next(results, None)  # the service checks the filter on the first page
+        return results if first is None else itertools.chain([first], results)
+
+    def _entries(
+        self, filter: Filter | None, sort: Sort | None, skip: int, limit: int | None
+    ) -> Iterator[AssetsDBRegistry]:
+        docs = pages(
+            self._http,
+            "/asset_registries",
+            filter,
+            sort=sort,
+            skip=skip,
+            limit=limit,
+            identity=lambda doc: doc.get("asset_registry_id"),
+            page_size=self._page_size,
+        )
+        return (AssetsDBRegistry.model_validate(doc) for doc in docs)
 
     def count(self, filter: Filter | None = None) -> int:
         page = self._http.json(
@@ -366,10 +414,17 @@ class HttpRegistry(_Remote, Registry):
         return int(page["total"])
 
     def check_health(self, registry_id: str) -> HealthReport:
-        response = self._http.json(
-            "GET", self._entry_path(registry_id, "/check_health"), not_found=RegistryNotFoundError
+        """The report, whatever the store's health: the service answers 503 (with the
+        report) for a store that is not healthy."""
+        path = self._entry_path(registry_id, "/check_health")
+        reply = self._http.request("GET", path)
+        body = _json_object(reply.content)
+        report = body.get("report", body.get("data") if reply.status_code == 200 else None)
+        if reply.status_code in (200, 503) and isinstance(report, dict) and "status" in report:
+            return HealthReport.model_validate(report)
+        raise error_for(
+            reply.status_code, reply.content, "GET", reply.url, None, RegistryNotFoundError
         )
-        return HealthReport.model_validate(response["data"])
 
     def search_assets(
         self,
@@ -387,6 +442,14 @@ class HttpRegistry(_Remote, Registry):
         body = {"filter": filter or {}, "registries": registries, "sort": sort, "limit": limit}
         response = self._http.json("POST", "/asset_registries/search", body=body, what="the search")
         return SearchResult.model_validate(response["data"])
+
+
+def _json_object(content: bytes) -> dict[str, Any]:
+    try:
+        value = orjson.loads(content)
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
 
 
 def open_http_store(

@@ -102,6 +102,7 @@ def test_missing_and_external(live):
     assert missing.json() == {
         "success": False,
         "error": f"no asset with asset_id {'0' * 32!r}",
+        "message": f"no asset with asset_id {'0' * 32!r}",
         "error_type": "AssetNotFoundError",
     }
     external = live.store.register(

@@ -169,9 +169,11 @@ def test_422_bodies_that_are_not_json_objects(live, method, path, body):
 
 
 def test_422_bad_forms_and_parameters(live):
-    failure(httpx.post(f"{live.url}/upload_asset", json=META), 422)
-    failure(httpx.post(f"{live.url}/upload_asset", data={"asset_metadata": json.dumps(META)}), 422)
-    failure(httpx.post(f"{live.url}/upload_asset", files={"asset": ("f", b"x")}), 422)
+    # a missing part is a 400, as in the original service ("No file part")
+    failure(httpx.post(f"{live.url}/upload_asset", json=META), 400)
+    no_file = httpx.post(f"{live.url}/upload_asset", data={"asset_metadata": json.dumps(META)})
+    assert failure(no_file, 400, "InvalidInputError")["message"].startswith("No file part")
+    failure(httpx.post(f"{live.url}/upload_asset", files={"asset": ("f", b"x")}), 400)
     failure(upload(live.url, "{broken"), 422)
     failure(upload(live.url, {**META, "asset_version": "1.0"}), 422)
     failure(httpx.post(f"{live.url}/assets?limit=-1", json={}), 422)
@@ -207,14 +209,15 @@ def test_paging(live):
         2,
         3,
     )
-    clamped = httpx.post(f"{live.url}/assets?limit=100", json={}).json()
-    assert clamped["limit"] == 3 and len(clamped["data"]) == 3 and clamped["next_skip"] == 3
+    too_many = httpx.post(f"{live.url}/assets?limit=100", json={})  # over max_results: no clamp
+    failure(too_many, 400, "TooManyResultsError")
+    assert "?limit=3" in too_many.json()["error"] and "next_cursor" in too_many.json()["error"]
     last = httpx.post(f"{live.url}/assets?skip=6", json={}).json()
-    assert len(last["data"]) == 1 and last["next_skip"] is None
+    assert len(last["data"]) == 1 and last["next_skip"] is None and last["next_cursor"] is None
     only_total = httpx.post(f"{live.url}/assets?limit=0", json={}).json()
     assert only_total["data"] == [] and only_total["total"] == 7
-    everything = httpx.post(f"{live.url}/assets").json()  # an empty body matches everything
-    assert everything["total"] == 7
+    # an empty body matches everything: 7 matches, more than the cap of 3, is an error too
+    failure(httpx.post(f"{live.url}/assets"), 400, "TooManyResultsError")
     with open_store(live.url) as client:  # the client pages through all of it
         assert len(client.query()) == 7
         assert len(client.query(limit=5)) == 5

@@ -48,8 +48,9 @@ def s3_tinydb_spec(s3_endpoint, bucket_url, tmp_path, small_parts):
 
 @pytest.fixture
 def s3_mongo_spec(s3_endpoint, bucket_url, mongo, small_parts):
-    """(spec, client): the client is mongomock's (in-process only) unless
-    ASSETSTORE_TEST_MONGO_URL names a real server that child processes can reach."""
+    """(spec, client) on each kind of MongoDB (``mongo``): mongomock's client works in this
+    process only; on a real server (FerretDB, ASSETSTORE_TEST_MONGO_URL's) child processes
+    reach it through the spec's URL."""
     client, url = mongo
     return {
         "kind": "s3",

@@ -20,8 +20,8 @@ A child process ``os._exit``s at the point, armed by monkeypatching in the child
 * S3 + MongoDB: the same S3 points and before/after each MongoDB write. mongomock lives in
   the test process only, so there the crash is simulated in the process: a
   ``BaseException`` raised at the point, after which every S3 and MongoDB call of the
-  process raises it too, so no cleanup handler can run. With ``ASSETSTORE_TEST_MONGO_URL``
-  (a real server) the child-process crash runs instead.
+  process raises it too, so no cleanup handler can run. On a real server (FerretDB, or
+  ``ASSETSTORE_TEST_MONGO_URL``'s) the child-process crash runs instead.
 """
 
 from __future__ import annotations
@@ -170,11 +170,11 @@ def test_s3_tinydb_crash(zygote, tmp_path, s3_tinydb_spec, op, point):
 @pytest.mark.parametrize(
     ("op", "point"), S3_MONGO_CASES, ids=[f"{o}@{p}" for o, p in S3_MONGO_CASES]
 )
-def test_s3_mongo_crash(zygote, tmp_path, s3_mongo_spec, monkeypatch, op, point):
+def test_s3_mongo_crash(zygote, tmp_path, s3_mongo_spec, mongo_kind, monkeypatch, op, point):
     """A child process with a real server; mongomock: the crash simulated in-process."""
     spec, client = s3_mongo_spec
     prepared(spec, client)
-    if REAL_MONGO:
+    if mongo_kind != "mongomock":
         crash_in_child(zygote, tmp_path, spec, op, point)
     else:
         injector = Injector("raise", monkeypatch.setattr)

@@ -131,11 +131,11 @@ MALFORMED = {
         422,
         "multipart/form-data",
     ),
-    "not multipart": (
+    "not multipart": (  # no parts at all: a 400, as the original service answered
         form(part("asset_metadata", META), FILE),
         "application/json",
-        422,
-        "multipart/form-data",
+        400,
+        "No file part",
     ),
     "empty body": (b"", None, 422, "ended before its closing boundary"),
     "truncated in the file": (
@@ -163,8 +163,8 @@ MALFORMED = {
         422,
         "malformed multipart body",
     ),
-    "missing asset part": (form(part("asset_metadata", META)), None, 422, "missing file part"),
-    "missing metadata": (form(FILE), None, 422, "missing form field"),
+    "missing asset part": (form(part("asset_metadata", META)), None, 400, "No file part"),
+    "missing metadata": (form(FILE), None, 400, "missing form field"),
     "two asset parts": (
         form(FILE, FILE, part("asset_metadata", META)),
         None,
@@ -292,8 +292,8 @@ MALFORMED = {
     "part without a name": (
         form(part(b"", b"x"), part("asset_metadata", META)),
         None,
-        422,
-        "missing file part",
+        400,
+        "No file part",
     ),
 }
 

@@ -359,12 +359,12 @@ def test_rebinding_the_name_after_the_check_does_not_help(live, http, canary, re
                 "asset_registry_public_url": f"http://rebind.test:{allowed.port}",
             }
         )
-        report = http.get(f"{live.url}/check_health/rebind").json()["data"]
+        report = http.get(f"{live.url}/check_health/rebind").json()["report"]
         assert report["status"] == "healthy", report
         assert allowed.hits == ["/health"]
         assert lookups == ["rebind.test"]  # one lookup: the connection used its answer
         # every later lookup says loopback: refused, never connected
-        report = http.get(f"{live.url}/check_health/rebind").json()["data"]
+        report = http.get(f"{live.url}/check_health/rebind").json()["report"]
         assert report["status"] == "refused"
         assert allowed.hits == ["/health"]
         assert local.hits == []
