@@ -9,9 +9,9 @@ refuses to run (deletes nothing) while the store shows signs of damage, and rais
 * a record is malformed;
 * a file that a record refers to is missing: the record, or the file's name, may be
   damaged, and the unreferenced file may be the very one;
-* no record refers to any file while files exist, although records were committed to
-  the store (``store.json``) and the metadata shows no history of changes: it was
-  emptied or lost, not cleared by deletes.
+* no record refers to any file while files past the grace period exist, although
+  records were committed to the store (``store.json``) and the metadata shows no history
+  of changes: it was emptied or lost, not cleared by deletes.
 
 In that state ``gc(quarantine=True)`` moves the unreferenced files to
 ``quarantine/<UTC time>/objects/...`` instead (nothing is deleted), where they can be
@@ -35,6 +35,9 @@ from assetstore.ports import BlobInfo, BlobStore, DocumentStore
 #: Where ``gc(quarantine=True)`` moves unreferenced files.
 QUARANTINE_PREFIX = "quarantine/"
 _EXAMPLES = 3
+#: fsck's grace period: files no record names that are younger than this may be uploads in
+#: flight, so they are no sign of lost metadata (gc uses its own ``older_than``).
+FSCK_GRACE = 3600.0
 KeyOf = Callable[[str], str]
 
 
@@ -118,11 +121,13 @@ class Maintenance:
                 report.corrupt.append(asset.asset_uri)
         # Read again: an asset published while the checksums were verified is no orphan.
         referenced = _referenced(self._documents.find(shared=True), self._key_of)
-        report.orphans = sorted(
-            info.key for info in self._blobs.list_blobs(self._prefix) if info.key not in referenced
-        )
-        if report.orphans and report.checked == 0 and self._emptied_metadata():
-            report.damaged.append(self._emptied(len(report.orphans)))
+        orphans = [
+            info for info in self._blobs.list_blobs(self._prefix) if info.key not in referenced
+        ]
+        report.orphans = sorted(info.key for info in orphans)
+        settled = [info for info in orphans if info.modified <= time.time() - FSCK_GRACE]
+        if settled and report.checked == 0 and self._emptied_metadata():
+            report.damaged.append(self._emptied(len(settled)))
         return report
 
     def _sha256_matches(self, key: str, asset: AssetObject) -> bool:
@@ -172,11 +177,11 @@ class Maintenance:
         if missing:
             signs.append(f"{len(missing)} asset(s) have lost their file: {_examples(missing)}")
         unreferenced = [info for key, info in files.items() if key not in referenced]
-        if unreferenced and not uploads and self._emptied_metadata():
-            signs.append(self._emptied(len(unreferenced)))
         cutoff = time.time() - older_than
         due = [info for info in unreferenced if info.modified <= cutoff]
         report.kept_recent += len(unreferenced) - len(due)
+        if due and not uploads and self._emptied_metadata():  # not uploads in flight
+            signs.append(self._emptied(len(due)))
         if signs and not quarantine:
             raise DamageError(
                 f"gc refused: the store shows damage: {signs[0]}"

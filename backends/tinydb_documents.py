@@ -446,6 +446,7 @@ class TinyDBDocumentStore(InProcessDocumentStore):
 
     def _checkpoint(self, state: _State) -> None:
         """Fold the journal into the file; then start an empty journal."""
+        self._keep_if_damaged()
         data = {
             **(state.base or {}),
             self._table: state.snapshot.table,
@@ -455,6 +456,25 @@ class TinyDBDocumentStore(InProcessDocumentStore):
         key = self._storage.key
         cursor = self._journal.reset(base=state.seq)
         self._state = _State(data, key, state.seq, state.snapshot, state.seq, cursor, 0)
+
+    def _keep_if_damaged(self) -> None:
+        """Before a checkpoint replaces the journal: if the journal on disk was damaged
+        after this process read it (so this process holds every change, read intact), keep
+        the damaged journal beside it (``<journal>.damaged-<UTC time>``) and log the damage:
+        the checkpoint folds intact changes, it does not hide the damage."""
+        on_disk = self._journal.read()
+        if not on_disk.damage:
+            return
+        stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+        kept = self._journal.path.with_name(f"{self._journal.path.name}.damaged-{stamp}")
+        fd, _ = replace_durably(kept, self._journal.path.read_bytes())
+        os.close(fd)
+        _log.error(
+            "%s; this process read every change before the damage, so its checkpoint keeps "
+            "them all; the damaged journal is kept as %s",
+            on_disk.damage[0],
+            kept.name,
+        )
 
     def checkpoint(self) -> None:
         """Fold the journal into the TinyDB file now, if it holds any change."""

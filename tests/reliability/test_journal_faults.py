@@ -178,3 +178,25 @@ def test_a_flipped_bit_in_metadata_json_is_damage(local_spec):
         assert not store.fsck().ok
     root = Path(local_spec["root"])
     assert {str(p.relative_to(root)) for p in (root / "objects").rglob("*") if p.is_file()} == files
+
+
+def test_a_process_that_read_the_journal_before_the_damage_keeps_it_and_says_so(
+    local_spec, monkeypatch, caplog
+):
+    """A long-lived process read every change intact, then the journal is damaged behind
+    it: it may go on (its state is right), and its checkpoint folds that state into
+    metadata.json; the damaged journal is kept beside it and the damage logged, not hidden."""
+    populate(local_spec, monkeypatch)
+    monkeypatch.undo()
+    journal = journal_of(local_spec)
+    with open_spec(local_spec) as store:
+        before = uris(store)
+        flip_bit(journal, (line_start(journal, 3) + 12) * 8 + 1)
+        damaged = journal.read_bytes()
+        store.upload(b"after", name="after", version="1", tag="a")
+    kept = list(journal.parent.glob("metadata.json.journal.damaged-*"))
+    assert len(kept) == 1 and kept[0].read_bytes().startswith(damaged)  # + the later change
+    assert any("line 3" in r.getMessage() and r.levelname == "ERROR" for r in caplog.records)
+    with open_spec(local_spec) as store:
+        assert uris(store) == sorted([*before, "after:1-a"])
+        assert store.fsck().ok
