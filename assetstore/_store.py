@@ -11,6 +11,7 @@ Publish protocol (what users may rely on):
    ``revision``.
 
 So a crash can leave an orphan blob (removed by ``gc``) but never metadata without its file.
+``fsck`` and ``gc`` (and gc's safety rule) are in :mod:`assetstore._maintenance`.
 """
 
 from __future__ import annotations
@@ -20,25 +21,27 @@ import copy
 import logging
 import os
 import re
-import time
 import uuid
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, BinaryIO
 
-import orjson
 from pydantic import ValidationError
 
 from assetstore import versions
 from assetstore._base_store import BaseAssetStore, require_stored_file
+from assetstore._identity import IDENTITY_KEY, StoreIdentity
+from assetstore._loss_guard import LossGuard
+from assetstore._maintenance import Maintenance
 from assetstore._media_types import media_type
+from assetstore._records import load_record
 from assetstore._revisions import delete_document, update_document
 from assetstore._streams import (
     CHUNK_SIZE,
     Digest,
+    MissingAware,
     VerifyingReader,
     check_range,
     open_source,
-    sha256_of,
 )
 from assetstore._validation import (
     ASSET_URL_SCHEMES,
@@ -50,6 +53,7 @@ from assetstore._validation import (
 from assetstore.errors import (
     AlreadyExistsError,
     AssetNotFoundError,
+    AssetStoreError,
     IntegrityError,
     InvalidInputError,
     ReadOnlyFieldError,
@@ -73,8 +77,6 @@ from assetstore.uri import build_uri
 
 #: Where blobs live in the blob store: ``objects/<first two hex digits>/<asset_id>``.
 OBJECTS_PREFIX = "objects/"
-#: The file (beside the blobs) that records the store's ``assets_db_id``.
-IDENTITY_KEY = "store.json"
 #: The asset ids this store generates (``uuid4().hex``), and so the only ones it takes a
 #: blob key from: a record is data that someone with access to the metadata can change.
 _ASSET_ID = re.compile(r"[0-9a-f]{32}")
@@ -83,6 +85,21 @@ _ASSET_ID = re.compile(r"[0-9a-f]{32}")
 COMPUTED_FIELDS = ("asset_public_url",)
 
 _log = logging.getLogger("assetstore.store")
+
+
+def store_identity(
+    blobs: BlobStore, configured: str | None = None, *, in_use: Callable[[], bool] | None = None
+) -> str:
+    """The store's ``assets_db_id``: ``configured`` if given, else the one in ``store.json``,
+    made once (see :mod:`assetstore._identity`). A new id is never made for a store that
+    holds assets: files under ``objects/``, or records ``in_use`` says exist."""
+
+    def holds_assets() -> bool:
+        if next(iter(blobs.list_blobs(OBJECTS_PREFIX)), None) is not None:
+            return True
+        return in_use is not None and in_use()
+
+    return StoreIdentity(blobs).establish(configured, holds_assets)
 
 
 def blob_key(asset_id: Any) -> str:
@@ -95,22 +112,6 @@ def blob_key(asset_id: Any) -> str:
             "the record is damaged (fsck lists it), and no file is read or removed for it"
         )
     return f"{OBJECTS_PREFIX}{asset_id[:2]}/{asset_id}"
-
-
-def store_identity(blobs: BlobStore, configured: str | None = None) -> str:
-    """The store's ``assets_db_id``: ``configured`` if given, else the one persisted beside the
-    blobs, created once (concurrent openers agree on the first one written)."""
-    if configured:
-        return configured
-    for _ in range(3):
-        if blobs.size(IDENTITY_KEY) is not None:
-            with blobs.open(IDENTITY_KEY) as file:
-                return str(orjson.loads(file.read())["assets_db_id"])
-        new_id = uuid.uuid4().hex
-        with contextlib.suppress(AlreadyExistsError):
-            blobs.write(IDENTITY_KEY, [orjson.dumps({"assets_db_id": new_id})], overwrite=False)
-            return new_id
-    raise IntegrityError(f"cannot read or create {IDENTITY_KEY} in {blobs.url}")
 
 
 class Store(BaseAssetStore):
@@ -133,10 +134,21 @@ class Store(BaseAssetStore):
         chunk_size: int = CHUNK_SIZE,
     ) -> None:
         self._blobs = blobs
-        self._documents = documents
+        self._identity = StoreIdentity(blobs)
+        self._documents = documents = LossGuard(
+            documents, lambda: self._identity.has_records(if_unknown=False)
+        )
         self.assets_db_id = store_identity(blobs, assets_db_id)
         self.public_url = public_url.rstrip("/") if public_url else None
         self._chunk_size = chunk_size
+        self._maintenance = Maintenance(
+            blobs,
+            documents,
+            key_of=blob_key,
+            prefix=OBJECTS_PREFIX,
+            chunk_size=chunk_size,
+            had_records=lambda: self._identity.has_records(if_unknown=True),
+        )
 
     def __repr__(self) -> str:
         return f"Store(blobs={self._blobs.url!r}, assets_db_id={self.assets_db_id!r})"
@@ -204,6 +216,7 @@ class Store(BaseAssetStore):
         try:
             asset = self._uploaded_record(staged, name, version, tag, metadata, tags, content_type)
             self._documents.insert(asset.to_document())
+            self._identity.note_records()
         except BaseException:
             self._discard_uncommitted(staged)
             raise
@@ -287,6 +300,8 @@ class Store(BaseAssetStore):
                 for stage, f in zip(staged, requests, strict=True)
             ]
             self._documents.insert_many([asset.to_document() for asset in assets])
+            if assets:
+                self._identity.note_records()
         except BaseException:
             for stage in staged:
                 self._discard_uncommitted(stage)
@@ -296,6 +311,7 @@ class Store(BaseAssetStore):
     def register(self, asset: AssetObject | Mapping[str, Any]) -> AssetObject:
         record = self._external_record(asset)
         self._documents.insert(record.to_document())
+        self._identity.note_records()
         return record
 
     def register_many(self, assets: Iterable[AssetObject | Mapping[str, Any]]) -> list[AssetObject]:
@@ -303,6 +319,8 @@ class Store(BaseAssetStore):
         records = [self._external_record(asset) for asset in assets]
         self._refuse_taken(record.asset_uri for record in records)
         self._documents.insert_many([record.to_document() for record in records])
+        if records:
+            self._identity.note_records()
         return records
 
     def _refuse_taken(self, uris: Iterable[str]) -> None:
@@ -367,13 +385,13 @@ class Store(BaseAssetStore):
         doc = self._documents.get(uri) if isinstance(uri, str) else None
         if doc is None:
             raise AssetNotFoundError(f"no asset {uri!r}")
-        return self._answer(AssetObject.model_validate(doc))
+        return self._answer(load_record(AssetObject, doc, self._documents))
 
     def get_by_id(self, asset_id: str) -> AssetObject:
         doc = self._documents.find_one("asset_id", asset_id) if isinstance(asset_id, str) else None
         if doc is None:
             raise AssetNotFoundError(f"no asset with asset_id {asset_id!r}")
-        return self._answer(AssetObject.model_validate(doc))
+        return self._answer(load_record(AssetObject, doc, self._documents))
 
     def query(
         self,
@@ -392,7 +410,7 @@ class Store(BaseAssetStore):
             all_scopes=all_stores,
             shared=True,
         )
-        return [self._answer(asset_from_document(doc)) for doc in docs]
+        return [self._answer(asset_from_document(doc, self._documents)) for doc in docs]
 
     def iter_query(
         self,
@@ -404,7 +422,7 @@ class Store(BaseAssetStore):
         docs = self._documents.iter_find(
             _hide_computed_fields(filter, sort), sort=sort, all_scopes=all_stores
         )
-        return (self._answer(asset_from_document(doc)) for doc in docs)
+        return (self._answer(asset_from_document(doc, self._documents)) for doc in docs)
 
     def count(self, filter: Filter | None = None, *, all_stores: bool = False) -> int:
         return self._documents.count(_hide_computed_fields(filter, None), all_scopes=all_stores)
@@ -419,9 +437,8 @@ class Store(BaseAssetStore):
             where = f" with tag {tag!r}" if tag is not None else ""
             raise AssetNotFoundError(f"no version of {name!r}{where} matches {spec!r}")
         candidates = [d for d in docs if d["asset_version"]["version"] == chosen]
-        return self._answer(
-            AssetObject.model_validate(max(candidates, key=lambda d: d.get("created_at", "")))
-        )
+        chosen_doc = max(candidates, key=lambda d: str(d.get("created_at", "")))
+        return self._answer(load_record(AssetObject, chosen_doc, self._documents))
 
     # ------------------------------------------------------------------ files
     def open(self, uri: str, *, start: int = 0, end: int | None = None) -> BinaryIO:
@@ -433,16 +450,28 @@ class Store(BaseAssetStore):
         key = blob_key(asset.asset_id)
         size = self._blobs.size(key)
         if size is None:
-            raise IntegrityError(f"{uri}: stored file {key} is missing")
+            raise self._file_gone(asset, key)
         if size != asset.file_size:
             raise IntegrityError(
                 f"{uri}: stored file has {size} bytes, {asset.file_size} were published"
             )
         end = check_range(start, end, size)
+        try:
+            raw = self._blobs.open(key, start, None if end == size else end)
+        except FileNotFoundError:
+            raise self._file_gone(asset, key) from None
+        reader = MissingAware(raw, lambda: self._file_gone(asset, key))
         if start == 0 and end == size:
-            raw = self._blobs.open(key)
-            return VerifyingReader(raw, size=size, sha256=asset.sha256 or "", label=uri)  # type: ignore[return-value]
-        return self._blobs.open(key, start, end)
+            return VerifyingReader(reader, size=size, sha256=asset.sha256 or "", label=uri)  # type: ignore[return-value]
+        return reader  # type: ignore[return-value]
+
+    def _file_gone(self, asset: AssetObject, key: str) -> AssetStoreError:
+        """The error for an asset's file that is not there: if its record is gone too, the
+        asset was deleted meanwhile (a read racing a delete: not found); else the file is
+        missing (damage)."""
+        if self._documents.find_one("asset_id", asset.asset_id) is None:
+            return AssetNotFoundError(f"asset {asset.asset_uri!r} was deleted")
+        return IntegrityError(f"{asset.asset_uri}: stored file {key} is missing")
 
     # ---------------------------------------------------------------- changes
     def update(
@@ -486,88 +515,34 @@ class Store(BaseAssetStore):
             not_found=lambda: AssetNotFoundError(f"no asset {uri!r}"),
         )
         if raw.get("asset_source") == "upload":
-            self._blobs.delete(blob_key(raw["asset_id"]))
+            key = blob_key(raw["asset_id"])
+            try:
+                self._blobs.delete(key)
+            except OSError as exc:
+                # The delete is committed (its record is gone): say so, and leave the file
+                # to gc rather than fail a call whose effect has happened.
+                _log.warning("deleted %s; its file %s stays for gc: %s", uri, key, exc)
 
     # ------------------------------------------------------------ maintenance
-    def _referenced_blobs(self, *, refuse_damage: bool = False) -> set[str]:
-        """The blob keys records refer to. With ``refuse_damage``, ``IntegrityError`` if a
-        record's ``asset_id`` is damaged: its real file would look like an orphan."""
-        docs = self._documents.find({"asset_source": "upload"})
-        keys = set()
-        for doc in docs:
-            try:
-                keys.add(blob_key(doc.get("asset_id")))
-            except IntegrityError:
-                if refuse_damage:
-                    raise IntegrityError(
-                        f"asset {doc.get('asset_uri')!r} has a damaged record (fsck lists "
-                        "it): gc removes nothing until it is fixed, its file could be taken "
-                        "for an orphan"
-                    ) from None
-        return keys
-
     def fsck(self, *, verify_checksums: bool = True) -> FsckReport:
-        report = FsckReport()
-        for doc in self._documents.find({"asset_source": "upload"}):
-            asset = AssetObject.model_validate(doc)
-            report.checked += 1
-            try:
-                key = blob_key(asset.asset_id)
-                size = self._blobs.size(key)
-                if size is None:
-                    report.missing.append(asset.asset_uri)
-                elif size != asset.file_size:
-                    report.corrupt.append(asset.asset_uri)
-                elif verify_checksums:
-                    with self._blobs.open(key) as reader:
-                        _, digest = sha256_of(reader, self._chunk_size)
-                    if digest != asset.sha256:
-                        report.corrupt.append(asset.asset_uri)
-            except IntegrityError as exc:  # a damaged record, or a file that is not ours
-                _log.warning("fsck: %s: %s", asset.asset_uri, exc)
-                report.corrupt.append(asset.asset_uri)
-        # Read again: an asset published while the checksums were verified is no orphan.
-        referenced = self._referenced_blobs()
-        report.orphans = sorted(
-            info.key
-            for info in self._blobs.list_blobs(OBJECTS_PREFIX)
-            if info.key not in referenced
-        )
-        return report
+        return self._maintenance.fsck(verify_checksums=verify_checksums)
 
-    def gc(self, *, older_than: float = 3600.0) -> GcReport:
-        report = GcReport()
-        self._referenced_blobs(refuse_damage=True)
-        report.removed.extend(self._blobs.remove_incomplete(older_than))
-        report.removed.extend(self._documents.remove_incomplete(older_than))
-        referenced = self._referenced_blobs()
-        cutoff = time.time() - older_than
-        for info in self._blobs.list_blobs(OBJECTS_PREFIX):
-            if info.key in referenced:
-                continue
-            if info.modified > cutoff:
-                report.kept_recent += 1
-                continue
-            # The metadata may have been committed after we listed the references.
-            if self._documents.find_one("asset_id", info.key.rsplit("/", 1)[-1]) is not None:
-                continue
-            self._blobs.delete(info.key)
-            report.removed.append(info.key)
-            report.bytes_freed += info.size
-        return report
+    def gc(self, *, older_than: float = 3600.0, quarantine: bool = False) -> GcReport:
+        return self._maintenance.gc(older_than=older_than, quarantine=quarantine)
 
     def close(self) -> None:
         self._documents.close()
         self._blobs.close()
 
 
-def asset_from_document(doc: Mapping[str, Any]) -> AssetObject:
-    """An AssetObject owning all its values, from a document that may be shared.
+def asset_from_document(doc: Mapping[str, Any], where: object = "the store") -> AssetObject:
+    """An AssetObject owning all its values, from a document that may be shared
+    (:class:`DamageError` naming ``where`` if it does not validate).
 
     Validation already builds new top-level containers; only the free-form fields can hold
     nested ones, copied when they do (rarely), which is cheaper than a deep copy of each
     document."""
-    asset = AssetObject.model_validate(doc)
+    asset = load_record(AssetObject, doc, where)
     for field in ("asset_metadata", "asset_file_info"):
         value = getattr(asset, field)
         if any(isinstance(item, (dict, list)) for item in value.values()):

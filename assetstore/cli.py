@@ -183,7 +183,7 @@ def cmd_fsck(args: argparse.Namespace, store: AssetStore) -> Any:
 
 
 def cmd_gc(args: argparse.Namespace, store: AssetStore) -> Any:
-    return store.gc(older_than=args.older_than)
+    return store.gc(older_than=args.older_than, quarantine=args.quarantine)
 
 
 def cmd_registry_add(args: argparse.Namespace, registry: Registry) -> Any:
@@ -484,6 +484,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=3600.0,
         metavar="SECONDS",
         help="grace period protecting uploads in flight (default 3600)",
+    )
+    gc.add_argument(
+        "--quarantine",
+        action="store_true",
+        help="move unreferenced files to quarantine/ instead of deleting them (works when "
+        "gc refuses because the store shows damage)",
     )
     gc.set_defaults(handler=cmd_gc)
 

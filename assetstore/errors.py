@@ -22,9 +22,11 @@ in step with them)::
     ├── RevisionMismatchError (ValueError)           412     4  someone else changed it first
     ├── ReadOnlyFieldError (ValueError)              400     2  an update touched an identity field
     ├── IntegrityError (OSError)                     500     1  bytes differ from their sha256
+    │   └── DamageError                              500     1  damaged records; refused, no change
     ├── BackendUnavailableError (ConnectionError)    503     1  storage unreachable
     ├── ServiceBusyError (ConnectionError)           503     1  at its limit: retry later
     ├── RequestTimeoutError (TimeoutError)           408     1  a client stopped sending its request
+    ├── InsufficientStorageError (OSError)           507     1  the disk (or quota) is full
     ├── AuthenticationError (PermissionError)        401     1  missing or wrong token
     ├── CrossSiteRequestError (PermissionError)      403     1  a foreign Host or Origin; a form
     ├── HealthCheckRefusedError (PermissionError)    400     1  a target the address policy refuses
@@ -37,6 +39,7 @@ the original traceback stays attached for whoever investigates.
 
 from __future__ import annotations
 
+import errno
 from typing import ClassVar
 
 
@@ -127,6 +130,14 @@ class IntegrityError(AssetStoreError, OSError):
     exit_code = 1
 
 
+class DamageError(IntegrityError):
+    """The store's own records are damaged: a journal record or the metadata file fails its
+    checksum, a record is malformed, ``store.json`` is unreadable or missing while the store
+    holds data, or (for ``gc``) referenced files are missing. The operation was refused and
+    nothing was changed; the message names the file and the record, and ``fsck`` lists
+    every problem it can see."""
+
+
 class BackendUnavailableError(AssetStoreError, ConnectionError):
     """The metadata database or the blob store cannot be reached."""
 
@@ -152,6 +163,19 @@ class RequestTimeoutError(AssetStoreError, TimeoutError):
 
     http_status = 408
     exit_code = 1
+
+
+class InsufficientStorageError(AssetStoreError, OSError):
+    """The storage has no room left (``ENOSPC``, ``EDQUOT``, ``EFBIG``); nothing was changed.
+    ``errno`` is ``ENOSPC`` unless the cause said otherwise."""
+
+    http_status = 507
+    exit_code = 1
+
+    def __init__(self, *args: object) -> None:
+        super().__init__(*args)
+        if self.errno is None:
+            self.errno = errno.ENOSPC
 
 
 class AuthenticationError(AssetStoreError, PermissionError):
@@ -200,7 +224,9 @@ __all__ = [
     "AuthenticationError",
     "BackendUnavailableError",
     "CrossSiteRequestError",
+    "DamageError",
     "HealthCheckRefusedError",
+    "InsufficientStorageError",
     "IntegrityError",
     "InvalidInputError",
     "InvalidNameError",

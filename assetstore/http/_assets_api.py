@@ -306,6 +306,8 @@ def gc(
         le=10 * 365 * 86400,
         description="grace period in seconds for uploads in flight",
     ),
+    quarantine: bool = Query(False, description="move unreferenced files aside, never delete"),
 ) -> Response:
     """``AssetStore.gc`` on the server; protected like a write."""
-    return ok(store_of(request).gc(older_than=older_than).model_dump(mode="json"))
+    report = store_of(request).gc(older_than=older_than, quarantine=quarantine)
+    return ok(report.model_dump(mode="json"))

@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from assetstore import open_store
-from assetstore.errors import IntegrityError
+from assetstore.errors import DamageError, IntegrityError
 
 SECRET = b"the victim's secret\n"
 
@@ -76,7 +76,7 @@ def test_a_forged_asset_id_reaches_no_file(tmp_path, victim, forged):
         assert report.orphans == [f"objects/{asset.asset_id[:2]}/{asset.asset_id}"]
         with pytest.raises(IntegrityError):
             store.delete(asset.asset_uri)
-        with pytest.raises(IntegrityError, match="gc removes nothing"):
+        with pytest.raises(DamageError, match=r"damaged record.*nothing was deleted"):
             store.gc(older_than=0)  # the record's real file must not go as an orphan
         assert store.get(asset.asset_uri).asset_id == forged  # refused, not repaired
         assert store.fsck().orphans == report.orphans
@@ -134,7 +134,10 @@ def test_links_inside_the_objects_tree_are_not_followed(tmp_path, victim):
             store.open(asset.asset_uri, start=0, end=3)
         assert store.fsck().corrupt == [asset.asset_uri]
         os.symlink(victim, root / "objects" / "zz")
-        report = store.gc(older_than=0)
+        with pytest.raises(DamageError, match="lost their file"):
+            store.gc(older_than=0)  # its file is a link out of the store: refused
+        report = store.gc(older_than=0, quarantine=True)
         assert not any(key.startswith("objects/zz") for key in report.removed)
+        assert not any(key.startswith("objects/zz") for key in report.quarantined)
         assert (root / "objects" / "zz").is_symlink()
     assert untouched(victim)
