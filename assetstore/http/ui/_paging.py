@@ -69,11 +69,11 @@ def fetch_page(
     return Page(items=items, skip=skip, limit=limit, total=total)
 
 
-def page_size(requested: int | None, most: int) -> int:
+def page_size(requested: int | None, most: int | None) -> int:
     """The page size to use: one of :data:`PAGE_SIZES` (the default for anything else),
-    never above the server's ``max_results``."""
+    never above the server's ``max_results`` hard cap, if it has one."""
     size = requested if requested in PAGE_SIZES else PAGE_SIZES[0]
-    return max(1, min(size, most))
+    return size if most is None else max(1, min(size, most))
 
 
 __all__ = ["PAGE_SIZES", "Page", "fetch_page", "page_size"]
