@@ -28,6 +28,7 @@ from pydantic import ValidationError
 
 from assetstore import versions
 from assetstore._base_store import BaseAssetStore, require_stored_file
+from assetstore._import import import_items, imported_record, write_imported_file
 from assetstore._media_types import media_type
 from assetstore._revisions import delete_document, update_document
 from assetstore._streams import (
@@ -54,6 +55,7 @@ from assetstore.models import (
     Filter,
     FsckReport,
     GcReport,
+    ImportItem,
     Progress,
     Sort,
     StagedFile,
@@ -266,6 +268,55 @@ class Store(BaseAssetStore):
                 self._discard_uncommitted(stage)
             raise
         return assets
+
+    def import_assets(
+        self, items: Iterable[ImportItem], *, progress: Progress | None = None
+    ) -> list[AssetObject]:
+        """All or nothing, in one metadata commit, like :meth:`upload_many`. A file that an
+        interrupted import left under the same ``asset_id`` is verified and kept, not read
+        from its source again."""
+        items = import_items(items)
+        records = [
+            imported_record(
+                item.record,
+                assets_db_id=self.assets_db_id,
+                download_url=lambda asset_id: self._download_url(asset_id, blob_key(asset_id)),
+            )
+            for item in items
+        ]
+        self._refuse_taken(record.asset_uri for record in records)
+        self._refuse_taken_ids([record.asset_id for record in records])
+        now = utc_now()
+        written: list[str] = []
+        try:
+            for item, record in zip(items, records, strict=True):
+                record.created_at = record.created_at or now
+                record.updated_at = record.updated_at or now
+                if (item.source is None) != (record.asset_source != "upload"):
+                    raise InvalidInputError(
+                        f"{record.asset_uri}: an uploaded asset is imported with its file, "
+                        "an external one without"
+                    )
+                if item.source is not None:
+                    key = blob_key(record.asset_id)
+                    if write_imported_file(self._blobs, key, item.source, record, progress):
+                        written.append(record.asset_id)
+            self._blobs.sync_all()
+            self._documents.insert_many([record.to_document() for record in records])
+        except BaseException:
+            for asset_id in written:
+                self._discard_uncommitted(StagedFile(asset_id, 0, "", ""))
+            raise
+        return records
+
+    def _refuse_taken_ids(self, asset_ids: list[str]) -> None:
+        if len(set(asset_ids)) != len(asset_ids):
+            raise AlreadyExistsError("an import gives the same asset_id twice")
+        taken = self._documents.find({"asset_id": {"$in": asset_ids}}, limit=1, shared=True)
+        if taken:
+            raise AlreadyExistsError(
+                f"asset_id {taken[0]['asset_id']!r} is already {taken[0]['asset_uri']!r}'s"
+            )
 
     def register(self, asset: AssetObject | Mapping[str, Any]) -> AssetObject:
         record = self._external_record(asset)
