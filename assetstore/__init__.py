@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from assetstore._sync import SyncReport, sync
 from assetstore._version import __version__ as __version__
 from assetstore.contract import AssetStore, Registry
 from assetstore.errors import (
@@ -23,6 +24,8 @@ from assetstore.errors import (
     AssetStoreError,
     AuthenticationError,
     BackendUnavailableError,
+    ChecksumMismatchError,
+    DamagedBundleError,
     HealthCheckRefusedError,
     IntegrityError,
     InvalidInputError,
@@ -30,6 +33,7 @@ from assetstore.errors import (
     InvalidQueryError,
     MissingDependencyError,
     NotFoundError,
+    NotSupportedError,
     PayloadTooLargeError,
     ReadOnlyFieldError,
     RegistryNotFoundError,
@@ -42,6 +46,7 @@ from assetstore.models import (
     FsckReport,
     GcReport,
     HealthReport,
+    ImportItem,
     SearchResult,
     StagedFile,
     Upload,
@@ -61,16 +66,20 @@ __all__ = [
     "AssetsDBRegistry",
     "AuthenticationError",
     "BackendUnavailableError",
+    "ChecksumMismatchError",
+    "DamagedBundleError",
     "FsckReport",
     "GcReport",
     "HealthCheckRefusedError",
     "HealthReport",
+    "ImportItem",
     "IntegrityError",
     "InvalidInputError",
     "InvalidNameError",
     "InvalidQueryError",
     "MissingDependencyError",
     "NotFoundError",
+    "NotSupportedError",
     "PayloadTooLargeError",
     "ReadOnlyFieldError",
     "Registry",
@@ -78,11 +87,13 @@ __all__ = [
     "RevisionMismatchError",
     "SearchResult",
     "StagedFile",
+    "SyncReport",
     "TooManyResultsError",
     "Upload",
     "compile_filter",
     "open_registry",
     "open_store",
+    "sync",
 ]
 
 
