@@ -232,6 +232,7 @@ class _Archive:
             raise DamagedBundleError(f"{label} is not a tar archive: {exc}") from None
         self._members = iter(self._tar)
         self.position = 0  # stored files checked so far (in the manifest's order)
+        self.names: set[str] = set()  # every member the manifest names
 
     def _next_member(self, expected: str) -> tarfile.TarInfo | None:
         try:
@@ -299,10 +300,18 @@ class _Archive:
                 expected=expected,
                 actual="end of archive",
             )
+        if member.name != expected and member.name in self.names:
+            raise DamagedBundleError(
+                f"{self.label}: {expected} ({record.asset_uri}) is missing: the bundle holds "
+                f"{member.name} where the manifest puts it",
+                member=expected,
+                expected=expected,
+                actual=member.name,
+            )
         if member.name != expected:
             raise DamagedBundleError(
-                f"{self.label}: found {member.name} where the manifest puts {expected} "
-                f"({record.asset_uri})",
+                f"{self.label}: unexpected member {member.name} where the manifest puts "
+                f"{expected} ({record.asset_uri})",
                 member=member.name,
                 expected=expected,
                 actual=member.name,
@@ -389,6 +398,7 @@ class _Importer:
     def __init__(self, archive: _Archive, records: list[AssetObject]) -> None:
         self.archive = archive
         self.stored = [record for record in records if record.asset_source == "upload"]
+        archive.names = {member_of(record) or "" for record in self.stored}
 
     def skip_to(self, index: int) -> None:
         """Check the members before the ``index``-th (files that are not imported)."""

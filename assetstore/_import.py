@@ -231,7 +231,28 @@ def _write_resumable(
     """Continue (or start) ``writer`` with the record's file and commit it, verified. Kept
     bytes are checked first (hashed again where they can be read back, else compared with
     the source's first bytes read again); kept bytes that do not match are discarded and
-    the write starts over."""
+    the write starts over. A resumed file whose whole sha256 turns out wrong (a crash can
+    leave garbage at the end of kept bytes) is written once more from its first byte."""
+    resumed = writer.offset > 0
+    try:
+        _continue(blobs, key, writer, source, record, progress)
+    except ChecksumMismatchError:
+        if not resumed:
+            raise
+        fresh = blobs.resume_write(key)  # the failed attempt discarded what it kept
+        if fresh is None:
+            raise
+        _continue(blobs, key, fresh, source, record, progress)
+
+
+def _continue(
+    blobs: BlobStore,
+    key: str,
+    writer: ResumableWrite,
+    source: ImportSource,
+    record: AssetObject,
+    progress: Progress | None,
+) -> None:
     size, sha256 = int(record.file_size or 0), record.sha256 or ""
     try:
         digest = hashlib.sha256()
