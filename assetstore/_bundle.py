@@ -132,14 +132,14 @@ def _write_tar(
     compress: bool,
     progress: Progress | None,
 ) -> None:
-    mode = "w|gz" if compress else "w|"
+    mode: Any = "w|gz" if compress else "w|"
     with tarfile.open(fileobj=out, mode=mode, format=tarfile.PAX_FORMAT) as tar:
-        tar.copybufsize = CHUNK
+        tar.copybufsize = CHUNK  # type: ignore[attr-defined]  # (a TarFile argument, unstubbed)
         head = orjson.dumps(header) + b"\n"
         spool.seek(0, os.SEEK_END)
         info = _member(MANIFEST, len(head) + spool.tell())
         spool.seek(0)
-        tar.addfile(info, _Whole(_Concat(io.BytesIO(head), spool)))  # type: ignore[arg-type]
+        tar.addfile(info, _Whole(_Concat(io.BytesIO(head), spool)))
         spool.seek(0)
         stored = [
             record
@@ -151,7 +151,7 @@ def _write_tar(
                 size = int(record.file_size or 0)
                 tar.addfile(
                     _member(member_of(record) or "", size),
-                    _Whole(reader, progress),  # type: ignore[arg-type]
+                    _Whole(reader, progress),
                 )
                 if reader.read(1):  # the end of a verified read checks the sha256
                     raise InvalidInputError(f"{record.asset_uri}: the file grew while exported")
@@ -517,7 +517,8 @@ def _import_records(
         tally.copied = len(copies)
         tally.metadata_updated = len(updates)
         return
-    source = header.get("source") if isinstance(header.get("source"), dict) else {}
+    given = header.get("source")
+    source: dict[str, Any] = given if isinstance(given, dict) else {}
     copied_from = {"assets_db_id": source.get("assets_db_id"), "location": source.get("location")}
     position = {record.asset_id: index for index, record in enumerate(importer.stored)}
     now = utc_now()

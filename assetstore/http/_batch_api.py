@@ -165,7 +165,7 @@ async def batch_import(request: Request) -> Response:
             if record.get("asset_source") == "upload":
                 source = reader_of(files)
                 files += 1
-            items.append(ImportItem(record=record, source=source))  # type: ignore[arg-type]
+            items.append(ImportItem(record=record, source=source))
         return store.import_assets(items)
 
     assets = await receive_batch(request, settings, upload_executor(request.app), parse, run)

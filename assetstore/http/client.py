@@ -146,12 +146,12 @@ class HttpAssetStore(_Remote, BaseAssetStore):
     def _batch_limits(self) -> BatchLimits | None:
         """What one batch request may hold; None if the service has no batch endpoints."""
         limits = self._health().get("limits") or {}
-        values = [
-            limits.get(name)
-            for name in ("max_batch_items", "max_batch_manifest_bytes", "max_upload_bytes")
-        ]
-        if not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in values):
-            return None
+        values: list[int] = []
+        for name in ("max_batch_items", "max_batch_manifest_bytes", "max_upload_bytes"):
+            value = limits.get(name)
+            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+                return None
+            values.append(value)
         return BatchLimits(*values)
 
     # ----------------------------------------------------------------- create

@@ -14,8 +14,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "http"))  # live_server
 
-from assetstore import open_store  # noqa: E402
-from assetstore.contract import AssetStore  # noqa: E402
+from assetstore import open_store
+from assetstore.contract import AssetStore
 
 KINDS = ("local", "memory", "s3-tinydb", "s3-mongomock", "http")
 

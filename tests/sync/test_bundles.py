@@ -188,7 +188,7 @@ def test_a_truncated_bundle_names_the_member_it_ends_in(source, tmp_path):
     truncated = tmp_path / "truncated.tar"
     truncated.write_bytes(bundle.read_bytes()[: bundle.stat().st_size // 2])
     with open_store(tmp_path / "target") as target:
-        with pytest.raises(DamagedBundleError, match="truncated|missing|damaged") as caught:
+        with pytest.raises(DamagedBundleError, match=r"truncated|missing|damaged") as caught:
             import_bundle(target, truncated)
         assert target.count() == 0
     assert caught.value.member.startswith("files/")
@@ -254,7 +254,7 @@ def test_conflicts_are_handled_as_by_sync(source, tmp_path):
     export_bundle(source, bundle)
     with open_store(tmp_path / "target") as target:
         target.upload(b"mine", name="org/m0", version="1.0", tag="stable")
-        with pytest.raises(AlreadyExistsError, match="org/m0:1.0-stable"):
+        with pytest.raises(AlreadyExistsError, match=r"org/m0:1\.0-stable"):
             import_bundle(target, bundle, on_conflict="fail")
         assert target.count() == 1
         report = import_bundle(target, bundle)

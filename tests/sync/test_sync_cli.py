@@ -26,7 +26,7 @@ def run(capsys, *argv):
 
 
 def test_the_summary_and_a_second_run(capsys, stores):
-    status, out, err = run(capsys, "sync", *stores)
+    status, out, _ = run(capsys, "sync", *stores)
     summary = orjson.loads(out)
     assert status == 0
     assert {k: summary[k] for k in ("copied", "skipped", "conflicts", "failed", "bytes")} == {
