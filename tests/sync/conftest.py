@@ -17,8 +17,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "http"))  # live_se
 from assetstore import open_store
 from assetstore.contract import AssetStore
 
-KINDS = ("local", "memory", "s3-tinydb", "s3-mongomock", "http")
-
 
 @pytest.fixture
 def make_store(

@@ -7,11 +7,12 @@ from __future__ import annotations
 import os
 
 import pytest
-from conftest import KINDS
 
 import assetstore
 from assetstore.models import AssetObject
 
+#: Every kind of store ``make_store`` opens (tests/sync/conftest.py).
+KINDS = ("local", "memory", "s3-tinydb", "s3-mongomock", "http")
 IDENTITY = (
     "asset_uri",
     "asset_name",
