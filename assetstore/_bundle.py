@@ -37,7 +37,7 @@ from typing import IO, Any, BinaryIO
 
 import orjson
 
-from assetstore._sync_plan import ON_CONFLICT, OnConflict, plan_page
+from assetstore._sync_plan import ON_CONFLICT, Doc, OnConflict, plan_page
 from assetstore._sync_report import SyncReport, describe_location, describe_store, report_of
 from assetstore._sync_run import Tally
 from assetstore.contract import AssetStore
@@ -494,13 +494,13 @@ def _import_records(
     progress: Progress | None,
 ) -> None:
     copies: list[AssetObject] = []
-    updates: list[tuple[AssetObject, AssetObject]] = []
+    updates: list[tuple[Doc, Doc]] = []
     for start in range(0, len(records), PAGE):
-        page = records[start : start + PAGE]
-        uris = [record.asset_uri for record in page]
-        existing = {found.asset_uri: found for found in store.query({"asset_uri": {"$in": uris}})}
-        plan = plan_page(page, existing, on_conflict)
-        copies.extend(plan.copies)
+        page = {record.asset_uri: record for record in records[start : start + PAGE]}
+        lookup = {"asset_uri": {"$in": list(page)}}
+        existing = {found["asset_uri"]: found for found in store.iter_documents(lookup)}
+        plan = plan_page([r.to_document() for r in page.values()], existing, on_conflict)
+        copies.extend(page[str(doc["asset_uri"])] for doc in plan.copies)
         updates.extend(plan.metadata_updates)
         tally.skipped += plan.skipped
         tally.conflicts.extend(plan.conflicts)
@@ -550,9 +550,9 @@ def _import_records(
     importer.check_rest()  # (already done, unless the store kept files and read none)
     for record, found in updates:
         store.update(
-            record.asset_uri,
-            {"asset_metadata": record.asset_metadata, "asset_tags": record.asset_tags},
-            expected_revision=found.revision,
+            str(record["asset_uri"]),
+            {"asset_metadata": record["asset_metadata"], "asset_tags": record["asset_tags"]},
+            expected_revision=found.get("revision"),
         )
         tally.metadata_updated += 1
 

@@ -412,6 +412,12 @@ class Store(BaseAssetStore):
         docs = self._documents.iter_find(filter, sort=sort, all_scopes=all_stores)
         return (asset_from_document(doc) for doc in docs)
 
+    def iter_documents(
+        self, filter: Filter | None = None, *, sort: Sort | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """The documents as the backend holds them (shared: not to be changed)."""
+        return self._documents.iter_find(filter, sort=sort)
+
     def count(self, filter: Filter | None = None, *, all_stores: bool = False) -> int:
         return self._documents.count(filter, all_scopes=all_stores)
 

@@ -18,11 +18,9 @@ destination can.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Literal
-
-from assetstore.models import AssetObject
+from typing import Any, Literal
 
 OnConflict = Literal["skip", "fail", "overwrite-metadata"]
 ON_CONFLICT: tuple[OnConflict, ...] = ("skip", "fail", "overwrite-metadata")
@@ -34,23 +32,43 @@ BATCH_ITEMS = 500
 BATCH_BYTES = 64 << 20
 
 
-def same_content(source: AssetObject, destination: AssetObject) -> bool:
+#: A record as JSON (what ``AssetStore.iter_documents`` yields): plans compare documents,
+#: so that a run with nothing new never builds a model of each record.
+Doc = Mapping[str, Any]
+
+
+def _file(doc: Doc) -> Mapping[str, Any]:
+    info = doc.get("asset_file_info")
+    return info if isinstance(info, Mapping) else {}
+
+
+def file_size(doc: Doc) -> int:
+    """The stored file's size (0 for an external asset)."""
+    size = _file(doc).get("file_size") if doc.get("asset_source") == "upload" else 0
+    return size if isinstance(size, int) and not isinstance(size, bool) else 0
+
+
+def same_content(source: Doc, destination: Doc) -> bool:
     """Whether the two records stand for the same bytes."""
-    if source.asset_source != destination.asset_source:
+    if source.get("asset_source") != destination.get("asset_source"):
         return False
-    if source.asset_source == "upload":
-        return (source.sha256, source.file_size) == (destination.sha256, destination.file_size)
-    return (source.asset_public_url, source.asset_file_info) == (
-        destination.asset_public_url,
-        destination.asset_file_info,
+    if source.get("asset_source") == "upload":
+        mine, theirs = _file(source), _file(destination)
+        return (mine.get("sha256"), mine.get("file_size")) == (
+            theirs.get("sha256"),
+            theirs.get("file_size"),
+        )
+    return (source.get("asset_public_url"), _file(source)) == (
+        destination.get("asset_public_url"),
+        _file(destination),
     )
 
 
-def same_metadata(source: AssetObject, destination: AssetObject) -> bool:
+def same_metadata(source: Doc, destination: Doc) -> bool:
     """Whether the two records have the same metadata and tags."""
-    return (source.asset_metadata, source.asset_tags) == (
-        destination.asset_metadata,
-        destination.asset_tags,
+    return (source.get("asset_metadata"), source.get("asset_tags")) == (
+        destination.get("asset_metadata"),
+        destination.get("asset_tags"),
     )
 
 
@@ -68,33 +86,40 @@ class Conflict:
 class PagePlan:
     """What to do with one page of source records."""
 
-    copies: list[AssetObject] = field(default_factory=list)
+    copies: list[Doc] = field(default_factory=list)
     skipped: int = 0
     metadata_differs: list[str] = field(default_factory=list)
-    metadata_updates: list[tuple[AssetObject, AssetObject]] = field(default_factory=list)
+    metadata_updates: list[tuple[Doc, Doc]] = field(default_factory=list)
     conflicts: list[Conflict] = field(default_factory=list)
 
 
-def conflict_of(source: AssetObject, destination: AssetObject) -> Conflict:
+def conflict_of(source: Doc, destination: Doc) -> Conflict:
     """The conflict between two records of one URI with other content."""
-    if source.asset_source != destination.asset_source:
-        reason = f"a {source.asset_source} asset here, {destination.asset_source} there"
-    elif source.asset_source == "upload":
+    kind, other = source.get("asset_source"), destination.get("asset_source")
+    if kind != other:
+        reason = f"a {kind} asset here, {other} there"
+    elif kind == "upload":
         reason = "another file (sha256 or size differ)"
     else:
         reason = "another public URL or file info"
-    return Conflict(source.asset_uri, source.sha256, destination.sha256, reason)
+    return Conflict(
+        str(source.get("asset_uri")),
+        _file(source).get("sha256"),
+        _file(destination).get("sha256"),
+        reason,
+    )
 
 
 def plan_page(
-    records: Iterable[AssetObject],
-    existing: dict[str, AssetObject],
+    records: Iterable[Doc],
+    existing: Mapping[str, Doc],
     on_conflict: OnConflict,
 ) -> PagePlan:
     """Decide for each source record, given the destination's records of the same URIs."""
     plan = PagePlan()
     for record in records:
-        found = existing.get(record.asset_uri)
+        uri = record.get("asset_uri")
+        found = existing.get(uri) if isinstance(uri, str) else None
         if found is None:
             plan.copies.append(record)
             continue
@@ -109,30 +134,30 @@ def plan_page(
             plan.metadata_updates.append((record, found))
         else:
             plan.skipped += 1
-            plan.metadata_differs.append(record.asset_uri)
+            plan.metadata_differs.append(str(uri))
     return plan
 
 
 def transfers(
-    records: Iterable[AssetObject],
+    records: Iterable[Doc],
     *,
     batch_items: int = BATCH_ITEMS,
     batch_bytes: int = BATCH_BYTES,
     large_file: int = LARGE_FILE,
-) -> Iterator[list[AssetObject]]:
+) -> Iterator[list[Doc]]:
     """The copies grouped into transfers: large files alone, the rest in batches."""
-    batch: list[AssetObject] = []
+    batch: list[Doc] = []
     size = 0
     for record in records:
-        file_size = int(record.file_size or 0) if record.asset_source == "upload" else 0
-        if file_size >= large_file:
+        record_size = file_size(record)
+        if record_size >= large_file:
             yield [record]
             continue
-        if batch and (len(batch) >= batch_items or size + file_size > batch_bytes):
+        if batch and (len(batch) >= batch_items or size + record_size > batch_bytes):
             yield batch
             batch, size = [], 0
         batch.append(record)
-        size += file_size
+        size += record_size
     if batch:
         yield batch
 
@@ -140,6 +165,8 @@ def transfers(
 __all__ = [
     "ON_CONFLICT",
     "Conflict",
+    "Doc",
+    "file_size",
     "OnConflict",
     "PagePlan",
     "conflict_of",

@@ -19,26 +19,34 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO, Protocol
 
+from pydantic import ValidationError
+
 from assetstore._sync_plan import (
     Conflict,
+    Doc,
     OnConflict,
     PagePlan,
-    conflict_of,
+    file_size,
     plan_page,
-    same_content,
     transfers,
 )
+from assetstore._validation import describe
 from assetstore.contract import AssetStore
 from assetstore.errors import (
     AlreadyExistsError,
     AssetNotFoundError,
     AssetStoreError,
     BackendUnavailableError,
+    InvalidInputError,
 )
 from assetstore.models import AssetObject, Filter, ImportItem, utc_now
 
 #: Source records compared with the destination at once (one lookup of their URIs).
 PAGE = 500
+#: A destination with at most this many assets matching the filter is listed once, up
+#: front (one streamed answer from a served store), instead of being asked about each page:
+#: a run with nothing new then costs two listings.
+INDEX_LIMIT = 20_000
 #: Attempts of a transfer whose store is unreachable, and the pause before each retry.
 ATTEMPTS = 3
 RETRY_PAUSE = 1.0
@@ -169,12 +177,14 @@ class Engine:
         self.progress = progress
         self.tally = Tally()
         self.cancelled = threading.Event()
+        self._index: dict[str, Doc] | None = None
 
     # ---------------------------------------------------------------- planning
-    def pages(self) -> Iterator[list[AssetObject]]:
-        """The source's assets matching the filter, a page at a time."""
-        page: list[AssetObject] = []
-        for record in self.source.iter_query(self.options.filter, sort=ORDER):
+    def pages(self) -> Iterator[list[Doc]]:
+        """The source's records matching the filter, a page at a time (documents: a model
+        is built only of what is copied)."""
+        page: list[Doc] = []
+        for record in self.source.iter_documents(self.options.filter, sort=ORDER):
             page.append(record)
             if len(page) >= PAGE:
                 yield page
@@ -182,16 +192,31 @@ class Engine:
         if page:
             yield page
 
-    def plan(self, page: list[AssetObject]) -> PagePlan:
-        uris = [record.asset_uri for record in page]
-        existing = {
-            found.asset_uri: found for found in self.destination.query({"asset_uri": {"$in": uris}})
-        }
+    def index(self) -> None:
+        """List the destination's assets matching the filter, if there are not too many."""
+        if self.destination.count(self.options.filter) <= INDEX_LIMIT:
+            self._index = {
+                found["asset_uri"]: found
+                for found in self.destination.iter_documents(self.options.filter, sort=ORDER)
+            }
+
+    def plan(self, page: list[Doc]) -> PagePlan:
+        """Compare a page with the destination: with the index, only the URIs it lacks are
+        looked up (new ones, or assets that do not match the filter at the destination)."""
+        index = self._index or {}
+        uris = [record.get("asset_uri") for record in page]
+        existing = {uri: index[uri] for uri in uris if uri in index}
+        missing = [uri for uri in uris if isinstance(uri, str) and uri not in existing]
+        if missing:
+            lookup = {"asset_uri": {"$in": missing}}
+            for found in self.destination.iter_documents(lookup):
+                existing[found["asset_uri"]] = found
         return plan_page(page, existing, self.options.on_conflict)
 
     def conflicts(self) -> list[Conflict]:
         """Every conflict, found before anything is copied (``on_conflict="fail"``)."""
         found: list[Conflict] = []
+        self.index()
         for page in self.pages():
             found.extend(self.plan(page).conflicts)
         return found
@@ -200,13 +225,14 @@ class Engine:
     def run(self) -> Tally:
         """List, plan and copy; then delete what the source lacks (``delete``)."""
         listed: set[str] | None = set() if self.options.delete else None
+        self.index()
         in_flight: set[Future[None]] = set()
         slots = threading.Semaphore(self.options.jobs * 2)
         with ThreadPoolExecutor(self.options.jobs, thread_name_prefix="assetstore-sync") as pool:
             try:
                 for page in self.pages():
                     if listed is not None:
-                        listed.update(record.asset_uri for record in page)
+                        listed.update(str(record.get("asset_uri")) for record in page)
                     plan = self.plan(page)
                     self._note(plan)
                     if self.options.dry_run:
@@ -237,7 +263,7 @@ class Engine:
                 future.result()
 
     def _note(self, plan: PagePlan) -> None:
-        size = sum(int(r.file_size or 0) for r in plan.copies if r.asset_source == "upload")
+        size = sum(file_size(record) for record in plan.copies)
         with self.tally.lock:
             self.tally.skipped += plan.skipped
             self.tally.conflicts.extend(plan.conflicts)
@@ -262,8 +288,11 @@ class Engine:
             self.progress.advanced(len(assets), 0)
 
     def _failed(self, record: AssetObject, error: AssetStoreError) -> None:
+        self._failed_uri(record.asset_uri, error)
+
+    def _failed_uri(self, uri: str, error: AssetStoreError) -> None:
         with self.tally.lock:
-            self.tally.failed.append((record.asset_uri, error))
+            self.tally.failed.append((uri, error))
         if self.progress is not None:
             self.progress.advanced(1, 0)
 
@@ -298,7 +327,16 @@ class Engine:
             "copied_at": utc_now(),
         }
 
-    def _transfer(self, records: list[AssetObject]) -> None:
+    def _transfer(self, docs: list[Doc]) -> None:
+        records = []
+        for doc in docs:
+            try:
+                records.append(AssetObject.model_validate(doc))
+            except ValidationError as exc:
+                error = InvalidInputError(f"the source's record is not an asset: {describe(exc)}")
+                self._failed_uri(str(doc.get("asset_uri")), error)
+        if not records:
+            return
         try:
             self._import(records)
         except AssetStoreError as error:
@@ -333,29 +371,35 @@ class Engine:
             return
 
     def _settle(self, record: AssetObject, error: AssetStoreError) -> None:
-        """A single asset's import failed: a URI taken meanwhile is compared again."""
+        """A single asset's import failed: a URI taken meanwhile (or one that does not match
+        the filter at the destination) is compared as the plan would have."""
         if isinstance(error, AlreadyExistsError):
             with contextlib.suppress(AssetNotFoundError):
-                found = self.destination.get(record.asset_uri)
-                with self.tally.lock:
-                    if same_content(record, found):
-                        self.tally.skipped += 1
-                    else:
-                        self.tally.conflicts.append(conflict_of(record, found))
+                found = self.destination.get(record.asset_uri).to_document()
+                plan = plan_page(
+                    [record.to_document()], {record.asset_uri: found}, self.options.on_conflict
+                )
+                self._note(plan)
+                for update in plan.metadata_updates:
+                    self._update_metadata(*update)
                 if self.progress is not None:
                     self.progress.advanced(1, 0)
                 return
         self._failed(record, error)
 
-    def _update_metadata(self, record: AssetObject, found: AssetObject) -> None:
+    def _update_metadata(self, record: Doc, found: Doc) -> None:
+        uri = str(record.get("asset_uri"))
         try:
             self.destination.update(
-                record.asset_uri,
-                {"asset_metadata": record.asset_metadata, "asset_tags": record.asset_tags},
-                expected_revision=found.revision,
+                uri,
+                {
+                    "asset_metadata": record.get("asset_metadata"),
+                    "asset_tags": record.get("asset_tags"),
+                },
+                expected_revision=found.get("revision"),
             )
         except AssetStoreError as error:
-            self._failed(record, error)
+            self._failed_uri(uri, error)
             return
         with self.tally.lock:
             self.tally.metadata_updated += 1
@@ -365,19 +409,21 @@ class Engine:
         """Delete (or, dry, list) the destination's assets matching the filter that the
         source does not have; an asset changed meanwhile is left alone."""
         doomed = [
-            found
-            for found in self.destination.iter_query(self.options.filter, sort=ORDER)
-            if found.asset_uri not in listed
+            (str(found.get("asset_uri")), found.get("revision"))
+            for found in self.destination.iter_documents(self.options.filter, sort=ORDER)
+            if found.get("asset_uri") not in listed
         ]
-        for found in doomed:
+        for uri, revision in doomed:
             if not self.options.dry_run:
                 try:
-                    self.destination.delete(found.asset_uri, expected_revision=found.revision)
+                    self.destination.delete(
+                        uri, expected_revision=revision if isinstance(revision, int) else None
+                    )
                 except AssetStoreError as error:
-                    self._failed(found, error)
+                    self._failed_uri(uri, error)
                     continue
             with self.tally.lock:
-                self.tally.deleted.append(found.asset_uri)
+                self.tally.deleted.append(uri)
 
 
 __all__ = ["Cancelled", "Engine", "Options", "SyncProgress", "Tally"]

@@ -209,6 +209,19 @@ class AssetStore(ABC):
         constant however many assets match; this default is :meth:`query`'s list."""
         return iter(self.query(filter, sort=sort, all_stores=all_stores))
 
+    def iter_documents(
+        self, filter: Filter | None = None, *, sort: Sort | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """Every asset matching ``filter``, in ``sort`` order, as its JSON document (what
+        ``AssetObject.to_document`` gives): for bulk readers that compare many records
+        without building a model of each (:func:`assetstore.sync`). The documents may be
+        the store's own: do not change them. The filter is checked before this returns.
+
+        Stores override this when they hold documents already (the in-process store, the
+        HTTP client's streamed export); this default converts :meth:`iter_query`'s assets."""
+        assets = self.iter_query(filter, sort=sort)
+        return (asset.to_document() for asset in assets)
+
     @abstractmethod
     def count(self, filter: Filter | None = None, *, all_stores: bool = False) -> int:
         """How many assets match ``filter`` (in every store sharing the database, with

@@ -24,7 +24,7 @@ bounds (the declared length first, then as the body streams).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Annotated, Any
 
 import orjson
@@ -35,7 +35,7 @@ from starlette.responses import Response
 from assetstore._base_store import require_stored_file
 from assetstore.contract import AssetStore
 from assetstore.errors import InvalidQueryError, PayloadTooLargeError
-from assetstore.http._assets_api import present, store_of
+from assetstore.http._assets_api import base_url, present, store_of
 from assetstore.http._auth import require_read, require_write
 from assetstore.http._batch_form import PartReader, receive_batch
 from assetstore.http._bodies import json_body_doc, parse_json_object, read_body
@@ -43,6 +43,7 @@ from assetstore.http._errors import UnprocessableBodyError
 from assetstore.http._multipart import upload_executor
 from assetstore.http._paging import StreamedJSON, parse_sort, too_many
 from assetstore.http._responses import ok
+from assetstore.http._views import SPEC_ASSET_FIELDS, shown
 from assetstore.models import AssetObject, ImportItem, Upload
 from assetstore.settings import ServiceSettings
 
@@ -50,6 +51,8 @@ router = APIRouter(tags=["batch"])
 
 #: Bytes of NDJSON gathered before they are sent.
 EXPORT_CHUNK = 256 * 1024
+#: The fields of a record (what a document shows of itself).
+ASSET_FIELDS = tuple(AssetObject.model_fields)
 #: The media type of ``/batch/download``'s answer.
 FILES_MEDIA_TYPE = "application/x-assetstore-files"
 #: The export's order when the request gives none: the unique key, so a listing is stable.
@@ -270,8 +273,11 @@ async def export_assets(
     def start() -> Iterator[bytes]:
         if cap is not None and store.count(filter, all_stores=all_stores) > cap:
             raise too_many(cap, "this export matches more results")
-        assets = store.iter_query(filter, sort=order, all_stores=all_stores)
-        return _ndjson(assets, lambda asset: present(request, asset))
+        if all_stores:
+            assets = store.iter_query(filter, sort=order, all_stores=True)
+            return _ndjson(assets, lambda asset: present(request, asset))
+        docs = store.iter_documents(filter, sort=order)
+        return _ndjson(docs, lambda doc: present_document(request, doc))
 
     chunks = await run_in_threadpool(start)
     first = await run_in_threadpool(next, chunks, None)
@@ -284,11 +290,21 @@ def _chain(head: list[bytes], rest: Iterator[bytes]) -> Iterator[bytes]:
     yield from rest
 
 
-def _ndjson(assets: Iterator[AssetObject], show: Callable[[AssetObject], Any]) -> Iterator[bytes]:
+def present_document(request: Request, doc: Mapping[str, Any]) -> dict[str, Any]:
+    """:func:`present` for a document as the store holds it (not changed: it may be the
+    store's own): its record fields only, with the URL clients download from."""
+    shown_doc = {field: doc[field] for field in ASSET_FIELDS if field in doc}
+    url = shown_doc.get("asset_public_url") or ""
+    if shown_doc.get("asset_source") == "upload" and not url.startswith(("http://", "https://")):
+        shown_doc["asset_public_url"] = f"{base_url(request)}/asset-object/{doc.get('asset_id')}"
+    return shown(request, shown_doc, SPEC_ASSET_FIELDS)
+
+
+def _ndjson(items: Iterator[Any], show: Callable[[Any], Any]) -> Iterator[bytes]:
     buffer = bytearray()
     count = 0
-    for asset in assets:
-        buffer += orjson.dumps(show(asset))
+    for item in items:
+        buffer += orjson.dumps(show(item))
         buffer += b"\n"
         count += 1
         if len(buffer) >= EXPORT_CHUNK:

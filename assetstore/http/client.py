@@ -224,7 +224,7 @@ class HttpAssetStore(_Remote, BaseAssetStore):
                 )
             )
             source = fields["source"]
-            parts.append(FilePart(source, filename, content_type, source_size(source)))
+            parts.append(FilePart(source, source_size(source)))
         return self._send_batches("/batch/upload", entries, parts, limits, progress)
 
     def register_many(self, assets: Iterable[AssetObject | Mapping[str, Any]]) -> list[AssetObject]:
@@ -252,14 +252,8 @@ class HttpAssetStore(_Remote, BaseAssetStore):
                 continue
             info = record.get("asset_file_info") or {}
             size = info.get("file_size")
-            parts.append(
-                FilePart(
-                    item.source,
-                    str(info.get("filename") or record.get("asset_id") or ""),
-                    info.get("file_type") if isinstance(info.get("file_type"), str) else None,
-                    size if isinstance(size, int) and not isinstance(size, bool) else None,
-                )
-            )
+            known = isinstance(size, int) and not isinstance(size, bool)
+            parts.append(FilePart(item.source, size if known else None))
         limits = self._batch_limits()
         if limits is None:
             return super().import_assets([])  # NotSupportedError: the service cannot
@@ -342,28 +336,44 @@ class HttpAssetStore(_Remote, BaseAssetStore):
     ) -> Iterator[AssetObject]:
         """The NDJSON export (``POST /assets/export``), read as it arrives; pages of
         ``POST /assets`` from a service without it or with ``max_results`` set."""
-        if self._export_supported:
-            params: dict[str, Any] = {}
-            if sort is not None and (text := sort_param(sort)):
-                params["sort"] = text
-            if all_stores:
-                params["all_stores"] = "true"
-            body = json_body({} if filter is None else filter, "the filter")
-            docs = ndjson_records(self._http, "/assets/export", body, params)
-            try:
-                first = next(docs, None)  # the service checks the filter before it answers
-            except NotFoundError:
-                self._export_supported = False  # an older service
-            except TooManyResultsError:
-                pass  # the service caps its answers: pages stay within the cap
-            else:
-                found = (AssetObject.model_validate(doc) for doc in docs)
-                if first is None:
-                    return iter(())
-                return itertools.chain([AssetObject.model_validate(first)], found)
+        docs = self._exported(filter, sort, all_stores)
+        if docs is not None:
+            return (AssetObject.model_validate(doc) for doc in docs)
         results = self._assets(filter, sort, 0, None, all_stores)
-        first_asset = next(results, None)  # the service checks the filter on the first page
-        return results if first_asset is None else itertools.chain([first_asset], results)
+        first = next(results, None)  # the service checks the filter on the first page
+        return results if first is None else itertools.chain([first], results)
+
+    def iter_documents(
+        self, filter: Filter | None = None, *, sort: Sort | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """The export's lines as they are (no model built for each)."""
+        docs = self._exported(filter, sort, False)
+        if docs is not None:
+            return docs
+        return super().iter_documents(filter, sort=sort)
+
+    def _exported(
+        self, filter: Filter | None, sort: Sort | None, all_stores: bool
+    ) -> Iterator[dict[str, Any]] | None:
+        """The records of ``POST /assets/export``, the filter already checked by the
+        service; None where the service has no export or caps its answers."""
+        if not self._export_supported:
+            return None
+        params: dict[str, Any] = {}
+        if sort is not None and (text := sort_param(sort)):
+            params["sort"] = text
+        if all_stores:
+            params["all_stores"] = "true"
+        body = json_body({} if filter is None else filter, "the filter")
+        docs = ndjson_records(self._http, "/assets/export", body, params)
+        try:
+            first = next(docs, None)  # the service checks the filter before it answers
+        except NotFoundError:
+            self._export_supported = False  # an older service
+            return None
+        except TooManyResultsError:
+            return None  # the service caps its answers: pages stay within the cap
+        return iter(()) if first is None else itertools.chain([first], docs)
 
     def _assets(
         self,
