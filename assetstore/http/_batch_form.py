@@ -3,8 +3,9 @@ one multipart body, parsed as it arrives, each file streamed into the store, and
 published in one commit or none.
 
 The form is a ``manifest`` field (a JSON array: one item per asset, in order) followed by
-the ``file`` parts, one per item that has a file, in the manifest's order. Nothing of the
-form is held whole but the manifest (bounded by ``max_batch_manifest_bytes``).
+the ``file`` parts, one per item that has a file, in the manifest's order (a part's own file
+name and type are ignored: the manifest gives them). Nothing of the form is held whole but
+the manifest (bounded by ``max_batch_manifest_bytes``).
 
 When the manifest is complete, one worker thread runs the store's own batch call
 (``upload_many`` or ``import_assets``) with a reader for each file part; those calls check
@@ -35,7 +36,7 @@ from starlette.requests import Request
 from assetstore.errors import InvalidInputError, PayloadTooLargeError
 from assetstore.http._bodies import declared_length
 from assetstore.http._errors import UnprocessableBodyError
-from assetstore.http._multipart import UploadAborted, _clean_content_type, _clean_filename
+from assetstore.http._multipart import UploadAborted
 from assetstore.settings import ServiceSettings
 
 MANIFEST_FIELD = "manifest"
@@ -46,6 +47,8 @@ FLUSH_BYTES = 1 << 20
 QUEUE_DEPTH = 4
 #: Allowance per part for boundaries and part headers when checking Content-Length.
 PART_OVERHEAD = 1024
+#: The Content-Disposition of a file part as the Python client writes it.
+_PLAIN_FILE_PART = 'form-data; name="file"'
 _END = object()
 _ABORT = object()
 
@@ -159,10 +162,8 @@ class _Form:
     manifest: bytearray = field(default_factory=bytearray)
     manifest_done: bool = False
     ignored_bytes: int = 0
-    files: int = 0  # file parts begun
+    files: int = 0  # file parts begun (their names and types are the manifest's)
     file_bytes: int = 0
-    filenames: list[str] = field(default_factory=list)
-    content_types: list[str | None] = field(default_factory=list)
     pending: list[tuple[int, bytes | None]] = field(default_factory=list)
     pending_bytes: int = 0
     parts: int = 0
@@ -202,8 +203,12 @@ class _Form:
         self.header_value.clear()
 
     def _headers_finished(self) -> None:
-        _, params = parse_options_header(self.headers.get("content-disposition", ""))
-        name = params.get(b"name", b"").decode("utf-8", errors="replace")
+        disposition = self.headers.get("content-disposition", "")
+        if disposition == _PLAIN_FILE_PART:  # what our client sends: no parsing needed
+            name = FILE_FIELD
+        else:
+            _, params = parse_options_header(disposition)
+            name = params.get(b"name", b"").decode("utf-8", errors="replace")
         if name == MANIFEST_FIELD:
             if self.manifest_done or self.manifest:
                 raise UnprocessableBodyError(f"more than one '{MANIFEST_FIELD}' field")
@@ -214,8 +219,6 @@ class _Form:
                     f"a file part comes before the '{MANIFEST_FIELD}' field; {FORM_HELP}"
                 )
             self.kind = "file"
-            self.filenames.append(_clean_filename(params.get(b"filename")))
-            self.content_types.append(_clean_content_type(self.headers.get("content-type", "")))
             self.files += 1
         else:
             self.kind = "ignore"

@@ -32,11 +32,10 @@ PART_OVERHEAD = 512
 
 @dataclass(frozen=True)
 class FilePart:
-    """One ``file`` part of a batch form: where its bytes come from and what it is called."""
+    """One ``file`` part of a batch form: where its bytes come from, and how many there are
+    (None: unknown). Its file name and type are in the manifest."""
 
     source: ImportSource
-    filename: str
-    content_type: str | None
     size: int | None
 
 
@@ -88,7 +87,8 @@ def form(
         f'--{boundary}\r\nContent-Disposition: form-data; name="manifest"\r\n'
         "Content-Type: application/json\r\n\r\n"
     ).encode() + manifest
-    part_heads = [_part_head(boundary, part) for part in files]
+    part_head = f'\r\n--{boundary}\r\nContent-Disposition: form-data; name="file"\r\n\r\n'
+    part_heads = [part_head.encode()] * len(files)
     tail = f"\r\n--{boundary}--\r\n".encode()
     headers = {"Content-Type": f"multipart/form-data; boundary={boundary}"}
     if all(part.size is not None for part in files):
@@ -108,20 +108,6 @@ def form(
         yield tail
 
     return headers, _gathered(pieces())
-
-
-def _part_head(boundary: str, part: FilePart) -> bytes:
-    name = (
-        part.filename.replace("\\", "\\\\")
-        .replace('"', '\\"')
-        .replace("\r", " ")
-        .replace("\n", " ")
-    )
-    return (
-        f"\r\n--{boundary}\r\n"
-        f'Content-Disposition: form-data; name="file"; filename="{name}"\r\n'
-        f"Content-Type: {part.content_type or 'application/octet-stream'}\r\n\r\n"
-    ).encode()
 
 
 def _gathered(pieces: Iterable[bytes]) -> Iterator[bytes]:
