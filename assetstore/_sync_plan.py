@@ -37,9 +37,12 @@ BATCH_BYTES = 64 << 20
 Doc = Mapping[str, Any]
 
 
+_NO_FILE: Mapping[str, Any] = {}
+
+
 def _file(doc: Doc) -> Mapping[str, Any]:
     info = doc.get("asset_file_info")
-    return info if isinstance(info, Mapping) else {}
+    return info if isinstance(info, dict) else _NO_FILE  # (dict: a cheap check, 20,000 times)
 
 
 def file_size(doc: Doc) -> int:

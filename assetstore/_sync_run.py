@@ -50,8 +50,9 @@ INDEX_LIMIT = 20_000
 #: Attempts of a transfer whose store is unreachable, and the pause before each retry.
 ATTEMPTS = 3
 RETRY_PAUSE = 1.0
-#: The order the source is read in: the unique key, so every run reads it the same way.
-ORDER = [("asset_uri", 1)]
+#: The order the stores are listed in: theirs (sorting 100,000 records to compare them
+#: would cost more than the comparison; nothing depends on the order).
+ORDER = None
 
 
 class SyncProgress(Protocol):
@@ -213,6 +214,17 @@ class Engine:
                 existing[found["asset_uri"]] = found
         return plan_page(page, existing, self.options.on_conflict)
 
+    def _pages_with_index(self, pool: ThreadPoolExecutor) -> Iterator[list[Doc]]:
+        """:meth:`pages`, the destination's index listed meanwhile: a served store makes
+        its listing while this process reads the source's."""
+        indexing = pool.submit(self.index)
+        pages = self.pages()
+        first = next(pages, None)
+        indexing.result()
+        if first is not None:
+            yield first
+            yield from pages
+
     def conflicts(self) -> list[Conflict]:
         """Every conflict, found before anything is copied (``on_conflict="fail"``)."""
         found: list[Conflict] = []
@@ -225,12 +237,11 @@ class Engine:
     def run(self) -> Tally:
         """List, plan and copy; then delete what the source lacks (``delete``)."""
         listed: set[str] | None = set() if self.options.delete else None
-        self.index()
         in_flight: set[Future[None]] = set()
         slots = threading.Semaphore(self.options.jobs * 2)
         with ThreadPoolExecutor(self.options.jobs, thread_name_prefix="assetstore-sync") as pool:
             try:
-                for page in self.pages():
+                for page in self._pages_with_index(pool):
                     if listed is not None:
                         listed.update(str(record.get("asset_uri")) for record in page)
                     plan = self.plan(page)

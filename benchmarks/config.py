@@ -35,6 +35,12 @@ class Settings:
     http_cap: int
     #: MLflow's store sizes; None: ``sizes``.
     mlflow_sizes: list[int] | None
+    #: Small assets of the sync section, and how many of them the one-request-per-asset
+    #: baseline uploads (its time is scaled to ``sync_assets``).
+    sync_assets: int = 10_000
+    sync_baseline: int = 2000
+    #: Seconds of load per endpoint and round in the sync section's ``GET /asset`` part.
+    load_seconds: float = 5.0
 
 
 PROFILES: dict[str, Settings] = {
@@ -51,6 +57,9 @@ PROFILES: dict[str, Settings] = {
         mongomock_cap=300,
         http_cap=100,
         mlflow_sizes=[1000],
+        sync_assets=500,
+        sync_baseline=100,
+        load_seconds=1.0,
     ),
     # S3 runs one round: moto serves a 1 GiB GET in ~2 minutes, and 3 rounds alone took 15.
     "full": Settings(

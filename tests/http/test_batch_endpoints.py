@@ -23,6 +23,7 @@ from assetstore import (
     PayloadTooLargeError,
     open_store,
 )
+from assetstore.http._views import SPEC_ASSET_FIELDS
 
 
 @pytest.fixture
@@ -166,14 +167,20 @@ def test_batch_writes_need_the_token(live):
 
 
 def test_the_export_streams_ndjson_with_a_trailer(live, client):
-    live.store.upload_many(uploads(5))
-    response = httpx.post(f"{live.url}/assets/export", content=b'{"asset_tags": "batch"}')
+    live.store.upload_many(uploads(5)[::-1])
+    response = httpx.post(
+        f"{live.url}/assets/export?sort=asset_uri", content=b'{"asset_tags": "batch"}'
+    )
     assert response.headers["content-type"].startswith("application/x-ndjson")
     lines = [orjson.loads(line) for line in response.content.splitlines()]
     assert lines[-1] == {"end": True, "count": 5}
     assert [line["asset_uri"] for line in lines[:-1]] == sorted(f"org/m{i}:1.0-t" for i in range(5))
     bad = httpx.post(f"{live.url}/assets/export", content=b'{"$where": "1"}')
     assert bad.status_code == 400
+    spec = httpx.post(f"{live.url}/assets/export?fields=spec", content=b"{}")
+    first = orjson.loads(spec.content.splitlines()[0])
+    assert set(first) == set(SPEC_ASSET_FIELDS)
+    assert first["asset_public_url"] == f"{live.url}/asset-object/{first['asset_id']}"
 
 
 def test_iter_query_reads_one_answer_and_pages_under_a_cap(live, client):
