@@ -20,11 +20,10 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import Any
 
-from assetstore._outbound import AddressPolicy, CallLimits, deadline
+from assetstore._outbound import AddressPolicy, CallLimits, deadline, redact_addresses
 from assetstore._sorting import compile_sort
 from assetstore.contract import AssetStore, Registry
 from assetstore.errors import (
-    AssetStoreError,
     HealthCheckRefusedError,
     InvalidInputError,
     RegistryNotFoundError,
@@ -89,21 +88,13 @@ def _query_one(
             assets = store.query(filter, sort=sort, limit=limit)
     except HealthCheckRefusedError as exc:
         return SourceStatus(**status, status="refused", error=str(exc)), []
-    except AssetStoreError as exc:
-        latency = (time.perf_counter() - started) * 1000
-        return SourceStatus(
-            **status,
-            status="error",
-            latency_ms=round(latency, 3),
-            error=f"{type(exc).__name__}: {exc}",
-        ), []
     except Exception as exc:  # a misbehaving remote must not fail the whole search
         latency = (time.perf_counter() - started) * 1000
         return SourceStatus(
             **status,
             status="error",
             latency_ms=round(latency, 3),
-            error=f"{type(exc).__name__}: {exc}",
+            error=redact_addresses(f"{type(exc).__name__}: {exc}", url),
         ), []
     latency = (time.perf_counter() - started) * 1000
     return SourceStatus(

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 import httpx
 import orjson
 
-from assetstore._outbound import AddressPolicy, CallLimits, Connection
+from assetstore._outbound import AddressPolicy, CallLimits, Connection, redact_addresses
 from assetstore.errors import BackendUnavailableError, HealthCheckRefusedError
 from assetstore.models import HealthReport
 
@@ -67,7 +67,7 @@ def check_store_health(
             **report,
             status="unreachable",
             latency_ms=round((time.perf_counter() - started) * 1000, 3),
-            error=str(exc),
+            error=redact_addresses(str(exc), url),
         )
     finally:
         connection.close()
@@ -77,6 +77,7 @@ def check_store_health(
         error = f"HTTP {reply.status_code}"
         if 300 <= reply.status_code < 400:
             error += f" redirect to {reply.headers.get('location')}"
+        error = redact_addresses(error, url)
     return HealthReport(
         **report,
         status="healthy" if healthy else "unhealthy",

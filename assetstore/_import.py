@@ -29,6 +29,9 @@ from assetstore.uri import build_uri
 #: What an imported ``asset_id`` may look like: uuid4 hex (ours), a uuid with dashes (the
 #: original service's), or any such token.
 _ASSET_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,127}")
+#: An uploaded asset's id names its file (``objects/<id[:2]>/<id>``), so it must be one a
+#: store generates (uuid4 hex): the store reads no file by any other name.
+_UPLOAD_ID = re.compile(r"[0-9a-f]{32}")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _MAX_TIMESTAMP = 64
 #: Files from this size up are written resumably where the blob store can (smaller ones
@@ -73,6 +76,11 @@ def imported_record(
         )
     file_info = check_json_object(parsed.asset_file_info, "asset_file_info")
     if parsed.asset_source == "upload":
+        if not _UPLOAD_ID.fullmatch(parsed.asset_id):
+            raise InvalidInputError(
+                f"{uri}: an uploaded asset's asset_id must be 32 lower-case hex digits (a "
+                f"uuid4 as stores make them), not {parsed.asset_id!r}"
+            )
         _check_file_info(uri, file_info)
         public_url = download_url(parsed.asset_id)
     else:

@@ -7,7 +7,11 @@ policy, one deadline rule, one TLS set-up and one way to read an error answer.
   once, each address is checked (loopback, private, link-local such as cloud metadata,
   shared, multicast, reserved and unspecified addresses are refused, also when written as
   IPv4-in-IPv6, NAT64 or 6to4), and the connection goes to the very address that was
-  checked, so a second DNS answer cannot redirect it.
+  checked, so a second DNS answer cannot redirect it. What a name resolves to is not shown
+  to whoever registered it: under a restrictive policy a name that does not resolve is
+  refused with the same words as one that resolves to a private address (else the answer
+  tells internal names from missing ones), and :func:`redact_addresses` takes every address
+  the caller did not write out of the error messages that reports show.
 * A **deadline** covers a whole call: connecting, sending, the response headers and the
   body. Every socket operation waits at most for what is left of it, so a peer that drips
   its headers one byte at a time cannot hold a call past its deadline.
@@ -24,6 +28,7 @@ import functools
 import http.client
 import ipaddress
 import logging
+import re
 import socket
 import ssl
 import threading
@@ -40,7 +45,6 @@ import orjson
 
 from assetstore.errors import (
     AssetStoreError,
-    AuthenticationError,
     BackendUnavailableError,
     HealthCheckRefusedError,
     InvalidInputError,
@@ -140,21 +144,33 @@ def _resolve(host: str, port: int) -> list[tuple[int, IPAddress, tuple[Any, ...]
     ]
 
 
+def _refused(host: str) -> HealthCheckRefusedError:
+    return HealthCheckRefusedError(
+        f"{host!r} does not resolve to an address calls may go to: it resolves to none, or "
+        "to a loopback, private or otherwise non-public one, which the operator has not "
+        "allowed (ASSETSTORE_HEALTH_ALLOWED_NETWORKS, or assetstore serve "
+        "--allow-private-health-checks)"
+    )
+
+
 def connect_checked(
     host: str, port: int, policy: AddressPolicy | None, timeout: float | None
 ) -> socket.socket:
     """A TCP connection to an address of ``host`` that ``policy`` permits (any address when
     ``policy`` is None). The refusal names neither the addresses the host resolved to (an
-    anonymous caller may read it) nor anything else of this network; the log has them."""
-    resolved = _resolve(host, port)
+    anonymous caller may read it) nor anything else of this network, and says the same for
+    a name that does not resolve at all; the log has the difference."""
+    try:
+        resolved = _resolve(host, port)
+    except OSError as exc:
+        if policy is None or policy.allow_private:
+            raise
+        _log.info("refused %s: %s", host, exc)
+        raise _refused(host) from None
     allowed = resolved if policy is None else [r for r in resolved if policy.permits(r[1])]
     if not allowed:
         _log.info("refused %s: resolves to %s", host, sorted({str(r[1]) for r in resolved}))
-        raise HealthCheckRefusedError(
-            f"{host!r} resolves to a loopback, private or otherwise non-public address; the "
-            "operator has not allowed calls there (ASSETSTORE_HEALTH_ALLOWED_NETWORKS, or "
-            "assetstore serve --allow-private-health-checks)"
-        )
+        raise _refused(host)
     last_error: OSError | None = None
     for family, _, sockaddr in allowed:
         sock = socket.socket(family, socket.SOCK_STREAM)
@@ -168,6 +184,37 @@ def connect_checked(
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         return sock
     raise last_error or OSError(f"cannot connect to {host!r}")
+
+
+_IPV4 = re.compile(r"(?<![\w.])\d{1,3}(?:\.\d{1,3}){3}(?![\w.])")
+_IPV6 = re.compile(r"(?<![\w:.])[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f.]{0,15}){2,8}(?:%\w+)?(?![\w:])")
+
+
+def redact_addresses(text: str, url: str) -> str:
+    """``text`` with every IP address that ``url`` does not spell out replaced by
+    ``<address>``: an error shown to whoever registered ``url`` must not tell what its name
+    resolves to (an internal DNS answer), whatever library wrote the message."""
+    try:
+        written = urlsplit(url).hostname or ""
+    except ValueError:
+        written = ""
+    keep = _address_or_none(written)
+
+    def redact(match: re.Match[str]) -> str:
+        token = match.group(0)
+        address = _address_or_none(token.split("%", 1)[0])
+        if address is None or address == keep:
+            return token
+        return "<address>"
+
+    return _IPV6.sub(redact, _IPV4.sub(redact, text))
+
+
+def _address_or_none(text: str) -> IPAddress | None:
+    try:
+        return ipaddress.ip_address(text.strip("[]"))
+    except ValueError:
+        return None
 
 
 @dataclass(frozen=True)
@@ -428,7 +475,6 @@ def _classes_by_status() -> dict[int, type[AssetStoreError]]:
     del by_status[500]  # a bug or an integrity error: the generic class says it best
     by_status.update(
         {
-            403: AuthenticationError,
             416: InvalidInputError,
             422: InvalidInputError,
             502: BackendUnavailableError,
@@ -519,7 +565,12 @@ class Connection:
             raise InvalidInputError(f"{base_url!r} is not an http:// or https:// URL")
         self.base_url = base_url.rstrip("/")
         self._parts = urlsplit(self.base_url)
-        headers = {"User-Agent": user_agent, "Accept": "application/json"}
+        # X-Requested-With: a write from this client is not a form a web page could send.
+        headers = {
+            "User-Agent": user_agent,
+            "Accept": "application/json",
+            "X-Requested-With": "assetstore",
+        }
         if token:
             headers["Authorization"] = f"Bearer {token}"
         self._headers = headers
@@ -791,5 +842,6 @@ __all__ = [
     "error_for",
     "is_public",
     "json_body",
+    "redact_addresses",
     "tls_context",
 ]

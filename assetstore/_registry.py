@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from assetstore._federation import StoreOpener, search_assets
 from assetstore._health import check_store_health
 from assetstore._outbound import AddressPolicy, CallLimits
+from assetstore._records import load_record
 from assetstore._revisions import delete_document, update_document
 from assetstore._validation import check_json_object, check_tags, check_url_field, describe
 from assetstore.contract import Registry
@@ -112,7 +113,7 @@ class StoreRegistry(Registry):
         doc = self._documents.get(registry_id) if isinstance(registry_id, str) else None
         if doc is None:
             raise RegistryNotFoundError(f"no registry entry {registry_id!r}")
-        return AssetsDBRegistry.model_validate(doc)
+        return load_record(AssetsDBRegistry, doc, self._documents)
 
     def update(
         self,
@@ -164,7 +165,7 @@ class StoreRegistry(Registry):
         limit: int | None = None,
     ) -> list[AssetsDBRegistry]:
         docs = self._documents.find(filter, sort=sort, skip=skip, limit=limit)
-        return [AssetsDBRegistry.model_validate(doc) for doc in docs]
+        return [load_record(AssetsDBRegistry, doc, self._documents) for doc in docs]
 
     def iter_query(
         self, filter: Filter | None = None, *, sort: Sort | None = None

@@ -7,6 +7,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
+from assetstore._records import load_record
 from assetstore.errors import NotFoundError, RevisionMismatchError
 from assetstore.models import utc_now
 from assetstore.ports import DocumentStore
@@ -34,7 +35,7 @@ def update_document(
         raw = documents.get(key)
         if raw is None:
             raise not_found()
-        current = model.model_validate(raw)
+        current = load_record(model, raw, documents)
         revision = current.revision  # type: ignore[attr-defined]
         if expected_revision is not None and revision != expected_revision:
             raise RevisionMismatchError(

@@ -11,38 +11,50 @@ Publish protocol (what users may rely on):
    ``revision``.
 
 So a crash can leave an orphan blob (removed by ``gc``) but never metadata without its file.
+``fsck`` and ``gc`` (and gc's safety rule) are in :mod:`assetstore._maintenance`.
 """
 
 from __future__ import annotations
 
 import contextlib
 import copy
+import logging
 import os
-import time
+import re
 import uuid
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, BinaryIO
 
-import orjson
 from pydantic import ValidationError
 
 from assetstore import versions
 from assetstore._base_store import BaseAssetStore, require_stored_file
+from assetstore._identity import IDENTITY_KEY, StoreIdentity
 from assetstore._import import import_items, imported_record, write_imported_file
+from assetstore._loss_guard import LossGuard
+from assetstore._maintenance import Maintenance
 from assetstore._media_types import media_type
+from assetstore._records import load_record
 from assetstore._revisions import delete_document, update_document
 from assetstore._streams import (
     CHUNK_SIZE,
     Digest,
+    MissingAware,
     VerifyingReader,
     check_range,
     open_source,
-    sha256_of,
 )
-from assetstore._validation import check_json_object, check_tags, check_url_field, describe
+from assetstore._validation import (
+    ASSET_URL_SCHEMES,
+    check_json_object,
+    check_tags,
+    check_url_field,
+    describe,
+)
 from assetstore.errors import (
     AlreadyExistsError,
     AssetNotFoundError,
+    AssetStoreError,
     IntegrityError,
     InvalidInputError,
     ReadOnlyFieldError,
@@ -67,36 +79,51 @@ from assetstore.uri import build_uri
 
 #: Where blobs live in the blob store: ``objects/<first two hex digits>/<asset_id>``.
 OBJECTS_PREFIX = "objects/"
-#: The file (beside the blobs) that records the store's ``assets_db_id``.
-IDENTITY_KEY = "store.json"
+#: The asset ids this store generates (``uuid4().hex``), and so the only ones it takes a
+#: blob key from: a record is data that someone with access to the metadata can change.
+_ASSET_ID = re.compile(r"[0-9a-f]{32}")
+#: Fields of an uploaded asset that the store computes when answering, never stores: a query
+#: that names one sees external assets only (see :func:`_hide_computed_fields`).
+COMPUTED_FIELDS = ("asset_public_url",)
+
+_log = logging.getLogger("assetstore.store")
 
 
-def blob_key(asset_id: str) -> str:
-    """The blob key of an uploaded asset."""
+def store_identity(
+    blobs: BlobStore, configured: str | None = None, *, in_use: Callable[[], bool] | None = None
+) -> str:
+    """The store's ``assets_db_id``: ``configured`` if given, else the one in ``store.json``,
+    made once (see :mod:`assetstore._identity`). A new id is never made for a store that
+    holds assets: files under ``objects/``, or records ``in_use`` says exist."""
+
+    def holds_assets() -> bool:
+        if next(iter(blobs.list_blobs(OBJECTS_PREFIX)), None) is not None:
+            return True
+        return in_use is not None and in_use()
+
+    return StoreIdentity(blobs).establish(configured, holds_assets)
+
+
+def blob_key(asset_id: Any) -> str:
+    """The blob key of an uploaded asset. ``IntegrityError`` if ``asset_id`` is not an id
+    this store generates (a damaged or forged record), so no record can name a file
+    elsewhere (``../../victim``)."""
+    if not isinstance(asset_id, str) or not _ASSET_ID.fullmatch(asset_id):
+        raise IntegrityError(
+            f"a record's asset_id {str(asset_id)[:80]!r} is not one this store generates; "
+            "the record is damaged (fsck lists it), and no file is read or removed for it"
+        )
     return f"{OBJECTS_PREFIX}{asset_id[:2]}/{asset_id}"
-
-
-def store_identity(blobs: BlobStore, configured: str | None = None) -> str:
-    """The store's ``assets_db_id``: ``configured`` if given, else the one persisted beside the
-    blobs, created once (concurrent openers agree on the first one written)."""
-    if configured:
-        return configured
-    for _ in range(3):
-        if blobs.size(IDENTITY_KEY) is not None:
-            with blobs.open(IDENTITY_KEY) as file:
-                return str(orjson.loads(file.read())["assets_db_id"])
-        new_id = uuid.uuid4().hex
-        with contextlib.suppress(AlreadyExistsError):
-            blobs.write(IDENTITY_KEY, [orjson.dumps({"assets_db_id": new_id})], overwrite=False)
-            return new_id
-    raise IntegrityError(f"cannot read or create {IDENTITY_KEY} in {blobs.url}")
 
 
 class Store(BaseAssetStore):
     """Assets over a blob store and a document store.
 
     ``public_url`` is the address clients download from (``{public_url}/asset-object/{id}``);
-    without it, an uploaded asset's ``asset_public_url`` is the blob's own URL.
+    without it, an uploaded asset's ``asset_public_url`` is the blob's own URL. Either is
+    computed when answering and never stored (the metadata holds ``""``): a stored local path
+    would leak to whoever can query the metadata, and a stored address goes stale when the
+    configuration changes.
     """
 
     def __init__(
@@ -109,10 +136,21 @@ class Store(BaseAssetStore):
         chunk_size: int = CHUNK_SIZE,
     ) -> None:
         self._blobs = blobs
-        self._documents = documents
+        self._identity = StoreIdentity(blobs)
+        self._documents = documents = LossGuard(
+            documents, lambda: self._identity.has_records(if_unknown=False)
+        )
         self.assets_db_id = store_identity(blobs, assets_db_id)
         self.public_url = public_url.rstrip("/") if public_url else None
         self._chunk_size = chunk_size
+        self._maintenance = Maintenance(
+            blobs,
+            documents,
+            key_of=blob_key,
+            prefix=OBJECTS_PREFIX,
+            chunk_size=chunk_size,
+            had_records=lambda: self._identity.has_records(if_unknown=True),
+        )
 
     def __repr__(self) -> str:
         return f"Store(blobs={self._blobs.url!r}, assets_db_id={self.assets_db_id!r})"
@@ -180,10 +218,11 @@ class Store(BaseAssetStore):
         try:
             asset = self._uploaded_record(staged, name, version, tag, metadata, tags, content_type)
             self._documents.insert(asset.to_document())
+            self._identity.note_records()
         except BaseException:
             self._discard_uncommitted(staged)
             raise
-        return asset
+        return self._answer(asset)
 
     def _discard_uncommitted(self, staged: StagedFile) -> None:
         """After a failed publish, remove the staged blob, unless the metadata was committed
@@ -214,7 +253,7 @@ class Store(BaseAssetStore):
             assets_db_id=self.assets_db_id,
             asset_version={"version": version, "tag": tag},
             asset_metadata=check_json_object(metadata, "asset_metadata"),
-            asset_public_url=self._download_url(asset_id, blob_key(asset_id)),
+            asset_public_url="",  # computed when answering: see _answer
             asset_file_info={
                 "file_size": staged.size,
                 "file_type": content_type or media_type(filename),
@@ -263,11 +302,13 @@ class Store(BaseAssetStore):
                 for stage, f in zip(staged, requests, strict=True)
             ]
             self._documents.insert_many([asset.to_document() for asset in assets])
+            if assets:
+                self._identity.note_records()
         except BaseException:
             for stage in staged:
                 self._discard_uncommitted(stage)
             raise
-        return assets
+        return [self._answer(asset) for asset in assets]
 
     def import_assets(
         self, items: Iterable[ImportItem], *, progress: Progress | None = None
@@ -280,7 +321,7 @@ class Store(BaseAssetStore):
             imported_record(
                 item.record,
                 assets_db_id=self.assets_db_id,
-                download_url=lambda asset_id: self._download_url(asset_id, blob_key(asset_id)),
+                download_url=lambda asset_id: "",  # computed when answering: see _answer
             )
             for item in items
         ]
@@ -307,7 +348,7 @@ class Store(BaseAssetStore):
             for asset_id in written:
                 self._discard_uncommitted(StagedFile(asset_id, 0, "", ""))
             raise
-        return records
+        return [self._answer(record) for record in records]
 
     def _refuse_taken_ids(self, asset_ids: list[str]) -> None:
         if len(set(asset_ids)) != len(asset_ids):
@@ -321,6 +362,7 @@ class Store(BaseAssetStore):
     def register(self, asset: AssetObject | Mapping[str, Any]) -> AssetObject:
         record = self._external_record(asset)
         self._documents.insert(record.to_document())
+        self._identity.note_records()
         return record
 
     def register_many(self, assets: Iterable[AssetObject | Mapping[str, Any]]) -> list[AssetObject]:
@@ -328,6 +370,8 @@ class Store(BaseAssetStore):
         records = [self._external_record(asset) for asset in assets]
         self._refuse_taken(record.asset_uri for record in records)
         self._documents.insert_many([record.to_document() for record in records])
+        if records:
+            self._identity.note_records()
         return records
 
     def _refuse_taken(self, uris: Iterable[str]) -> None:
@@ -362,7 +406,9 @@ class Store(BaseAssetStore):
                 "asset_metadata": check_json_object(parsed.asset_metadata, "asset_metadata"),
                 "asset_tags": check_tags(parsed.asset_tags, "asset_tags"),
                 "asset_file_info": check_json_object(parsed.asset_file_info, "asset_file_info"),
-                "asset_public_url": check_url_field(parsed.asset_public_url, "asset_public_url"),
+                "asset_public_url": check_url_field(
+                    parsed.asset_public_url, "asset_public_url", schemes=ASSET_URL_SCHEMES
+                ),
                 "asset_source": "external",
                 "created_at": now,
                 "updated_at": now,
@@ -370,23 +416,33 @@ class Store(BaseAssetStore):
             }
         )
 
-    def _download_url(self, asset_id: str, key: str) -> str:
+    def _download_url(self, asset_id: str) -> str:
+        """Where an uploaded file is downloaded from, by the configuration of now. Only
+        shown, never opened: the id is not checked here (:func:`blob_key` does that)."""
         if self.public_url:
             return f"{self.public_url}/asset-object/{asset_id}"
-        return self._blobs.public_url(key)
+        return self._blobs.public_url(f"{OBJECTS_PREFIX}{asset_id[:2]}/{asset_id}")
+
+    def _answer(self, asset: AssetObject) -> AssetObject:
+        """``asset`` as the store shows it: an uploaded file's ``asset_public_url`` computed
+        now (whatever an older version stored there)."""
+        if asset.asset_source == "upload":
+            # Straight into the model's fields (no validation to run): this is per result.
+            asset.__dict__["asset_public_url"] = self._download_url(asset.asset_id)
+        return asset
 
     # ------------------------------------------------------------------- read
     def get(self, uri: str) -> AssetObject:
         doc = self._documents.get(uri) if isinstance(uri, str) else None
         if doc is None:
             raise AssetNotFoundError(f"no asset {uri!r}")
-        return AssetObject.model_validate(doc)
+        return self._answer(load_record(AssetObject, doc, self._documents))
 
     def get_by_id(self, asset_id: str) -> AssetObject:
         doc = self._documents.find_one("asset_id", asset_id) if isinstance(asset_id, str) else None
         if doc is None:
             raise AssetNotFoundError(f"no asset with asset_id {asset_id!r}")
-        return AssetObject.model_validate(doc)
+        return self._answer(load_record(AssetObject, doc, self._documents))
 
     def query(
         self,
@@ -398,9 +454,14 @@ class Store(BaseAssetStore):
         all_stores: bool = False,
     ) -> list[AssetObject]:
         docs = self._documents.find(
-            filter, sort=sort, skip=skip, limit=limit, all_scopes=all_stores, shared=True
+            _hide_computed_fields(filter, sort),
+            sort=sort,
+            skip=skip,
+            limit=limit,
+            all_scopes=all_stores,
+            shared=True,
         )
-        return [asset_from_document(doc) for doc in docs]
+        return [self._answer(asset_from_document(doc, self._documents)) for doc in docs]
 
     def iter_query(
         self,
@@ -409,17 +470,26 @@ class Store(BaseAssetStore):
         sort: Sort | None = None,
         all_stores: bool = False,
     ) -> Iterator[AssetObject]:
-        docs = self._documents.iter_find(filter, sort=sort, all_scopes=all_stores)
-        return (asset_from_document(doc) for doc in docs)
+        docs = self._documents.iter_find(
+            _hide_computed_fields(filter, sort), sort=sort, all_scopes=all_stores
+        )
+        return (self._answer(asset_from_document(doc, self._documents)) for doc in docs)
 
     def iter_documents(
         self, filter: Filter | None = None, *, sort: Sort | None = None
     ) -> Iterator[dict[str, Any]]:
-        """The documents as the backend holds them (shared: not to be changed)."""
-        return self._documents.iter_find(filter, sort=sort)
+        """The documents as the backend holds them (shared: not to be changed), an uploaded
+        file's ``asset_public_url`` computed now, as :meth:`get` gives it."""
+        docs = self._documents.iter_find(_hide_computed_fields(filter, sort), sort=sort)
+        return (
+            {**doc, "asset_public_url": self._download_url(doc["asset_id"])}
+            if doc.get("asset_source") == "upload"
+            else doc
+            for doc in docs
+        )
 
     def count(self, filter: Filter | None = None, *, all_stores: bool = False) -> int:
-        return self._documents.count(filter, all_scopes=all_stores)
+        return self._documents.count(_hide_computed_fields(filter, None), all_scopes=all_stores)
 
     def resolve(self, name: str, spec: str = "latest", *, tag: str | None = None) -> AssetObject:
         filter: dict[str, Any] = {"asset_name": name}
@@ -431,7 +501,8 @@ class Store(BaseAssetStore):
             where = f" with tag {tag!r}" if tag is not None else ""
             raise AssetNotFoundError(f"no version of {name!r}{where} matches {spec!r}")
         candidates = [d for d in docs if d["asset_version"]["version"] == chosen]
-        return AssetObject.model_validate(max(candidates, key=lambda d: d.get("created_at", "")))
+        chosen_doc = max(candidates, key=lambda d: str(d.get("created_at", "")))
+        return self._answer(load_record(AssetObject, chosen_doc, self._documents))
 
     # ------------------------------------------------------------------ files
     def open(self, uri: str, *, start: int = 0, end: int | None = None) -> BinaryIO:
@@ -443,16 +514,28 @@ class Store(BaseAssetStore):
         key = blob_key(asset.asset_id)
         size = self._blobs.size(key)
         if size is None:
-            raise IntegrityError(f"{uri}: stored file {key} is missing")
+            raise self._file_gone(asset, key)
         if size != asset.file_size:
             raise IntegrityError(
                 f"{uri}: stored file has {size} bytes, {asset.file_size} were published"
             )
         end = check_range(start, end, size)
+        try:
+            raw = self._blobs.open(key, start, None if end == size else end)
+        except FileNotFoundError:
+            raise self._file_gone(asset, key) from None
+        reader = MissingAware(raw, lambda: self._file_gone(asset, key))
         if start == 0 and end == size:
-            raw = self._blobs.open(key)
-            return VerifyingReader(raw, size=size, sha256=asset.sha256 or "", label=uri)  # type: ignore[return-value]
-        return self._blobs.open(key, start, end)
+            return VerifyingReader(reader, size=size, sha256=asset.sha256 or "", label=uri)  # type: ignore[return-value]
+        return reader  # type: ignore[return-value]
+
+    def _file_gone(self, asset: AssetObject, key: str) -> AssetStoreError:
+        """The error for an asset's file that is not there: if its record is gone too, the
+        asset was deleted meanwhile (a read racing a delete: not found); else the file is
+        missing (damage)."""
+        if self._documents.find_one("asset_id", asset.asset_id) is None:
+            return AssetNotFoundError(f"asset {asset.asset_uri!r} was deleted")
+        return IntegrityError(f"{asset.asset_uri}: stored file {key} is missing")
 
     # ---------------------------------------------------------------- changes
     def update(
@@ -464,16 +547,31 @@ class Store(BaseAssetStore):
     ) -> AssetObject:
         if not isinstance(changes, Mapping):
             raise InvalidInputError("changes must be a JSON object of fields to set")
-        return update_document(
-            self._documents,
-            uri,
-            lambda current: _apply_changes(current, changes),
-            model=AssetObject,
-            expected_revision=expected_revision,
-            not_found=lambda: AssetNotFoundError(f"no asset {uri!r}"),
+
+        def change(current: AssetObject) -> dict[str, Any]:
+            given = changes
+            if current.asset_source == "upload" and changes.get(
+                "asset_public_url"
+            ) == self._download_url(current.asset_id):
+                # The URL this store showed counts as unchanged.
+                given = {**changes, "asset_public_url": current.asset_public_url}
+            return _apply_changes(current, given)
+
+        return self._answer(
+            update_document(
+                self._documents,
+                uri,
+                change,
+                model=AssetObject,
+                expected_revision=expected_revision,
+                not_found=lambda: AssetNotFoundError(f"no asset {uri!r}"),
+            )
         )
 
     def delete(self, uri: str, *, expected_revision: int | None = None) -> None:
+        current = self._documents.get(uri) if isinstance(uri, str) else None
+        if current is not None and current.get("asset_source") == "upload":
+            blob_key(current.get("asset_id"))  # a damaged record: refuse before any change
         raw = delete_document(
             self._documents,
             uri,
@@ -481,70 +579,34 @@ class Store(BaseAssetStore):
             not_found=lambda: AssetNotFoundError(f"no asset {uri!r}"),
         )
         if raw.get("asset_source") == "upload":
-            self._blobs.delete(blob_key(raw["asset_id"]))
+            key = blob_key(raw["asset_id"])
+            try:
+                self._blobs.delete(key)
+            except OSError as exc:
+                # The delete is committed (its record is gone): say so, and leave the file
+                # to gc rather than fail a call whose effect has happened.
+                _log.warning("deleted %s; its file %s stays for gc: %s", uri, key, exc)
 
     # ------------------------------------------------------------ maintenance
-    def _referenced_blobs(self) -> set[str]:
-        docs = self._documents.find({"asset_source": "upload"})
-        return {blob_key(doc["asset_id"]) for doc in docs}
-
     def fsck(self, *, verify_checksums: bool = True) -> FsckReport:
-        report = FsckReport()
-        for doc in self._documents.find({"asset_source": "upload"}):
-            asset = AssetObject.model_validate(doc)
-            report.checked += 1
-            key = blob_key(asset.asset_id)
-            size = self._blobs.size(key)
-            if size is None:
-                report.missing.append(asset.asset_uri)
-            elif size != asset.file_size:
-                report.corrupt.append(asset.asset_uri)
-            elif verify_checksums:
-                with self._blobs.open(key) as reader:
-                    _, digest = sha256_of(reader, self._chunk_size)
-                if digest != asset.sha256:
-                    report.corrupt.append(asset.asset_uri)
-        # Read again: an asset published while the checksums were verified is no orphan.
-        referenced = self._referenced_blobs()
-        report.orphans = sorted(
-            info.key
-            for info in self._blobs.list_blobs(OBJECTS_PREFIX)
-            if info.key not in referenced
-        )
-        return report
+        return self._maintenance.fsck(verify_checksums=verify_checksums)
 
-    def gc(self, *, older_than: float = 3600.0) -> GcReport:
-        report = GcReport()
-        report.removed.extend(self._blobs.remove_incomplete(older_than))
-        report.removed.extend(self._documents.remove_incomplete(older_than))
-        referenced = self._referenced_blobs()
-        cutoff = time.time() - older_than
-        for info in self._blobs.list_blobs(OBJECTS_PREFIX):
-            if info.key in referenced:
-                continue
-            if info.modified > cutoff:
-                report.kept_recent += 1
-                continue
-            # The metadata may have been committed after we listed the references.
-            if self._documents.find_one("asset_id", info.key.rsplit("/", 1)[-1]) is not None:
-                continue
-            self._blobs.delete(info.key)
-            report.removed.append(info.key)
-            report.bytes_freed += info.size
-        return report
+    def gc(self, *, older_than: float = 3600.0, quarantine: bool = False) -> GcReport:
+        return self._maintenance.gc(older_than=older_than, quarantine=quarantine)
 
     def close(self) -> None:
         self._documents.close()
         self._blobs.close()
 
 
-def asset_from_document(doc: Mapping[str, Any]) -> AssetObject:
-    """An AssetObject owning all its values, from a document that may be shared.
+def asset_from_document(doc: Mapping[str, Any], where: object = "the store") -> AssetObject:
+    """An AssetObject owning all its values, from a document that may be shared
+    (:class:`DamageError` naming ``where`` if it does not validate).
 
     Validation already builds new top-level containers; only the free-form fields can hold
     nested ones, copied when they do (rarely), which is cheaper than a deep copy of each
     document."""
-    asset = AssetObject.model_validate(doc)
+    asset = load_record(AssetObject, doc, where)
     for field in ("asset_metadata", "asset_file_info"):
         value = getattr(asset, field)
         if any(isinstance(item, (dict, list)) for item in value.values()):
@@ -586,8 +648,54 @@ def _apply_changes(current: AssetObject, changes: Mapping[str, Any]) -> dict[str
         elif field == "asset_tags":
             doc[field] = check_tags(value, field)
         elif field == "asset_public_url":
-            doc[field] = check_url_field(value, field)
+            doc[field] = check_url_field(value, field, schemes=ASSET_URL_SCHEMES)
     return doc
+
+
+def _hide_computed_fields(filter: Filter | None, sort: Sort | None) -> Filter | None:
+    """``filter``, restricted to external assets if it or ``sort`` names a field the store
+    computes for uploaded assets (:data:`COMPUTED_FIELDS`). Such a field's stored value is
+    nothing a client should learn; records of older versions may even hold a local path
+    there, which ``$regex`` probes could otherwise read back a character at a time."""
+    if not isinstance(filter, Mapping) and filter is not None:
+        return filter  # not a filter: the engine says what is wrong with it
+    if not (_filter_names_computed(filter or {}) or _sort_names_computed(sort)):
+        return filter
+    return {"$and": [filter or {}, {"asset_source": {"$ne": "upload"}}]}
+
+
+def _is_computed(path: Any) -> bool:
+    return isinstance(path, str) and any(
+        path == field or path.startswith(f"{field}.") for field in COMPUTED_FIELDS
+    )
+
+
+def _filter_names_computed(filter: Mapping[str, Any]) -> bool:
+    """Whether a field path of ``filter`` (at the top level or in ``$and``/``$or``/``$nor``)
+    is a computed field. Iterative: a deeply nested filter costs no recursion."""
+    stack: list[Any] = [filter]
+    while stack:
+        doc = stack.pop()
+        if not isinstance(doc, Mapping):
+            continue
+        for key, value in doc.items():
+            if key in ("$and", "$or", "$nor") and isinstance(value, list):
+                stack.extend(value)
+            elif _is_computed(key):
+                return True
+    return False
+
+
+def _sort_names_computed(sort: Sort | None) -> bool:
+    if sort is None:
+        return False
+    if isinstance(sort, Mapping):
+        return any(_is_computed(field) for field in sort)
+    if isinstance(sort, str):
+        return _is_computed(sort)
+    return any(
+        _is_computed(item[0] if isinstance(item, (list, tuple)) and item else item) for item in sort
+    )
 
 
 __all__ = ["IDENTITY_KEY", "OBJECTS_PREFIX", "Store", "blob_key", "store_identity"]

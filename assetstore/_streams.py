@@ -8,7 +8,7 @@ import io
 import os
 import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any, BinaryIO
@@ -193,6 +193,36 @@ class VerifyingReader(io.RawIOBase):
     def close(self) -> None:
         if not self.closed:
             self._sha256.stop()
+            self._raw.close()
+        super().close()
+
+
+class MissingAware(io.RawIOBase):
+    """A stored file's reader whose ``FileNotFoundError`` (an object store's file deleted
+    between two ranged reads) becomes the error ``gone()`` returns: not found when the
+    asset was deleted meanwhile, an integrity error when only its file is missing."""
+
+    def __init__(self, raw: BinaryIO | io.RawIOBase, gone: Callable[[], Exception]) -> None:
+        super().__init__()
+        self._raw = raw
+        self._gone = gone
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        try:
+            if hasattr(self._raw, "readinto"):
+                return self._raw.readinto(view) or 0
+            data = self._raw.read(len(view))
+        except FileNotFoundError:
+            raise self._gone() from None
+        view[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        if not self.closed:
             self._raw.close()
         super().close()
 

@@ -3,7 +3,7 @@ accepted by the local store is also valid for MongoDB and for the HTTP service."
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sized
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -19,6 +19,10 @@ MAX_OBJECT_DEPTH = 32
 MAX_TAGS = 1000
 MAX_TAG_LENGTH = 256
 MAX_URL_LENGTH = 4096
+#: The schemes an external asset's ``asset_public_url`` may use: web addresses and the object
+#: stores clients download from. Not ``file:`` (a path on someone's machine), not
+#: ``javascript:``, ``data:`` and the like (a page that shows the URL as a link would run it).
+ASSET_URL_SCHEMES = ("http", "https", "s3", "gs", "az", "abfs", "hf")
 
 
 def check_json_object(value: Any, field: str) -> dict[str, Any]:
@@ -62,31 +66,38 @@ def _check_keys(value: Any, path: str, depth: int) -> None:
 
 
 def check_tags(value: Any, field: str) -> list[str]:
-    """``value`` as a list of distinct non-empty strings, in their first order."""
+    """``value`` as a list of distinct non-empty strings, in their first order.
+
+    At most :data:`MAX_TAGS` entries are looked at: a longer list is refused before any
+    of it is checked, so the cost of a refusal does not grow with the input."""
     if value is None:
         return []
     if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
         raise InvalidInputError(f"{field} must be a list of strings")
-    tags: list[str] = []
-    for tag in value:
+    too_many = InvalidInputError(f"{field} has more than {MAX_TAGS} tags")
+    if isinstance(value, Sized) and len(value) > MAX_TAGS:
+        raise too_many
+    tags: dict[str, None] = {}  # ordered, and a set for the duplicate test
+    for count, tag in enumerate(value, 1):
+        if count > MAX_TAGS:
+            raise too_many
         if not isinstance(tag, str) or not tag or len(tag) > MAX_TAG_LENGTH:
             raise InvalidInputError(
                 f"{field} must hold non-empty strings of at most {MAX_TAG_LENGTH} characters; "
-                f"got {tag!r}"
+                f"got {str(tag)[:MAX_TAG_LENGTH]!r}"
             )
         if not tag.isprintable():
             raise InvalidInputError(f"{field} entry {tag!r} contains control characters")
-        if tag not in tags:
-            tags.append(tag)
-    if len(tags) > MAX_TAGS:
-        raise InvalidInputError(f"{field} has more than {MAX_TAGS} tags")
-    return tags
+        tags[tag] = None
+    return list(tags)
 
 
 def check_url_field(
     value: Any, field: str, *, required: bool = False, schemes: Iterable[str] | None = None
 ) -> str:
-    """``value`` if it is an absolute URL (``scheme://host/...``), or "" when allowed."""
+    """``value`` if it is an absolute URL (``scheme://host/...``) whose scheme is one of
+    ``schemes`` (any scheme if None), or "" when allowed. A URL that does not parse (``http://[::1``,
+    a bad port) is an :class:`InvalidInputError`, like any other bad value."""
     if value in (None, ""):
         if required:
             raise InvalidInputError(f"{field} is required")
@@ -95,11 +106,17 @@ def check_url_field(
         raise InvalidInputError(f"{field} must be a URL of at most {MAX_URL_LENGTH} characters")
     if any(not char.isprintable() or char.isspace() for char in value):
         raise InvalidInputError(f"{field} {value!r} contains whitespace or control characters")
-    parts = urlsplit(value)
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError as exc:
+        raise InvalidInputError(f"{field} {value!r} is not a valid URL: {exc}") from None
     if not parts.scheme or not parts.netloc:
         raise InvalidInputError(f"{field} {value!r} is not an absolute URL like https://host/path")
     if schemes is not None and parts.scheme.lower() not in set(schemes):
-        raise InvalidInputError(f"{field} {value!r} must use {' or '.join(sorted(set(schemes)))}")
+        raise InvalidInputError(
+            f"{field} {value!r} must use one of the schemes {', '.join(sorted(set(schemes)))}"
+        )
     return value
 
 

@@ -186,7 +186,7 @@ def cmd_fsck(args: argparse.Namespace, store: AssetStore) -> Any:
 
 
 def cmd_gc(args: argparse.Namespace, store: AssetStore) -> Any:
-    return store.gc(older_than=args.older_than)
+    return store.gc(older_than=args.older_than, quarantine=args.quarantine)
 
 
 def cmd_registry_add(args: argparse.Namespace, registry: Registry) -> Any:
@@ -240,6 +240,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     try:
         import uvicorn
 
+        from assetstore.http._strict_http import StrictH11Protocol
         from assetstore.http.app import create_app
         from assetstore.settings import ServiceSettings
     except ImportError as exc:
@@ -300,13 +301,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
         sys.stderr.write("".join(f"assetstore: {line}\n" for line in lines))
         sys.stderr.flush()
         app = create_app(store, registry, settings)
-        # h11, not httptools: uvicorn limits request heads (16 KiB) only with h11.
+        # h11, not httptools: uvicorn limits request heads (16 KiB) only with h11; read
+        # strictly, so a proxy in front cannot disagree about where a request ends.
         config = uvicorn.Config(
             app,
             log_level=args.log_level,
             server_header=False,
             proxy_headers=False,
-            http="h11",
+            http=StrictH11Protocol,
         )
         uvicorn.Server(config).run(sockets=[listener])
     return EXIT_OK
@@ -485,6 +487,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=3600.0,
         metavar="SECONDS",
         help="grace period protecting uploads in flight (default 3600)",
+    )
+    gc.add_argument(
+        "--quarantine",
+        action="store_true",
+        help="move unreferenced files to quarantine/ instead of deleting them (works when "
+        "gc refuses because the store shows damage)",
     )
     gc.set_defaults(handler=cmd_gc)
 

@@ -275,12 +275,19 @@ class AssetStore(ABC):
 
     @abstractmethod
     def fsck(self, *, verify_checksums: bool = True) -> FsckReport:
-        """Check every stored file exists (and, by default, matches its sha256)."""
+        """Check every stored file exists (and, by default, matches its sha256), and list
+        damage to the store's own records (``damaged``) instead of raising."""
 
     @abstractmethod
-    def gc(self, *, older_than: float = 3600.0) -> GcReport:
+    def gc(self, *, older_than: float = 3600.0, quarantine: bool = False) -> GcReport:
         """Remove stored files no asset refers to, and abandoned partial uploads, that are
-        older than ``older_than`` seconds (the grace period protects uploads in flight)."""
+        older than ``older_than`` seconds (the grace period protects uploads in flight).
+
+        While the store shows signs of damage (unreadable or malformed records, files that
+        records refer to missing, no record left while files exist) gc deletes nothing and
+        raises :class:`~assetstore.errors.DamageError` saying why; with ``quarantine`` it
+        moves the unreferenced files to ``quarantine/<time>/`` instead of deleting them,
+        damage or not. A file it cannot remove is listed in ``failed``; gc goes on."""
 
     def close(self) -> None:  # noqa: B027 - optional hook, most stores hold nothing
         """Release files, connections and sockets."""

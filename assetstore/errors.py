@@ -14,6 +14,7 @@ in step with them)::
     │   └── RegistryNotFoundError                    404     3  no registry entry with this id
     ├── InvalidInputError (ValueError)               400     2  malformed input; nothing changed
     │   ├── InvalidQueryError                        400     2  a malformed or forbidden filter
+    │   │   ├── QueryTimeoutError                    400     2  a query ran past its time limit
     │   │   └── TooManyResultsError                  400     2  more results than max_results: page
     │   ├── InvalidNameError                         400     2  a bad asset name, version or tag
     │   ├── PayloadTooLargeError                     413     2  over an upload or body limit
@@ -23,8 +24,13 @@ in step with them)::
     ├── RevisionMismatchError (ValueError)           412     4  someone else changed it first
     ├── ReadOnlyFieldError (ValueError)              400     2  an update touched an identity field
     ├── IntegrityError (OSError)                     500     1  bytes differ from their sha256
+    │   └── DamageError                              500     1  damaged records; refused, no change
     ├── BackendUnavailableError (ConnectionError)    503     1  storage unreachable
+    ├── ServiceBusyError (ConnectionError)           503     1  at its limit: retry later
+    ├── RequestTimeoutError (TimeoutError)           408     1  a client stopped sending its request
+    ├── InsufficientStorageError (OSError)           507     1  the disk (or quota) is full
     ├── AuthenticationError (PermissionError)        401     1  missing or wrong token
+    ├── CrossSiteRequestError (PermissionError)      403     1  a foreign Host or Origin; a form
     ├── HealthCheckRefusedError (PermissionError)    400     1  a target the address policy refuses
     ├── NotSupportedError (NotImplementedError)      501     1  this store cannot do that
     └── MissingDependencyError (ImportError)         500     1  an optional extra is not installed
@@ -36,6 +42,7 @@ the original traceback stays attached for whoever investigates.
 
 from __future__ import annotations
 
+import errno
 from typing import ClassVar
 
 
@@ -72,6 +79,11 @@ class InvalidInputError(AssetStoreError, ValueError):
 
 class InvalidQueryError(InvalidInputError):
     """A query filter is malformed, uses an unknown operator, or is forbidden."""
+
+
+class QueryTimeoutError(InvalidQueryError):
+    """A query ran past its time limit (``query_time_limit`` of the service, MongoDB's
+    ``maxTimeMS``): the filter is too costly for this store as it is."""
 
 
 class TooManyResultsError(InvalidQueryError):
@@ -146,6 +158,14 @@ class IntegrityError(AssetStoreError, OSError):
     exit_code = 1
 
 
+class DamageError(IntegrityError):
+    """The store's own records are damaged: a journal record or the metadata file fails its
+    checksum, a record is malformed, ``store.json`` is unreadable or missing while the store
+    holds data, or (for ``gc``) referenced files are missing. The operation was refused and
+    nothing was changed; the message names the file and the record, and ``fsck`` lists
+    every problem it can see."""
+
+
 class BackendUnavailableError(AssetStoreError, ConnectionError):
     """The metadata database or the blob store cannot be reached."""
 
@@ -153,10 +173,52 @@ class BackendUnavailableError(AssetStoreError, ConnectionError):
     exit_code = 1
 
 
+class ServiceBusyError(AssetStoreError, ConnectionError):
+    """The service is at its limit for this kind of work (uploads, queries, health checks,
+    federated searches); nothing was done. Retry after ``retry_after`` seconds (the HTTP
+    answer's ``Retry-After``)."""
+
+    http_status = 503
+    exit_code = 1
+
+    def __init__(self, message: str, retry_after: int = 5) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class RequestTimeoutError(AssetStoreError, TimeoutError):
+    """A client stopped sending its request (an upload that went idle); nothing was kept."""
+
+    http_status = 408
+    exit_code = 1
+
+
+class InsufficientStorageError(AssetStoreError, OSError):
+    """The storage has no room left (``ENOSPC``, ``EDQUOT``, ``EFBIG``); nothing was changed.
+    ``errno`` is ``ENOSPC`` unless the cause said otherwise."""
+
+    http_status = 507
+    exit_code = 1
+
+    def __init__(self, *args: object) -> None:
+        super().__init__(*args)
+        if self.errno is None:
+            self.errno = errno.ENOSPC
+
+
 class AuthenticationError(AssetStoreError, PermissionError):
     """A write was attempted without the right bearer token."""
 
     http_status = 401
+    exit_code = 1
+
+
+class CrossSiteRequestError(AssetStoreError, PermissionError):
+    """A request a web page may have made the operator's browser send: a ``Host`` the
+    service does not answer to (DNS rebinding), a write from a foreign ``Origin``, or a
+    write without a token that any page could send as a plain form."""
+
+    http_status = 403
     exit_code = 1
 
 
@@ -199,7 +261,10 @@ __all__ = [
     "BackendUnavailableError",
     "ChecksumMismatchError",
     "DamagedBundleError",
+    "CrossSiteRequestError",
+    "DamageError",
     "HealthCheckRefusedError",
+    "InsufficientStorageError",
     "IntegrityError",
     "InvalidInputError",
     "InvalidNameError",
@@ -208,9 +273,12 @@ __all__ = [
     "NotFoundError",
     "NotSupportedError",
     "PayloadTooLargeError",
+    "QueryTimeoutError",
     "ReadOnlyFieldError",
     "RegistryNotFoundError",
+    "RequestTimeoutError",
     "RevisionMismatchError",
+    "ServiceBusyError",
     "TooManyResultsError",
     "error_classes",
 ]

@@ -241,25 +241,33 @@ class HealthReport(BaseModel):
 
 
 class FsckReport(BaseModel):
-    """What ``fsck`` found: every problem is listed by asset URI or blob key."""
+    """What ``fsck`` found: every problem is listed by asset URI or blob key; ``damaged``
+    lists damage to the store's own records (a file or journal record failing its checksum,
+    a malformed record, files no metadata refers to while the metadata is empty), one line
+    each, naming the file and the record."""
 
     checked: int = 0
     missing: list[str] = Field(default_factory=list)
     corrupt: list[str] = Field(default_factory=list)
     orphans: list[str] = Field(default_factory=list)
+    damaged: list[str] = Field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        """True when no asset is missing or corrupt (orphan blobs are harmless; ``gc`` them)."""
-        return not self.missing and not self.corrupt
+        """True when nothing is missing, corrupt or damaged (orphan blobs are harmless;
+        ``gc`` them)."""
+        return not self.missing and not self.corrupt and not self.damaged
 
 
 class GcReport(BaseModel):
-    """What ``gc`` removed."""
+    """What ``gc`` removed (or, with ``quarantine``, moved aside), and what it could not
+    remove (``failed``: ``"<key>: <reason>"``; gc goes on after each)."""
 
     removed: list[str] = Field(default_factory=list)
     bytes_freed: int = 0
     kept_recent: int = 0
+    quarantined: list[str] = Field(default_factory=list)
+    failed: list[str] = Field(default_factory=list)
 
 
 class FederatedAsset(AssetObject):

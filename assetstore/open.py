@@ -28,6 +28,7 @@ Settings not given as arguments come from the environment (see :class:`Settings`
 from __future__ import annotations
 
 import os
+import uuid
 from typing import Any
 
 from assetstore import schemes
@@ -172,17 +173,31 @@ def open_store(
                 "TinyDB file on a local disk"
             )
     blobs = open_blobs(location, settings=settings, **options)
-    try:
-        identity = store_identity(blobs, assets_db_id or settings.db_id)
-        documents = open_documents(
+    extra = {"mongo_client": mongo_client} if mongo_client is not None else {}
+
+    def documents_for(identity: str) -> DocumentStore:
+        return open_documents(
             metadata,
             table=ASSETS_TABLE,
             key_field="asset_uri",
             default_file=METADATA_FILE,
             scope={"assets_db_id": identity},
             settings=settings,
-            **({"mongo_client": mongo_client} if mongo_client is not None else {}),
+            **extra,
         )
+
+    def metadata_in_use() -> bool:
+        """Whether the metadata holds records a brand-new store would see (a file of its
+        own: any; a collection shared by stores: none, since they are another store's)."""
+        probe = documents_for(uuid.uuid4().hex)
+        try:
+            return probe.count() > 0
+        finally:
+            probe.close()
+
+    try:
+        identity = store_identity(blobs, assets_db_id or settings.db_id, in_use=metadata_in_use)
+        documents = documents_for(identity)
     except BaseException:
         blobs.close()
         raise

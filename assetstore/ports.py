@@ -126,6 +126,13 @@ class BlobStore(ABC):
         """Remove writes abandoned for more than ``older_than`` seconds (temp files,
         pending multipart uploads); return what was removed."""
 
+    def move(self, key: str, new_key: str) -> None:
+        """Move a blob to ``new_key`` (``gc``'s quarantine): the new copy is whole before
+        the old one is removed. Stores that can rename override this copy and delete."""
+        with self.open(key) as reader:
+            self.write(new_key, iter(lambda: reader.read(1 << 20), b""), overwrite=False)
+        self.delete(key)
+
     def public_url(self, key: str) -> str:
         """A URL that addresses the blob directly."""
         return f"{self.url.rstrip('/')}/{key}"
@@ -228,6 +235,18 @@ class DocumentStore(ABC):
     def remove_incomplete(self, older_than: float) -> list[str]:
         """Remove leftovers of writes abandoned more than ``older_than`` seconds ago (a
         crashed writer's temp files); return what was removed. Most backends have none."""
+        return []
+
+    def has_history(self) -> bool | None:
+        """Whether changes were ever recorded here (a collection whose records were all
+        deleted has a history; one that was lost or never used has none); None when the
+        backend cannot tell. ``gc`` trusts an empty collection only if it has a history."""
+        return None
+
+    def check(self) -> list[str]:
+        """Damage to the backend's own storage (a file failing its checksum, a damaged
+        journal record...), one line each, for ``fsck``; reads raise ``DamageError`` on the
+        first of them. Backends that keep no files of their own have none."""
         return []
 
     def close(self) -> None:  # noqa: B027 - optional hook

@@ -12,17 +12,26 @@ both as array indexes and as field names; ``null`` matching missing fields; type
 match. ``$where``, ``$function`` and ``$accumulator`` are refused anywhere; ``$expr``, ``$text``,
 ``$jsonSchema``, geo and bitwise operators are refused as unsupported. Regular expressions run
 in linear time (see :mod:`assetstore._regex`).
+
+Cost: a filter is refused when compiled if its regular expressions would cost too much to
+run (the sum of their RE2 program sizes, one per clause, over ``max_regex_cost``); and inside
+:func:`time_limit` (what the HTTP service wraps every query in, like MongoDB's
+``maxTimeMS``) evaluation counts the time it spends and stops with
+:class:`~assetstore.errors.QueryTimeoutError` once the limit has passed.
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import decimal
 import functools
 import heapq
 import itertools
 import math
 import re
-from collections.abc import Callable, Iterable, Mapping
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, Final, NamedTuple
 
 from assetstore._bson import (
@@ -54,11 +63,19 @@ from assetstore._bson import (
     truth_value,
     type_test,
 )
-from assetstore._regex import compile_regex
+from assetstore._regex import BoundedRegex, compile_regex
 from assetstore._sorting import compile_sort
-from assetstore.errors import InvalidQueryError
+from assetstore.errors import InvalidQueryError, QueryTimeoutError
 
-__all__ = ["bson_compare", "compile_filter", "compile_sort", "run_query", "validate_filter"]
+__all__ = [
+    "MAX_REGEX_COST",
+    "bson_compare",
+    "compile_filter",
+    "compile_sort",
+    "run_query",
+    "time_limit",
+    "validate_filter",
+]
 
 Predicate = Callable[[Mapping[str, Any]], bool]
 ValuePredicate = Callable[[Any], bool]
@@ -79,6 +96,117 @@ _FIELD_OPERATORS: Final = frozenset(
 # Exact classes that are never arrays (checked before the slower isinstance test).
 _SCALAR: Final = frozenset({str, int, float, bool, type(None), MissingType})
 _PLAIN: Final = _SCALAR | {dict}
+
+
+#: The most a filter's regular expressions may cost: the sum of their RE2 program sizes,
+#: each counted once per clause that uses it (case folding included). Ordinary patterns
+#: cost 10 to 300.
+MAX_REGEX_COST: Final = 10_000
+#: Seconds one search may take per unit of cost and character of text, at worst: when
+#: RE2's DFA gives up, its NFA handles up to every instruction for every byte (54 ns
+#: measured for ``(?:a?){1000}b`` with ``i``; doubled for multi-byte characters).
+_WORST_SECONDS_PER_STEP: Final = 1e-7
+
+
+class _Clock:
+    """The evaluation time a block may spend, shared by every filter compiled in it (a
+    page and its count): like MongoDB's ``maxTimeMS``, processing time only. Waiting, for
+    a worker or for a client that reads slowly, does not count."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.spent = 0.0
+        self.since: float | None = None  # when the evaluation of the current document began
+
+    def left(self, now: float) -> float:
+        """Seconds of evaluation still allowed, at ``now``."""
+        running = now - self.since if self.since is not None else 0.0
+        return self.seconds - self.spent - running
+
+    def timed_out(self) -> QueryTimeoutError:
+        return QueryTimeoutError(
+            f"the query ran past its time limit of {self.seconds:g} s (query_time_limit); "
+            "narrow the filter or make its patterns simpler"
+        )
+
+
+_time_limit: contextvars.ContextVar[_Clock | None] = contextvars.ContextVar(
+    "assetstore_query_time_limit", default=None
+)
+
+
+@contextlib.contextmanager
+def time_limit(seconds: float | None) -> Iterator[None]:
+    """Filters compiled inside the block may spend ``seconds`` evaluating documents, in all
+    (None: no limit); past it they raise :class:`~assetstore.errors.QueryTimeoutError`.
+    Nested limits keep the tighter one. The limit is a context variable, so it follows the
+    work into ``asyncio``/``anyio`` worker threads."""
+    current = _time_limit.get()
+    token = None
+    if seconds is not None and (current is None or current.left(time.monotonic()) > seconds):
+        token = _time_limit.set(_Clock(seconds))
+    try:
+        yield
+    finally:
+        if token is not None:
+            _time_limit.reset(token)
+
+
+class _Budget:
+    """What compiling one filter may still spend on regular expressions, and the time
+    limit its evaluation runs under (if any).
+
+    A search is one C call that cannot be interrupted, so under a time limit each search
+    first checks that even at its worst (cost x length of the text) it would end within the
+    time left, and refuses to start otherwise: the limit then holds for the whole query,
+    not only between documents."""
+
+    def __init__(self, max_regex_cost: int, limit: _Clock | None) -> None:
+        self.left = max_regex_cost
+        self.max_regex_cost = max_regex_cost
+        self.limit = limit
+
+    def search(self, regex: BoundedRegex) -> Callable[[str], bool]:
+        """``regex.search``, charged to the budget; under a time limit it checks the clock
+        before each search (see the class docstring)."""
+        self.left -= regex.cost
+        if self.left < 0:
+            raise InvalidQueryError(
+                f"the filter's regular expressions cost more than the limit "
+                f"max_regex_cost={self.max_regex_cost} (RE2 program size, summed over the "
+                f"clauses; {regex.pattern[:40]!r} alone costs {regex.cost}); use fewer or "
+                "simpler patterns"
+            )
+        search = regex.search
+        limit = self.limit
+        if limit is None:
+            return search
+        clock = time.monotonic
+        step = regex.cost * _WORST_SECONDS_PER_STEP
+
+        def timed_search(text: str) -> bool:
+            if step * len(text) > limit.left(clock()):
+                raise limit.timed_out()
+            return search(text)
+
+        return timed_search
+
+
+def _with_deadline(predicate: Predicate, limit: _Clock) -> Predicate:
+    """``predicate``, adding the time each document takes to ``limit``'s account."""
+    clock = time.monotonic
+
+    def timed(doc: Mapping[str, Any]) -> bool:
+        limit.since = started = clock()
+        try:
+            return predicate(doc)
+        finally:
+            limit.since = None
+            limit.spent += clock() - started
+            if limit.spent > limit.seconds:
+                raise limit.timed_out()  # the time limit wins over the answer
+
+    return timed
 
 
 def _match_all(doc: Mapping[str, Any]) -> bool:
@@ -220,7 +348,7 @@ def _equality_op(value: Any) -> _Op:
     return _Op("leaf", vp, arrays=arrays, fast=_fast_compare("$eq", value))
 
 
-def _regex_op(value: Any, options: str | None = None) -> _Op:
+def _regex_op(value: Any, options: str | None, budget: _Budget) -> _Op:
     """A ``$regex``: matches strings (and a stored regex with the same pattern and flags)."""
     if _is_regex(value):
         pattern, flags = regex_flags_string(value)
@@ -232,7 +360,7 @@ def _regex_op(value: Any, options: str | None = None) -> _Op:
         if flags:
             raise InvalidQueryError("options set in both $regex and $options")
         flags = options
-    search = compile_regex(pattern, flags).search
+    search = budget.search(compile_regex(pattern, flags))
 
     def regex_vp(v: Any) -> bool:
         if v.__class__ is str:
@@ -247,7 +375,7 @@ def _regex_op(value: Any, options: str | None = None) -> _Op:
     return _Op("leaf", regex_vp, fast=_Fast("str", "RHS(w)", search))
 
 
-def _in_vp(values: Any) -> tuple[ValuePredicate, bool]:
+def _in_vp(values: Any, budget: _Budget) -> tuple[ValuePredicate, bool]:
     """``$in``: equality to any listed value, or a match of any listed regex."""
     if not is_array(values):
         raise InvalidQueryError("$in/$nin needs an array")
@@ -257,7 +385,7 @@ def _in_vp(values: Any) -> tuple[ValuePredicate, bool]:
         if _is_operator_doc(value):
             raise InvalidQueryError("cannot nest $ under $in")
         if _is_regex(value):
-            regex = _regex_op(value).vp
+            regex = _regex_op(value, None, budget).vp
             assert regex is not None
             regexes.append(regex)
         else:
@@ -288,6 +416,9 @@ def _doc_view(value: Any) -> Mapping[str, Any]:
 class _Compiler:
     """Turns a validated filter into predicates (recursion bounded by ``max_depth``)."""
 
+    def __init__(self, budget: _Budget) -> None:
+        self.budget = budget
+
     def document(self, spec: Mapping[str, Any]) -> Predicate:
         predicates: list[Predicate] = []
         for key, value in as_mapping(spec).items():
@@ -296,7 +427,7 @@ class _Compiler:
             elif _is_operator_doc(value):
                 predicates.extend(self.lower(key, op) for op in self.operators(value))
             elif _is_regex(value):
-                predicates.append(self.lower(key, _regex_op(value)))
+                predicates.append(self.lower(key, _regex_op(value, None, self.budget)))
             else:
                 predicates.append(self.lower(key, _equality_op(value)))
         return _all_of(predicates)
@@ -333,7 +464,7 @@ class _Compiler:
                 options = spec.get("$options")
                 if "$options" in spec and not isinstance(options, str):
                     raise InvalidQueryError("$options has to be a string")
-                ops.append(_regex_op(arg, options))
+                ops.append(_regex_op(arg, options, self.budget))
             elif name == "$options":
                 if "$regex" not in spec:
                     raise InvalidQueryError("$options needs a $regex")
@@ -351,7 +482,7 @@ class _Compiler:
             vp, arrays = comparison_test(name, arg)
             return _Op("leaf", vp, arrays=arrays, fast=_fast_compare(name, arg))
         if name == "$in" or name == "$nin":
-            vp, arrays = _in_vp(arg)
+            vp, arrays = _in_vp(arg, self.budget)
             op = _Op("leaf", vp, arrays=arrays, fast=_fast_in(arg))
             return op if name == "$in" else _not(op)
         if name == "$exists":
@@ -378,7 +509,7 @@ class _Compiler:
     def negated(self, arg: Any) -> _Op:
         """The operand of ``$not``: a regex or a non-empty operator document."""
         if _is_regex(arg):
-            return _regex_op(arg)
+            return _regex_op(arg, None, self.budget)
         if not is_document(arg):
             raise InvalidQueryError("$not needs a regex or a document")
         if not as_mapping(arg):
@@ -426,7 +557,7 @@ class _Compiler:
         children = []
         for item in arg:
             if _is_regex(item):
-                children.append(_regex_op(item))
+                children.append(_regex_op(item, None, self.budget))
             elif is_document(item) and next(iter(as_mapping(item)), None) in (
                 _FIELD_OPERATORS | _UNSUPPORTED
             ):
@@ -712,15 +843,21 @@ def _path_predicate(
 
 
 def compile_filter(
-    filter: Mapping[str, Any] | None, *, max_depth: int = 100, max_nodes: int = 10_000
+    filter: Mapping[str, Any] | None,
+    *,
+    max_depth: int = 100,
+    max_nodes: int = 10_000,
+    max_regex_cost: int = MAX_REGEX_COST,
 ) -> Callable[[Mapping[str, Any]], bool]:
     """Validates a MongoDB find filter and compiles it into ``pred(doc) -> bool``.
 
     ``None`` or ``{}`` matches every document. ``max_depth`` bounds the nesting of documents
     and arrays in the filter (logical operators, ``$not``, ``$elemMatch``, sub-documents);
-    ``max_nodes`` bounds the number of keys and values (every operator and operand counts).
+    ``max_nodes`` bounds the number of keys and values (every operator and operand counts);
+    ``max_regex_cost`` bounds the summed RE2 program sizes of its regular expressions.
     Raises :class:`InvalidQueryError` for a malformed, forbidden, unsupported or oversized
-    filter; the result then equals MongoDB 7.0's for every document.
+    filter; the result then equals MongoDB 7.0's for every document. Compiled inside
+    :func:`time_limit`, the predicate raises :class:`QueryTimeoutError` once it has passed.
     """
     if filter is None:
         return _match_all
@@ -729,17 +866,23 @@ def compile_filter(
     _check_limits(filter, max_depth, max_nodes)
     if not as_mapping(filter):
         return _match_all
+    limit = _time_limit.get()
     try:
-        return _Compiler().document(filter)
+        predicate = _Compiler(_Budget(max_regex_cost, limit)).document(filter)
     except RecursionError:
         raise InvalidQueryError("filter is too deeply nested") from None
+    return predicate if limit is None else _with_deadline(predicate, limit)
 
 
 def validate_filter(
-    filter: Mapping[str, Any] | None, *, max_depth: int = 100, max_nodes: int = 10_000
+    filter: Mapping[str, Any] | None,
+    *,
+    max_depth: int = 100,
+    max_nodes: int = 10_000,
+    max_regex_cost: int = MAX_REGEX_COST,
 ) -> None:
     """Raises :class:`InvalidQueryError` exactly when :func:`compile_filter` would."""
-    compile_filter(filter, max_depth=max_depth, max_nodes=max_nodes)
+    compile_filter(filter, max_depth=max_depth, max_nodes=max_nodes, max_regex_cost=max_regex_cost)
 
 
 # --------------------------------------------------------------------------- sorting

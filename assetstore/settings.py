@@ -229,8 +229,31 @@ class ServiceSettings(BaseModel):
     #: Results of a federated search when the request gives no ``limit`` (also its
     #: largest ``limit``: more is refused, not cut short).
     federation_max_results: int = Field(default=1000, ge=1)
-    #: Uploads streamed into the store at once (each holds one worker thread).
+    #: Uploads streamed into the store at once (each holds one worker thread); one more
+    #: is answered 503 with Retry-After.
     upload_workers: int = Field(default=16, ge=1)
+    #: Seconds an upload holding a worker may go without delivering its next 1 MiB (or the
+    #: end of its file), and without sending a byte at all: then 408, and nothing is kept.
+    upload_idle_timeout: float = Field(default=60.0, gt=0)
+    #: File bytes all uploads together may hold in memory (received, not yet written); a
+    #: new upload that would go over is answered 503 with Retry-After.
+    upload_buffer_bytes: int = Field(default=128 * MiB, ge=8 * MiB)
+    #: Seconds a query (POST /assets, POST /asset_registries) may spend evaluating, as
+    #: MongoDB's maxTimeMS counts (not waiting for a turn or for the client); over it, 400
+    #: QueryTimeoutError (MongoDB itself has ASSETSTORE_MONGO_MAX_TIME_MS).
+    query_time_limit: float = Field(default=10.0, gt=0)
+    #: Queries evaluated at once; more wait (see queue_timeout).
+    query_workers: int = Field(default=4, ge=1)
+    #: Health checks and federated searches running at once; more wait (see queue_timeout).
+    outbound_workers: int = Field(default=8, ge=1)
+    #: Seconds a query, health check or search waits for its turn before a 503 with
+    #: Retry-After; the rest of the service (/health, reads, writes) never waits for them.
+    queue_timeout: float = Field(default=10.0, ge=0)
+    #: Host names (``Host`` header) the service answers to, besides localhost, the address
+    #: a request came in on and the public URL's host: a browser tricked by DNS rebinding
+    #: sends the attacker's name. ``.example.com`` also allows its subdomains; ``*`` allows
+    #: any (only behind a proxy that checks Host itself).
+    allowed_hosts: list[str] = Field(default_factory=list)
     #: Health checks and federated searches may reach loopback and private addresses.
     allow_private_health_checks: bool = False
     #: Networks health checks and federated searches may reach even though they are not
@@ -267,6 +290,20 @@ class ServiceSettings(BaseModel):
                     "list each allowed origin, e.g. https://app.example.com"
                 )
         return [origin.rstrip("/") for origin in origins]
+
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _host_names(cls, hosts: list[str]) -> list[str]:
+        names = []
+        for host in hosts:
+            name = host.strip().lower().rstrip(".")
+            if not name or any(c in name for c in "/@?#\\ ") or "://" in name:
+                raise ValueError(
+                    f"allowed host {host!r} is not a host name (e.g. assets.example.com, "
+                    ".example.com or 10.0.0.5)"
+                )
+            names.append(name)
+        return names
 
     @field_validator("public_url")
     @classmethod

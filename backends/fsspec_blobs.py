@@ -5,6 +5,14 @@
 * :class:`LocalBlobStore`: local directories, durable: temp file, fsync, rename, directory fsync.
 * ``S3BlobStore`` (``assetstore.backends.s3``): multipart uploads that stay invisible until
   completed, aborted on failure.
+
+Keys come from the core, but a key is never trusted to stay inside the store: one with an
+empty, ``.`` or ``..`` segment, a backslash or a NUL is refused (:func:`check_key`). The local
+store also refuses any path that resolves outside its root (a symbolic link inside the
+store pointing elsewhere), refuses to open a store whose top-level data directories
+(``objects/``, ``.tmp/``) are symbolic links, and lists (for ``gc`` and ``fsck``) only
+regular files, never descending into a linked directory: ``gc`` cannot be steered into
+deleting files elsewhere.
 """
 
 from __future__ import annotations
@@ -12,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import stat
 import threading
 import time
 import uuid
@@ -23,11 +32,13 @@ from typing import Any, BinaryIO
 import fsspec
 
 from assetstore._fileio import ensure_dir, fsync_dir, local_path, sync_filesystem
-from assetstore.errors import AlreadyExistsError, InvalidInputError
+from assetstore.errors import AlreadyExistsError, IntegrityError, InvalidInputError
 from assetstore.ports import BlobInfo, BlobStore, ResumableWrite
 
 #: Where writes in progress live, under the store's root.
 TMP_PREFIX = ".tmp/"
+#: The store's top-level data directories: a symbolic link in their place is refused.
+DATA_DIRECTORIES = ("objects", ".tmp")
 #: Bytes between two background flushes of a large file being written.
 WRITEBACK_EVERY = 32 << 20
 #: Smallest write to a local file: below about 2 MiB per call, writing costs several times
@@ -83,6 +94,25 @@ class RangeReader(io.RawIOBase):
         super().close()
 
 
+def check_key(key: str, *, prefix: bool = False) -> str:
+    """``key`` if it names a place inside the store: relative, ``/``-separated, with no
+    empty, ``.`` or ``..`` segment, no backslash and no NUL (a ``prefix`` may end in ``/``).
+    ``InvalidInputError`` otherwise."""
+    if not isinstance(key, str):
+        raise InvalidInputError(f"blob key {key!r} is not a string")
+    segments = key.split("/")
+    if prefix and len(segments) > 1 and segments[-1] == "":
+        segments.pop()
+    if (
+        not key
+        or "\\" in key
+        or "\x00" in key
+        or any(segment in ("", ".", "..") for segment in segments)
+    ):
+        raise InvalidInputError(f"blob key {str(key)[:80]!r} does not name a place in the store")
+    return key
+
+
 def _timestamp(info: dict[str, Any]) -> float:
     for field in ("mtime", "LastModified", "last_modified", "modified", "created"):
         value = info.get(field)
@@ -120,7 +150,7 @@ class FsspecBlobStore(BlobStore):
         return cls(url, **options)
 
     def _path(self, key: str) -> str:
-        return f"{self.root}/{key}"
+        return f"{self.root}/{check_key(key, prefix=key.endswith('/'))}"
 
     def write(
         self, key: str, chunks: Iterable[bytes], *, overwrite: bool = True, sync: bool = True
@@ -261,11 +291,39 @@ class LocalBlobStore(FsspecBlobStore):
         super().__init__(path.as_uri(), fs=fsspec.filesystem("file"))
         self.root = str(path)
         self._root = path
+        self._refuse_linked_directories()
+
+    def _refuse_linked_directories(self) -> None:
+        """``IntegrityError`` if a top-level data directory is a symbolic link: ``gc`` and
+        ``fsck`` would work on whatever it points to."""
+        for name in DATA_DIRECTORIES:
+            if (self._root / name).is_symlink():
+                raise IntegrityError(
+                    f"{self._root / name} is a symbolic link; the store refuses to work "
+                    "through it (make it a real directory inside the store)"
+                )
+
+    def _inside(self, path: Path, what: Path) -> Path:
+        real = os.path.realpath(what)
+        if real != self.root and not real.startswith(self.root + os.sep):
+            raise IntegrityError(
+                f"{path.relative_to(self._root)} leads outside the store (a symbolic link?); "
+                "refused"
+            )
+        return path
+
+    def _file(self, key: str, *, follow: bool = True) -> Path:
+        """The path of ``key``, which must resolve inside the root: the file itself (when
+        ``follow``: it is read) or only its directory (it is created, replaced or removed,
+        which never follows a final symbolic link)."""
+        path = self._root / check_key(key)
+        return self._inside(path, path if follow else path.parent)
 
     def write(
         self, key: str, chunks: Iterable[bytes], *, overwrite: bool = True, sync: bool = True
     ) -> int:
-        target = self._root / key
+        self._refuse_linked_directories()
+        target = self._file(key, follow=False)
         tmp_dir = self._root / TMP_PREFIX
         ensure_dir(tmp_dir)
         ensure_dir(target.parent)
@@ -311,31 +369,42 @@ class LocalBlobStore(FsspecBlobStore):
         sync_filesystem(self._root)
 
     def _open_file(self, key: str) -> BinaryIO:
-        return open(self._root / key, "rb", buffering=0)
+        return open(self._file(key), "rb", buffering=0)
 
     def size(self, key: str) -> int | None:
+        path = self._root / check_key(key)
         try:
-            return (self._root / key).stat().st_size
+            path.lstat()
         except FileNotFoundError:
+            return None
+        try:
+            return self._inside(path, path).stat().st_size
+        except FileNotFoundError:  # a dangling link inside the store: no file
             return None
 
     def delete(self, key: str) -> None:
         with contextlib.suppress(FileNotFoundError):
-            (self._root / key).unlink()
+            self._file(key, follow=False).unlink()
 
     def list_blobs(self, prefix: str) -> Iterator[BlobInfo]:
-        base = self._root / prefix
-        if not base.is_dir():
+        """Regular files under ``prefix``: symbolic links are neither listed nor followed
+        (a linked top-level directory is refused), so nothing outside the root is seen."""
+        self._refuse_linked_directories()
+        base = self._root / check_key(prefix, prefix=True)
+        if base.is_symlink() or not base.is_dir():
             return
-        for directory, _, files in os.walk(base):
+        self._inside(base, base)
+        for directory, _, files in os.walk(base, followlinks=False):
             for name in files:
                 path = Path(directory) / name
                 try:
-                    stat = path.stat()
+                    info = path.lstat()
                 except FileNotFoundError:
                     continue
+                if not stat.S_ISREG(info.st_mode):
+                    continue
                 key = path.relative_to(self._root).as_posix()
-                yield BlobInfo(key=key, size=stat.st_size, modified=stat.st_mtime)
+                yield BlobInfo(key=key, size=info.st_size, modified=info.st_mtime)
 
 
-__all__ = ["FsspecBlobStore", "LocalBlobStore"]
+__all__ = ["FsspecBlobStore", "LocalBlobStore", "check_key"]

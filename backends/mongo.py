@@ -40,6 +40,7 @@ from assetstore.errors import (
     AssetStoreError,
     BackendUnavailableError,
     InvalidQueryError,
+    QueryTimeoutError,
 )
 from assetstore.models import Filter, Sort
 from assetstore.ports import DocumentStore
@@ -61,7 +62,7 @@ def mongo_errors(what: str) -> Iterator[None]:
     except DuplicateKeyError as exc:
         raise AlreadyExistsError(f"{what} already exists") from exc
     except ExecutionTimeout as exc:
-        raise InvalidQueryError(
+        raise QueryTimeoutError(
             f"the {what} ran longer than the server-side limit (ASSETSTORE_MONGO_MAX_TIME_MS); "
             "narrow the filter"
         ) from exc

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import time
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future
@@ -22,6 +23,7 @@ from datetime import datetime
 from typing import Any, BinaryIO
 
 import s3fs
+from aiohttp import ClientError as HTTPClientError
 from botocore.exceptions import BotoCoreError
 
 from assetstore.backends.fsspec_blobs import FsspecBlobStore
@@ -144,12 +146,48 @@ def s3_errors(location: str) -> Iterator[None]:
         raise BackendUnavailableError(
             f"S3 refused access to {location}: check the credentials ({exc})"
         ) from exc
-    except (BotoCoreError, ConnectionError, TimeoutError) as exc:
+    except (BotoCoreError, HTTPClientError, ConnectionError, TimeoutError) as exc:
         raise BackendUnavailableError(f"cannot reach S3 for {location}: {exc}") from exc
     except OSError as exc:
         if type(exc) is OSError or exc.__class__.__module__.startswith(("aiohttp", "botocore")):
             raise BackendUnavailableError(f"S3 error for {location}: {exc}") from exc
         raise
+
+
+class _ObjectReader(io.RawIOBase):
+    """An S3 object being read: s3fs fetches its bytes on ``read`` (one ranged GET per
+    block), long after ``open``, so each call maps its errors too (:func:`s3_errors`)."""
+
+    def __init__(self, file: BinaryIO, location: str) -> None:
+        super().__init__()
+        self._file = file
+        self._location = location
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        with s3_errors(self._location):
+            return self._file.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._file.tell()
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        with s3_errors(self._location):
+            data = self._file.read(len(view))
+        view[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        if not self.closed:
+            with contextlib.suppress(Exception):
+                self._file.close()
+        super().close()
 
 
 class S3BlobStore(FsspecBlobStore):
@@ -239,9 +277,10 @@ class S3BlobStore(FsspecBlobStore):
 
     def _open_file(self, key: str) -> BinaryIO:
         with s3_errors(self.url):
-            return self.fs.open(
+            file = self.fs.open(
                 self._path(key), "rb", block_size=self.part_size, cache_type="readahead"
             )
+        return _ObjectReader(file, self.url)  # type: ignore[return-value]
 
     def size(self, key: str) -> int | None:
         with s3_errors(self.url):

@@ -17,7 +17,14 @@ The file is TinyDB's own format (``{"table": {"1": {...}, "2": {...}}}``); stock
   size and mtime (the cache holds that inode open, so its number cannot be reused), and only
   journal records past what was already read are parsed. Another process's write is seen on
   the next call; an unchanged file is never parsed twice;
-* documents are looked up by their unique key through an index, not by scanning.
+* documents are looked up by their unique key through an index, not by scanning;
+* damage is found, never taken for something else: the file is sealed with its own sha256
+  (:mod:`assetstore.backends._sealed_json`, still a plain TinyDB file), journal records
+  carry checksums and sequence numbers, and the two must agree (the journal continues the
+  very change the file ends at). A damaged file, record or table, a journal that went
+  missing, or a file older than its journal raises :class:`DamageError` naming the file
+  and the record, on reads and writes alike; :meth:`TinyDBDocumentStore.check` lists all
+  of it for ``fsck``.
 
 Between checkpoints, a stock TinyDB reader of the file sees the state of the last
 checkpoint; assetstore always reads the file and the journal together.
@@ -39,9 +46,10 @@ import orjson
 from tinydb.storages import Storage
 
 from assetstore._fileio import ensure_dir, local_path, replace_durably
-from assetstore.backends._journal import FileId, Journal
+from assetstore.backends._journal import Cursor, Entry, Journal, JournalRead
+from assetstore.backends._sealed_json import seal, unseal
 from assetstore.backends._snapshots import InProcessDocumentStore, Snapshot, copy_document
-from assetstore.errors import BackendUnavailableError, IntegrityError
+from assetstore.errors import BackendUnavailableError, DamageError
 
 #: Seconds a writer waits for another process's write before giving up.
 LOCK_TIMEOUT = 120.0
@@ -59,51 +67,66 @@ _READ_ATTEMPTS = 50
 _log = logging.getLogger("assetstore")
 
 
+FileKey = tuple[int, int, int, int]
+
+
+def _key_of(stat: os.stat_result) -> FileKey:
+    return (stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns)
+
+
 class AtomicJSONStorage(Storage):
-    """A TinyDB ``Storage``: whole-file JSON, replaced atomically and durably, read through a
-    cache that is checked against the file on every call.
+    """A TinyDB ``Storage``: whole-file JSON, sealed with its sha256, replaced atomically
+    and durably, read through a cache that is checked against the file on every call.
 
     It can be given to TinyDB itself: ``TinyDB(path, storage=AtomicJSONStorage)``."""
 
     def __init__(self, path: str | os.PathLike[str], **_: Any) -> None:
         self.path = Path(path)
         self._lock = threading.Lock()
-        self._cached_key: tuple[int, int, int, int] | None = None
+        self._cached_key: FileKey | None = None
         self._cached_data: dict[str, Any] | None = None
         self._cached_fd: int | None = None
 
     def read_shared(self) -> dict[str, Any] | None:
         """The current content, shared with other callers: never mutate it."""
+        return self.read_versioned()[1]
+
+    def read_versioned(self) -> tuple[FileKey | None, dict[str, Any] | None]:
+        """The file's identity (device, inode, size, mtime) and its content, shared with
+        other callers (never mutate it); ``(None, None)`` if there is no file.
+        :class:`DamageError` if the file is not a JSON object or fails its seal."""
         try:
             stat = os.stat(self.path)
         except FileNotFoundError:
-            return None
-        key = (stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns)
+            return None, None
+        key = _key_of(stat)
         with self._lock:
             if key == self._cached_key:
-                return self._cached_data
+                return key, self._cached_data
         try:
             fd = os.open(self.path, os.O_RDONLY)
         except FileNotFoundError:
-            return None
+            return None, None
         try:
             stat = os.fstat(fd)
             with os.fdopen(os.dup(fd), "rb") as file:
                 raw = file.read()
-            data = orjson.loads(raw) if raw.strip() else {}
-        except orjson.JSONDecodeError as exc:
-            os.close(fd)
-            raise IntegrityError(f"{self.path} is not valid JSON: {exc}") from exc
+            data = unseal(raw, str(self.path))
         except BaseException:
             os.close(fd)
             raise
-        if not isinstance(data, dict):
-            os.close(fd)
-            raise IntegrityError(f"{self.path} does not hold a TinyDB JSON object")
-        self._remember((stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns), data, fd)
-        return data
+        key = _key_of(stat)
+        self._remember(key, data, fd)
+        return key, data
 
-    def _remember(self, key: tuple[int, int, int, int], data: dict[str, Any], fd: int) -> None:
+    def changed_since(self, key: FileKey | None) -> bool:
+        """Whether the path names another file (or content) than ``key`` now."""
+        try:
+            return _key_of(os.stat(self.path)) != key
+        except FileNotFoundError:
+            return key is not None
+
+    def _remember(self, key: FileKey, data: dict[str, Any], fd: int) -> None:
         with self._lock:
             old_fd, self._cached_fd = self._cached_fd, fd
             self._cached_key, self._cached_data = key, data
@@ -123,22 +146,26 @@ class AtomicJSONStorage(Storage):
         key = self._cached_key
         return key[2] if key else 0
 
+    @property
+    def key(self) -> FileKey | None:
+        """The identity of the file last read or written."""
+        return self._cached_key
+
     def read(self) -> dict[str, Any] | None:
         """TinyDB's read: a private copy of the content, or None if there is no file."""
         data = self.read_shared()
         return None if data is None else copy_document(data)
 
     def write(self, data: dict[str, Any]) -> None:
-        """Replace the file with ``data`` atomically and durably (callers hold the lock).
-
-        ``data`` becomes the cached content: the caller must not mutate it afterwards."""
+        """Replace the file with ``data``, sealed, atomically and durably (callers hold
+        the lock). ``data`` becomes the cached content: the caller must not mutate it."""
         ensure_dir(self.path.parent)
         try:
-            fd, stat = replace_durably(self.path, orjson.dumps(data))
+            fd, stat = replace_durably(self.path, seal(data))
         except BaseException:
             self._forget()
             raise
-        self._remember((stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns), data, fd)
+        self._remember(_key_of(stat), data, fd)
 
     def close(self) -> None:
         self._forget()
@@ -148,11 +175,26 @@ class _State(NamedTuple):
     """What a reader knows: the file as parsed, and the journal records applied on top."""
 
     base: dict[str, Any] | None  # the file's content (shared: never mutate)
+    base_key: FileKey | None  # the file it was parsed from
     base_seq: int  # the last change folded into the file
     snapshot: Snapshot  # the table with every change up to ``seq``
     seq: int
-    journal_id: FileId | None
-    journal_end: int
+    journal: Cursor | None  # where the journal was read up to (None: no journal)
+    torn: int  # bytes of a torn tail past ``journal.end``
+
+
+def _is_operation(op: object, key_field: str) -> bool:
+    """``["put", document with its key]`` or ``["del", key]``."""
+    if not isinstance(op, list) or len(op) != 2:
+        return False
+    if op[0] == "put":
+        return isinstance(op[1], dict) and isinstance(op[1].get(key_field), str)
+    return op[0] == "del" and isinstance(op[1], str)
+
+
+def _json_type(value: object) -> str:
+    names: dict[type, str] = {dict: "object", list: "array", str: "string"}
+    return names.get(type(value), type(value).__name__)
 
 
 class TinyDBDocumentStore(InProcessDocumentStore):
@@ -186,7 +228,7 @@ class TinyDBDocumentStore(InProcessDocumentStore):
         self._lock_timeout = lock_timeout
         self._checkpoint_bytes = CHECKPOINT_BYTES if checkpoint_bytes is None else checkpoint_bytes
         # Swapped as one reference, so readers need no lock.
-        self._state = _State(None, 0, Snapshot({}, key_field), 0, None, 0)
+        self._state = _State(None, None, 0, Snapshot({}, key_field), 0, None, 0)
 
     @classmethod
     def from_url(
@@ -210,46 +252,154 @@ class TinyDBDocumentStore(InProcessDocumentStore):
         return f"TinyDBDocumentStore({str(self.path)!r}, table={self._table!r})"
 
     # ------------------------------------------------------------------ reading
-    def _from_file(self, base: dict[str, Any] | None) -> _State:
+    def _from_file(self, key: FileKey | None, base: dict[str, Any] | None) -> _State:
+        """The state the file holds; :class:`DamageError` naming what is malformed."""
         data = base or {}
-        seq = int(data.get(JOURNAL_TABLE, {}).get("1", {}).get("seq", 0))
-        return _State(base, seq, Snapshot(data.get(self._table, {}), self.key_field), seq, None, 0)
+        name, table_name = str(self.path), self._table
+        table = data.get(table_name, {})
+        if not isinstance(table, dict):
+            raise DamageError(
+                f"{name}: table {table_name!r} is a JSON {_json_type(table)}, not an object of "
+                "records; restore the file from a backup"
+            )
+        for doc_id, doc in table.items():
+            if not isinstance(doc, dict) or not isinstance(doc.get(self.key_field), str):
+                raise DamageError(
+                    f"{name}: record {doc_id} of table {table_name!r} is not a document with "
+                    f"a {self.key_field}; restore the file from a backup"
+                )
+        snapshot = Snapshot(table, self.key_field)
+        if len(snapshot.by_key) != len(table):
+            keys = [doc[self.key_field] for doc in table.values()]
+            twice = next(k for k in keys if keys.count(k) > 1)
+            raise DamageError(f"{name}: table {table_name!r} holds {twice!r} twice")
+        marker = data.get(JOURNAL_TABLE, {"1": {"seq": 0}})
+        seq = marker.get("1", {}).get("seq") if isinstance(marker, dict) else None
+        if not isinstance(seq, int) or isinstance(seq, bool) or seq < 0:
+            raise DamageError(f"{name}: table {JOURNAL_TABLE!r} is malformed")
+        return _State(base, key, seq, snapshot, seq, None, 0)
 
     def _refresh(self) -> _State:
-        """The latest committed state: the file, plus the journal's records past it."""
+        """The latest committed state: the file, plus the journal's records past it.
+        :class:`DamageError` if either is damaged or the two do not fit together."""
         for _ in range(_READ_ATTEMPTS):
-            base = self._storage.read_shared()
+            key, base = self._storage.read_versioned()
             state = self._state
             if base is not state.base:
-                state = self._from_file(base)
-            read = self._journal.read(state.journal_id, state.journal_end)
-            if read.file_id != state.journal_id:
-                if state.seq != state.base_seq:
-                    state = self._from_file(base)
-                if read.base > state.base_seq:
-                    continue  # the file was rewritten after we parsed it: parse it again
-            records = [r for r in read.records if r["seq"] > state.seq]
-            if any(r["seq"] != state.seq + 1 + i for i, r in enumerate(records)):
-                continue  # a gap: we raced a checkpoint
+                state = self._from_file(key, base)
+            read = self._journal.read(state.journal)
+            if read.damage:
+                raise DamageError(self._describe(read))
+            if read.cursor is None:
+                if state.journal is not None or (base is not None and JOURNAL_TABLE in base):
+                    if self._storage.changed_since(key):
+                        continue
+                    raise DamageError(self._journal_missing(state))
+                self._state = state
+                return state
+            if read.from_start:
+                if state.journal is not None or state.seq != state.base_seq:
+                    state = self._from_file(key, base)
+                if not read.cursor.base <= state.base_seq <= read.cursor.seq:
+                    if self._storage.changed_since(key):
+                        continue  # a checkpoint replaced both since the file was read
+                    raise DamageError(self._mismatch(state, read.cursor))
+            entries = [entry for entry in read.entries if entry.record["seq"] > state.seq]
             snapshot = state.snapshot
-            if records:
-                snapshot = snapshot.with_ops(
-                    [(op, value) for r in records for op, value in r["ops"]]
-                )
-            state = _State(
-                state.base,
-                state.base_seq,
-                snapshot,
-                state.seq + len(records),
-                read.file_id,
-                read.end,
+            if entries:
+                snapshot = snapshot.with_ops([op for entry in entries for op in self._ops(entry)])
+            state = state._replace(
+                snapshot=snapshot,
+                seq=state.seq + len(entries),
+                journal=read.cursor,
+                torn=read.torn,
             )
             self._state = state
             return state
         raise BackendUnavailableError(f"{self.path} kept changing while it was being read")
 
+    def _ops(self, entry: Entry) -> list[Any]:
+        """The operations of a journal record, checked: DamageError names the record."""
+        record = entry.record
+        ops = record.get("ops")
+        problem = ""
+        if record.get("table") != self._table:
+            problem = f"the change is to table {record.get('table')!r}, not {self._table!r}"
+        elif not isinstance(ops, list):
+            problem = "the change has no list of operations"
+        else:
+            for op in ops:
+                if not _is_operation(op, self.key_field):
+                    problem = f"a malformed operation {orjson.dumps(op)[:60].decode()}"
+                    break
+        if problem:
+            raise DamageError(
+                f"{self._journal.path}, line {entry.line} (byte {entry.offset}): {problem}"
+            )
+        return ops if isinstance(ops, list) else []
+
+    def _describe(self, read: JournalRead) -> str:
+        first = read.damage[0]
+        follow = (
+            f"; {read.intact_after} intact change(s) follow it, so this is damage, not an "
+            "interrupted write"
+            if read.intact_after
+            else ""
+        )
+        return (
+            f"{first}{follow}; nothing was changed: run `assetstore fsck` for every problem "
+            "and restore the journal from a backup"
+        )
+
+    def _journal_missing(self, state: _State) -> str:
+        return (
+            f"{self._journal.path} is missing, but {self.path.name} was written with a journal: "
+            f"changes made after change {state.base_seq} may be lost; restore the journal "
+            "from a backup"
+        )
+
+    def _mismatch(self, state: _State, cursor: Cursor) -> str:
+        if state.base is None:
+            return (
+                f"{self.path} is missing, but its journal {self._journal.path.name} continues "
+                f"from change {cursor.base}: restore {self.path.name} from a backup"
+            )
+        if cursor.base > state.base_seq:
+            return (
+                f"{self._journal.path.name} continues from change {cursor.base}, but "
+                f"{self.path} holds changes up to {state.base_seq} only: the file is older "
+                "than its journal; restore the pair from one backup"
+            )
+        return (
+            f"{self._journal.path.name} ends at change {cursor.seq}, but {self.path} holds "
+            f"changes up to {state.base_seq}: the journal is older than the file; restore "
+            "the pair from one backup"
+        )
+
     def _current(self) -> Snapshot:
         return self._refresh().snapshot
+
+    def has_history(self) -> bool:
+        """Whether a change was ever committed to this file and journal (sequence number
+        above 0): an emptied table has a history, a deleted or blanked-out pair has none."""
+        return self._refresh().seq > 0
+
+    def check(self) -> list[str]:
+        """Every damage to be seen in the file and its journal, one line each (``fsck``
+        lists them); read afresh, not from this store's cache."""
+        fresh = TinyDBDocumentStore(self.path, table=self._table, key_field=self.key_field)
+        problems: list[str] = []
+        try:
+            fresh._refresh()
+        except DamageError as exc:
+            problems.append(str(exc))
+        try:
+            read = fresh._journal.read()
+        finally:
+            fresh._storage.close()
+            fresh._journal.close()
+        problems.extend(str(damage) for damage in read.damage[1:])
+        return problems
 
     # ------------------------------------------------------------------ writing
     @contextlib.contextmanager
@@ -271,16 +421,17 @@ class TinyDBDocumentStore(InProcessDocumentStore):
         with self._locked():
             state = self._refresh()
             new = change(state.snapshot)
-            if state.journal_id is None:
-                read = self._journal.reset(base=state.seq)
-                state = state._replace(journal_id=read.file_id, journal_end=read.end)
-            end = self._journal.append(
+            journal, torn = state.journal, state.torn
+            if journal is None:
+                journal, torn = self._journal.reset(base=state.seq), 0
+            cursor = self._journal.append(
                 {"seq": state.seq + 1, "table": self._table, "ops": new.ops},
-                after=state.journal_end,
+                after=journal,
+                torn=torn,
             )
-            state = state._replace(snapshot=new, seq=state.seq + 1, journal_end=end)
+            state = state._replace(snapshot=new, seq=state.seq + 1, journal=cursor, torn=0)
             self._state = state
-            if self._checkpoint_due(end):
+            if self._checkpoint_due(cursor.end):
                 try:
                     self._checkpoint(state)
                 except OSError as exc:
@@ -295,14 +446,35 @@ class TinyDBDocumentStore(InProcessDocumentStore):
 
     def _checkpoint(self, state: _State) -> None:
         """Fold the journal into the file; then start an empty journal."""
+        self._keep_if_damaged()
         data = {
             **(state.base or {}),
             self._table: state.snapshot.table,
             JOURNAL_TABLE: {"1": {"seq": state.seq}},
         }
         self._storage.write(data)
-        read = self._journal.reset(base=state.seq)
-        self._state = _State(data, state.seq, state.snapshot, state.seq, read.file_id, read.end)
+        key = self._storage.key
+        cursor = self._journal.reset(base=state.seq)
+        self._state = _State(data, key, state.seq, state.snapshot, state.seq, cursor, 0)
+
+    def _keep_if_damaged(self) -> None:
+        """Before a checkpoint replaces the journal: if the journal on disk was damaged
+        after this process read it (so this process holds every change, read intact), keep
+        the damaged journal beside it (``<journal>.damaged-<UTC time>``) and log the damage:
+        the checkpoint folds intact changes, it does not hide the damage."""
+        on_disk = self._journal.read()
+        if not on_disk.damage:
+            return
+        stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+        kept = self._journal.path.with_name(f"{self._journal.path.name}.damaged-{stamp}")
+        fd, _ = replace_durably(kept, self._journal.path.read_bytes())
+        os.close(fd)
+        _log.error(
+            "%s; this process read every change before the damage, so its checkpoint keeps "
+            "them all; the damaged journal is kept as %s",
+            on_disk.damage[0],
+            kept.name,
+        )
 
     def checkpoint(self) -> None:
         """Fold the journal into the TinyDB file now, if it holds any change."""

@@ -11,7 +11,7 @@ from starlette.responses import Response
 from assetstore._base_store import require_stored_file
 from assetstore.contract import AssetStore
 from assetstore.errors import InvalidQueryError
-from assetstore.http._auth import require_read, require_write
+from assetstore.http._auth import require_read, require_upload_write, require_write
 from assetstore.http._bodies import (
     etag_of,
     if_match_revision,
@@ -82,7 +82,7 @@ def present(request: Request, asset: AssetObject) -> dict[str, Any]:
 @router.post(
     "/upload_asset",
     status_code=201,
-    dependencies=[Depends(require_write)],
+    dependencies=[Depends(require_upload_write)],
     openapi_extra={"requestBody": _UPLOAD_BODY},
     summary="Upload a file with its metadata (multipart, streamed)",
 )
@@ -306,6 +306,8 @@ def gc(
         le=10 * 365 * 86400,
         description="grace period in seconds for uploads in flight",
     ),
+    quarantine: bool = Query(False, description="move unreferenced files aside, never delete"),
 ) -> Response:
     """``AssetStore.gc`` on the server; protected like a write."""
-    return ok(store_of(request).gc(older_than=older_than).model_dump(mode="json"))
+    report = store_of(request).gc(older_than=older_than, quarantine=quarantine)
+    return ok(report.model_dump(mode="json"))

@@ -7,13 +7,20 @@ not the upload form) and :class:`RangeNotSatisfiableError` (416, with ``Content-
 bytes */size``). Messages of ``IntegrityError`` and ``BackendUnavailableError`` are logged,
 not sent: they may name internal hosts or paths.
 
+An ``OSError`` from the storage is mapped by its errno (:func:`storage_error`): a full disk
+or quota is :class:`InsufficientStorageError` (507), a read-only or refusing file system
+or an I/O error is :class:`BackendUnavailableError` (503); its details are logged, not
+sent. :class:`DamageError` is answered 500 with a message pointing to ``fsck``.
+
 Every error body is ``{"success": false, "error": "<one line>", "error_type": "<class>"}``;
 ``error_type`` lets the client raise the very class the server raised.
 """
 
 from __future__ import annotations
 
+import errno
 import logging
+import os
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -25,8 +32,12 @@ from assetstore.errors import (
     AssetStoreError,
     AuthenticationError,
     BackendUnavailableError,
+    DamageError,
+    InsufficientStorageError,
     IntegrityError,
     InvalidInputError,
+    RequestTimeoutError,
+    ServiceBusyError,
 )
 from assetstore.http._responses import failure
 
@@ -49,6 +60,35 @@ class RangeNotSatisfiableError(InvalidInputError):
         self.size = size
 
 
+#: errno of a storage failure -> the error the service answers with.
+_STORAGE_ERRNOS: dict[int, type[AssetStoreError]] = {
+    errno.ENOSPC: InsufficientStorageError,
+    errno.EDQUOT: InsufficientStorageError,
+    errno.EFBIG: InsufficientStorageError,
+    errno.EROFS: BackendUnavailableError,
+    errno.EACCES: BackendUnavailableError,
+    errno.EPERM: BackendUnavailableError,
+    errno.EIO: BackendUnavailableError,
+}
+
+
+def storage_error(error: BaseException) -> BaseException:
+    """``error``, or for a storage ``OSError`` with a known errno the error it stands for
+    (the same for every endpoint: the upload, an update, gc...)."""
+    if isinstance(error, AssetStoreError) or not isinstance(error, OSError):
+        return error
+    mapped = _STORAGE_ERRNOS.get(error.errno or 0)
+    if mapped is None:
+        return error
+    logger.error("storage error: %s", error)
+    reason = os.strerror(error.errno or 0).lower()
+    if mapped is InsufficientStorageError:
+        return InsufficientStorageError(
+            error.errno, f"the server's storage is full ({reason}); nothing was changed"
+        )
+    return BackendUnavailableError(f"the server's storage failed ({reason}); nothing was changed")
+
+
 def status_of(error: BaseException) -> int:
     """The HTTP status for an exception (500 for anything unexpected)."""
     if isinstance(error, AssetStoreError):
@@ -58,10 +98,14 @@ def status_of(error: BaseException) -> int:
 
 def response_for(error: BaseException) -> Response:
     """The response for an exception raised while serving a request."""
+    error = storage_error(error)
     status = status_of(error)
     error_type = type(error).__name__
     headers: dict[str, str] = {}
-    if isinstance(error, IntegrityError):
+    if isinstance(error, DamageError):
+        logger.error("damage: %s", error)
+        message = "the store's records are damaged; the operator should run `assetstore fsck`"
+    elif isinstance(error, IntegrityError):
         logger.error("integrity error: %s", error)
         message = "stored file is corrupt; the operator should run `assetstore fsck`"
         error_type = "IntegrityError"
@@ -70,6 +114,8 @@ def response_for(error: BaseException) -> Response:
         logger.error("backend unavailable: %s", error)
         message = "the storage backend is unavailable; try again later"
         headers["Retry-After"] = "5"
+    elif isinstance(error, InsufficientStorageError):
+        message = str(error.strerror or error)
     elif status == 500:
         logger.error("unexpected error", exc_info=error)
         message = "internal server error"
@@ -78,6 +124,11 @@ def response_for(error: BaseException) -> Response:
         message = str(error)
         if isinstance(error, AuthenticationError):
             headers["WWW-Authenticate"] = 'Bearer realm="assetstore"'
+        elif isinstance(error, ServiceBusyError):
+            headers["Retry-After"] = str(error.retry_after)
+            headers["Connection"] = "close"  # the rest of the request is not read
+        elif isinstance(error, RequestTimeoutError):
+            headers["Connection"] = "close"  # the rest of the request is not read
         elif isinstance(error, RangeNotSatisfiableError):
             headers["Content-Range"] = f"bytes */{error.size}"
             error_type = "InvalidInputError"
@@ -120,6 +171,7 @@ def install_error_handlers(app: FastAPI) -> None:
     # Starlette answers Exception (500) from its outermost middleware and re-raises it;
     # our own errors get the same mapping without being re-raised.
     app.add_exception_handler(AssetStoreError, _mapped)
+    app.add_exception_handler(OSError, _mapped)  # storage errors: mapped, not re-raised
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(ClientDisconnect, _client_disconnect)

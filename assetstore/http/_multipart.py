@@ -9,7 +9,15 @@ form is complete the staged file is published with the metadata, which may come 
 after the file part.
 
 Any error, and a client that disconnects, aborts the worker (the store's blob write then
-leaves nothing) or discards the staged file: nothing becomes visible. A form whose metadata
+leaves nothing) or discards the staged file: nothing becomes visible.
+
+Limits (:class:`UploadLimits`, one per app): at most ``upload_workers`` file parts stream at
+once, each reserving :data:`UPLOAD_RESERVATION` bytes of ``upload_buffer_bytes`` (which also
+counts metadata fields being received); an upload that finds no room gets a 503 with
+``Retry-After`` at once instead of queueing in memory. An upload that sends nothing for
+``upload_idle_timeout`` seconds, or holds a worker without handing it :data:`MIN_BATCH`
+bytes (or the end of its file) for that long, gets a 408 and its worker back: a client
+trickling a byte a second cannot keep a worker. A form whose metadata
 arrives first and is invalid (bad JSON, a bad name, a taken URI) is refused without staging
 anything: the rest of the body is read and dropped, so the client gets a clean answer.
 """
@@ -20,10 +28,12 @@ import asyncio
 import contextlib
 import queue
 import re
+from collections.abc import AsyncIterator
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+import anyio
 from fastapi import FastAPI
 from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
@@ -37,6 +47,8 @@ from assetstore.errors import (
     AssetStoreError,
     InvalidInputError,
     PayloadTooLargeError,
+    RequestTimeoutError,
+    ServiceBusyError,
 )
 from assetstore.http._bodies import declared_length, parse_json_object
 from assetstore.http._errors import UnprocessableBodyError
@@ -49,6 +61,14 @@ METADATA_FIELD = "asset_metadata"
 #: File bytes handed to the worker at once, and how many such chunks may wait in the queue.
 FLUSH_BYTES = 1 << 20
 QUEUE_DEPTH = 4
+#: The most file bytes one upload holds in memory (the batches in the queue, the one the
+#: worker reads, the one being gathered): what it reserves from ``upload_buffer_bytes``.
+UPLOAD_RESERVATION = (QUEUE_DEPTH + 2) * FLUSH_BYTES
+#: A worker with nothing to do is handed what has arrived once it is this much: the rate
+#: (per ``upload_idle_timeout``) below which an upload loses its worker.
+MIN_BATCH = 64 * 1024
+#: Longest Content-Type header parsed (the boundary is at most 70 characters).
+MAX_CONTENT_TYPE = 1024
 #: Allowance for boundaries and part headers when checking Content-Length up front.
 FORM_OVERHEAD = 64 * 1024
 #: Most parts a form may have (the upload needs two; Starlette's own forms stop at 1000):
@@ -75,12 +95,14 @@ class _Bridge:
 
     The worker sees a file object (``read``) and the store streams it like any file."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop, idle_timeout: float) -> None:
         self._loop = loop
         self._queue: queue.Queue[Any] = queue.Queue(QUEUE_DEPTH)
         self._space = asyncio.Event()
         self._aborted = False
+        self._idle_timeout = idle_timeout
         self.closed = False  # the worker stopped reading (finished or failed)
+        self.idle = False  # the worker gave up waiting for data
         self._pieces: list[bytes] = []  # what the worker has yet to read, last piece first
 
     # event-loop side
@@ -100,6 +122,10 @@ class _Bridge:
         with contextlib.suppress(queue.Full):
             self._queue.put_nowait(_ABORT)
 
+    def starving(self) -> bool:
+        """The worker has nothing queued to read."""
+        return self._queue.empty()
+
     # worker side
     def _signal_space(self) -> None:
         with contextlib.suppress(RuntimeError):  # the loop is gone: nobody is waiting
@@ -113,7 +139,13 @@ class _Bridge:
         """The next piece of the file (at most ``size`` bytes), b"" at its end. Pieces are
         handed over as the parser found them: no copy unless one is larger than ``size``."""
         while not self._pieces:
-            item = self._queue.get()
+            try:
+                item = self._queue.get(timeout=self._idle_timeout)
+            except queue.Empty:
+                self.idle = True
+                raise UploadAborted(
+                    f"the upload handed its worker nothing for {self._idle_timeout:g} s"
+                ) from None
             self._signal_space()
             if item is _EOF:
                 return b""
@@ -279,25 +311,102 @@ class _Form:
             self.file_ended = True
         elif self.kind == "field":
             self.metadata_raw = bytes(self.field_value)
+            self.field_value.clear()
         self.kind = ""
+
+    def held_bytes(self) -> int:
+        """Field bytes held in memory (the file's are covered by the reservation)."""
+        return len(self.field_value) + len(self.metadata_raw or b"")
 
     def _end(self) -> None:
         self.ended = True
 
 
+class UploadLimits:
+    """What all uploads of one app hold at once: file parts streaming to a worker (at most
+    ``workers``, each reserving :data:`UPLOAD_RESERVATION` bytes) and memory (at most
+    ``buffer_bytes``: the reservations and the metadata fields being received). Used from
+    the event loop only."""
+
+    def __init__(self, workers: int, buffer_bytes: int) -> None:
+        self.workers = workers
+        self.buffer_bytes = buffer_bytes
+        self.streaming = 0
+        self.held = 0
+
+    def take(self, size: int, *, worker: bool = False) -> None:
+        """Reserve ``size`` bytes (and a worker); :class:`ServiceBusyError` if either is
+        not free: the upload is refused now rather than queued in memory."""
+        if worker and self.streaming >= self.workers:
+            raise ServiceBusyError(
+                f"all {self.workers} upload workers are busy; retry later", retry_after=5
+            )
+        if self.held + size > self.buffer_bytes:
+            raise ServiceBusyError(
+                "uploads in progress hold all the memory they may (upload_buffer_bytes); "
+                "retry later",
+                retry_after=5,
+            )
+        self.held += size
+        self.streaming += worker
+
+    def give_back(self, size: int, *, worker: bool = False) -> None:
+        self.held -= size
+        self.streaming -= worker
+
+
+def upload_limits(app: FastAPI) -> UploadLimits:
+    """The app's :class:`UploadLimits`, made on first use (anew when the settings change:
+    uploads in progress keep the one they started with)."""
+    settings: ServiceSettings = app.state.settings
+    limits: UploadLimits | None = getattr(app.state, "upload_limits", None)
+    if limits is None or (limits.workers, limits.buffer_bytes) != (
+        settings.upload_workers,
+        settings.upload_buffer_bytes,
+    ):
+        limits = UploadLimits(settings.upload_workers, settings.upload_buffer_bytes)
+        app.state.upload_limits = limits
+    return limits
+
+
 class _Upload:
     """One upload in progress: the parser state, the worker and the early checks."""
 
-    def __init__(self, store: AssetStore, settings: ServiceSettings, executor: Executor) -> None:
+    def __init__(
+        self,
+        store: AssetStore,
+        settings: ServiceSettings,
+        executor: Executor,
+        limits: UploadLimits,
+    ) -> None:
         self.store = store
+        self.settings = settings
         self.form = _Form(settings)
         self.executor = executor
+        self.limits = limits
         self.loop = asyncio.get_running_loop()
         self.bridge: _Bridge | None = None
         self.worker: asyncio.Future[StagedFile] | None = None
         self.eof_sent = False
         self.fields: UploadFields | None = None
         self.refusal: AssetStoreError | None = None  # found early: drain, then raise it
+        self.reserved = False  # a worker and UPLOAD_RESERVATION bytes
+        self.field_bytes = 0  # charged for the form's fields
+
+    def account(self) -> None:
+        """Charge (or give back) what the form's fields hold now."""
+        held = self.form.held_bytes()
+        if held > self.field_bytes:
+            self.limits.take(held - self.field_bytes)
+        elif held < self.field_bytes:
+            self.limits.give_back(self.field_bytes - held)
+        self.field_bytes = held
+
+    def release(self) -> None:
+        """Give back everything this upload holds."""
+        self.limits.give_back(self.field_bytes)
+        self.field_bytes = 0
+        self._release_worker()
 
     def _stage(self) -> StagedFile:
         assert self.bridge is not None
@@ -325,11 +434,23 @@ class _Upload:
             form.pending, form.pending_bytes = [], 0
             return
         if form.file_seen and self.worker is None:
-            self.bridge = _Bridge(self.loop)
+            self.limits.take(UPLOAD_RESERVATION, worker=True)
+            self.reserved = True
+            self.bridge = _Bridge(self.loop, self.settings.upload_idle_timeout)
             self.worker = self.loop.run_in_executor(self.executor, self._stage)
         if self.bridge is None:
             return
-        if form.pending and (form.pending_bytes >= FLUSH_BYTES or form.file_ended or final):
+        if self.bridge.idle:
+            raise RequestTimeoutError(
+                f"the upload did not send {MIN_BATCH} bytes (or the end of its file) within "
+                f"{self.settings.upload_idle_timeout:g} s (upload_idle_timeout); nothing was kept"
+            )
+        if form.pending and (
+            form.pending_bytes >= FLUSH_BYTES
+            or form.file_ended
+            or final
+            or (form.pending_bytes >= MIN_BATCH and self.bridge.starving())
+        ):
             batch, form.pending, form.pending_bytes = form.pending, [], 0
             await self.bridge.put(batch)
         if form.file_ended and not self.eof_sent:
@@ -347,7 +468,14 @@ class _Upload:
             staged = await asyncio.shield(worker)
         except Exception:  # UploadAborted, or the error that stopped it: nothing was staged
             return
+        finally:
+            self._release_worker()
         await run_in_threadpool(self.store.discard, staged)
+
+    def _release_worker(self) -> None:
+        if self.reserved:
+            self.reserved = False
+            self.limits.give_back(UPLOAD_RESERVATION, worker=True)
 
 
 def upload_executor(app: FastAPI) -> ThreadPoolExecutor:
@@ -371,7 +499,10 @@ def _refuse_taken(store: AssetStore, uri: str) -> None:
 
 
 def _check_content_type(request: Request) -> bytes:
-    ctype, params = parse_options_header(request.headers.get("content-type", ""))
+    raw = request.headers.get("content-type", "")
+    if len(raw) > MAX_CONTENT_TYPE:
+        raise UnprocessableBodyError(f"Content-Type is longer than {MAX_CONTENT_TYPE} characters")
+    ctype, params = parse_options_header(raw)
     boundary = params.get(b"boundary")
     if ctype != b"multipart/form-data":  # no parts at all: a 400, as for a missing one
         raise InvalidInputError(f"No file part: the request is not a form; {FORM_HELP}")
@@ -391,7 +522,7 @@ async def receive_upload(
         raise PayloadTooLargeError(
             f"the upload of {length} bytes exceeds the {settings.max_upload_bytes}-byte limit"
         )
-    upload = _Upload(store, settings, executor)
+    upload = _Upload(store, settings, executor, upload_limits(request.app))
     form = upload.form
     try:
         parser = MultipartParser(boundary, form.callbacks())  # type: ignore[arg-type]
@@ -400,7 +531,7 @@ async def receive_upload(
     staged: StagedFile | None = None
     received = 0
     try:
-        async for chunk in request.stream():
+        async for chunk in _idle_limited(request, settings.upload_idle_timeout):
             # The parts have their own limits, but not what lies around them (a preamble,
             # an epilogue): a chunked body gets the same allowance as a declared one.
             received += len(chunk)
@@ -415,6 +546,7 @@ async def receive_upload(
                 parser.write(chunk)
             except FormParserError as exc:
                 raise UnprocessableBodyError(f"malformed multipart body: {exc}") from None
+            upload.account()
             await upload.pump()
         if not form.ended:
             raise UnprocessableBodyError("the multipart body ended before its closing boundary")
@@ -448,3 +580,22 @@ async def receive_upload(
         await upload.abort_worker()
         if staged is not None:
             await run_in_threadpool(store.discard, staged)
+        upload.release()
+
+
+async def _idle_limited(request: Request, idle_timeout: float) -> AsyncIterator[bytes]:
+    """The request's body chunks; :class:`RequestTimeoutError` once none has come for
+    ``idle_timeout`` seconds."""
+    chunks = request.stream().__aiter__()
+    while True:
+        try:
+            with anyio.fail_after(idle_timeout):
+                chunk = await chunks.__anext__()
+        except StopAsyncIteration:
+            return
+        except TimeoutError:
+            raise RequestTimeoutError(
+                f"the upload sent nothing for {idle_timeout:g} s (upload_idle_timeout); "
+                "nothing was kept"
+            ) from None
+        yield chunk

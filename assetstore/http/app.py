@@ -16,7 +16,9 @@ from assetstore.errors import InvalidInputError
 from assetstore.http import _assets_api as assets_api
 from assetstore.http import _batch_api as batch_api
 from assetstore.http import _registry_api as registry_api
+from assetstore.http._admission import Admission
 from assetstore.http._errors import install_error_handlers
+from assetstore.http._guard import RequestGuard
 from assetstore.http._responses import ok
 from assetstore.settings import ServiceSettings
 
@@ -26,7 +28,9 @@ The Assets DB and Assets DB registry services of the Assets Management specifica
 * Envelopes: `{"success": true, "data": ...}` and `{"success": false, "error": "...",
   "error_type": "..."}`.
 * Writes (POST/PUT/DELETE that change something, and `/admin/*`) need
-  `Authorization: Bearer <token>` when the server has a token.
+  `Authorization: Bearer <token>` when the server has a token. Without one, a write POST
+  must be JSON (or carry `X-Requested-With`), the upload form excepted; writes from a
+  foreign browser `Origin` and requests with a `Host` the service is not known by are 403.
 * `PUT`/`DELETE` take `If-Match: "<revision>"` (GET returns it as `ETag`): 412 if stale.
 * Queries (`POST /assets`, `POST /asset_registries`) take the MongoDB filter as the body and
   `skip`, `limit`, `sort` as query parameters; answers carry `total` and `next_skip`.
@@ -109,15 +113,24 @@ def create_app(
         from assetstore.http.ui import install_ui  # jinja2 loads only when the UI is served
 
         install_ui(app, assets=store is not None, registry=registry is not None)
+    app.add_middleware(Admission)  # innermost: bounded queries and outbound calls
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
             allow_origins=settings.cors_origins,
             allow_methods=["GET", "HEAD", "POST", "PUT", "DELETE"],
-            allow_headers=["Authorization", "Content-Type", "If-Match", "Range", "If-Range"],
+            allow_headers=[
+                "Authorization",
+                "Content-Type",
+                "If-Match",
+                "Range",
+                "If-Range",
+                "X-Requested-With",
+            ],
             expose_headers=["ETag", "Content-Range", "Content-Disposition", "Accept-Ranges"],
             allow_credentials=False,
         )
+    app.add_middleware(RequestGuard)  # outermost: Host, Origin and framing checks
     return app
 
 

@@ -507,8 +507,11 @@ class HttpAssetStore(_Remote, BaseAssetStore):
         )
         return FsckReport.model_validate(response["data"])
 
-    def gc(self, *, older_than: float = 3600.0) -> GcReport:
-        response = self._http.json("POST", "/admin/gc", params={"older_than": older_than})
+    def gc(self, *, older_than: float = 3600.0, quarantine: bool = False) -> GcReport:
+        params: dict[str, Any] = {"older_than": older_than}
+        if quarantine:
+            params["quarantine"] = "true"
+        response = self._http.json("POST", "/admin/gc", params=params)
         return GcReport.model_validate(response["data"])
 
 

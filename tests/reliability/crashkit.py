@@ -5,7 +5,7 @@ a zygote process (``Zygote``: the imports are paid once, not by each of hundreds
 children) or, for ``race``, started as a plain subprocess::
 
     python crashkit.py crash '<store spec>' OP POINT   # dies (exit 77) at POINT during OP
-    python crashkit.py loop  '<store spec>' SEED PREFIX  # works until SIGKILLed
+    python crashkit.py loop  '<store spec>' SEED PREFIX [OWNER]  # works until SIGKILLed
     python crashkit.py write '<store spec>' WORKER THREADS UPLOADS INCREMENTS START_FILE
     python crashkit.py claim '<store spec>' WORKER COUNT START_FILE
     python crashkit.py race  '<store spec>' URI
@@ -13,8 +13,9 @@ children) or, for ``race``, started as a plain subprocess::
     python crashkit.py fsize '<store spec>' OP LIMIT   # OP under RLIMIT_FSIZE
     python crashkit.py zygote   # forks the children above on request (see Zygote)
 
-A *store spec* is a JSON object: ``{"kind": "local", "root": ...}`` or
-``{"kind": "s3", "bucket_url": ..., "endpoint": ..., "metadata": <TinyDB path or mongodb URL>}``.
+A *store spec* is a JSON object: ``{"kind": "local", "root": ...}``,
+``{"kind": "s3", "bucket_url": ..., "endpoint": ..., "metadata": <TinyDB path or mongodb URL>}``
+or ``{"kind": "http", "url": ...}`` (a served store).
 
 A *point* names one instant inside publish, update or delete. Points are found by watching
 the system calls the store makes (``os.write``/``os.fsync``/``os.replace``/``os.link`` on a
@@ -78,6 +79,8 @@ def open_spec(spec: dict[str, Any], *, mongo_client: Any = None) -> Any:
 
     if spec["kind"] == "local":
         return open_store(spec["root"])
+    if spec["kind"] == "http":
+        return open_store(spec["url"])
     return open_store(
         spec["bucket_url"],
         metadata=spec["metadata"],
@@ -522,15 +525,48 @@ def verify_sound(store: Any, spec: dict[str, Any]) -> Any:
     return report
 
 
+# ---------------------------------------------------------------------- corruption
+def flip_bit(path: Path, bit: int) -> None:
+    """Flip one bit of a file in place (bit 0 is the lowest bit of the first byte), as a
+    failing disk or a cosmic ray would: same size, same name."""
+    data = bytearray(path.read_bytes())
+    data[bit // 8] ^= 1 << (bit % 8)
+    with open(path, "r+b") as file:
+        file.write(data)
+
+
+def rewrite_metadata(path: Path, edit: Callable[[dict[str, Any]], None]) -> None:
+    """Change a TinyDB metadata file as another program would: parse it, ``edit`` the
+    object, write it back without the store's seal (an edit the seal cannot catch)."""
+    data = json.loads(path.read_bytes())
+    data.pop("_integrity", None)
+    edit(data)
+    path.write_text(json.dumps(data))
+
+
+def blocked_on_flock(path: Path) -> bool:
+    """Whether some process or thread is waiting for a ``flock`` on the file ``path``
+    (a ``->`` line of /proc/locks naming its inode)."""
+    inode = os.stat(path).st_ino
+    with open("/proc/locks") as locks:
+        return any("->" in line and f":{inode} " in line for line in locks)
+
+
 # ----------------------------------------------------------------------- kill loop
-def loop_main(spec: dict[str, Any], seed: int, prefix: str) -> None:
+def loop_main(spec: dict[str, Any], seed: int, prefix: str, owner: str = "") -> None:
     """Publish, update and delete until killed. Protocol on stdout, one line each, flushed:
     ``ready``; then ``B <op> <uri> [n]`` before a call and ``<op> <uri> [n]`` after it
-    returned (op: P publish, U update, D delete)."""
+    returned (op: P publish, U update, D delete). With ``owner``, only the loop assets of
+    that owner are touched (several writers, one owner each, can share a store)."""
     store = open_spec(spec)
     rng = random.Random(seed)
     print("ready", flush=True)
-    mine = [a.asset_uri for a in store.query({"asset_metadata.loop": True})]
+    mine_filter: dict[str, Any] = {"asset_metadata.loop": True}
+    stamp: dict[str, Any] = {"loop": True}
+    if owner:
+        mine_filter["asset_metadata.owner"] = owner
+        stamp["owner"] = owner
+    mine = [a.asset_uri for a in store.query(mine_filter)]
     i = 0
     while True:
         r = rng.random()
@@ -539,23 +575,12 @@ def loop_main(spec: dict[str, Any], seed: int, prefix: str) -> None:
             i += 1
             data = payload(uri, loop_size(uri))
             print(f"B P {uri}", flush=True)
+            fields = {"name": uri.split(":")[0], "version": "1", "tag": "a"}
             if rng.random() < 0.2:
                 staged = store.stage(data)
-                store.publish(
-                    staged,
-                    name=uri.split(":")[0],
-                    version="1",
-                    tag="a",
-                    metadata={"loop": True, "n": 0},
-                )
+                store.publish(staged, **fields, metadata={**stamp, "n": 0})
             else:
-                store.upload(
-                    data,
-                    name=uri.split(":")[0],
-                    version="1",
-                    tag="a",
-                    metadata={"loop": True, "n": 0},
-                )
+                store.upload(data, **fields, metadata={**stamp, "n": 0})
             print(f"P {uri}", flush=True)
             mine.append(uri)
         elif r < 0.8:
@@ -564,7 +589,7 @@ def loop_main(spec: dict[str, Any], seed: int, prefix: str) -> None:
             n = current.asset_metadata["n"] + 1
             print(f"B U {uri} {n}", flush=True)
             store.update(
-                uri, {"asset_metadata": {"loop": True, "n": n}}, expected_revision=current.revision
+                uri, {"asset_metadata": {**stamp, "n": n}}, expected_revision=current.revision
             )
             print(f"U {uri} {n}", flush=True)
         else:
@@ -572,6 +597,72 @@ def loop_main(spec: dict[str, Any], seed: int, prefix: str) -> None:
             print(f"B D {uri}", flush=True)
             store.delete(uri)
             print(f"D {uri}", flush=True)
+
+
+def parse_protocol(out: str) -> tuple[list[list[str]], list[str] | None]:
+    """A loop writer's acknowledged operations, in order, and the one in flight (None if
+    none); a line cut by a kill is not a message."""
+    acked: list[list[str]] = []
+    in_flight = None
+    complete = out[: out.rfind("\n") + 1]
+    for line in complete.splitlines():
+        words = line.split()
+        if words[0] == "ready":
+            continue
+        if words[0] == "B":
+            in_flight = words[1:]
+        else:
+            assert in_flight == words, f"acknowledged {words} but began {in_flight}"
+            acked.append(words)
+            in_flight = None
+    return acked, in_flight
+
+
+class Ledger:
+    """The external ledger of what loop writers were told: for each asset, the ``n`` of
+    its last acknowledged change, or its absence after an acknowledged delete; plus the
+    operations in flight when a writer was killed (each happened entirely or not at all:
+    :meth:`reconcile` decides which, from what the store shows)."""
+
+    def __init__(self) -> None:
+        self.model: dict[str, int] = {}
+        self.in_flight: dict[str, list[str]] = {}
+        self.acknowledged = 0
+
+    def add(self, out: str) -> None:
+        """One writer's output, in the order the writers of one owner ran."""
+        acked, in_flight = parse_protocol(out)
+        for op, uri, *n in acked:
+            self.acknowledged += 1
+            self.in_flight.pop(uri, None)  # a later acknowledged change settles it
+            if op == "P":
+                self.model[uri] = 0
+            elif op == "U":
+                self.model[uri] = int(n[0])
+            else:
+                self.model.pop(uri, None)
+        if in_flight is not None:
+            self.in_flight[in_flight[1]] = in_flight
+
+    def reconcile(self, actual: dict[str, int]) -> list[str]:
+        """Settle the operations in flight against ``actual`` (uri -> n as the store shows
+        it), then return every contradiction between the ledger and the store."""
+        problems = []
+        for op, uri, *n in self.in_flight.values():
+            if op == "P" and uri in actual:
+                self.model[uri] = 0
+            elif op == "U" and uri in self.model and actual.get(uri) == int(n[0]):
+                self.model[uri] = int(n[0])
+            elif op == "D" and uri not in actual:
+                self.model.pop(uri, None)
+        self.in_flight.clear()
+        for uri, n in self.model.items():
+            if uri not in actual:
+                problems.append(f"acknowledged {uri} (n={n}) is gone")
+            elif actual[uri] != n:
+                problems.append(f"{uri} shows n={actual[uri]}, acknowledged n={n}")
+        problems += [f"{uri} was never acknowledged" for uri in actual if uri not in self.model]
+        return problems
 
 
 # --------------------------------------------------------------- concurrent writers
@@ -840,7 +931,7 @@ def main(argv: list[str]) -> None:
     if command == "crash":
         crash_main(spec, argv[2], argv[3])
     elif command == "loop":
-        loop_main(spec, int(argv[2]), argv[3])
+        loop_main(spec, int(argv[2]), argv[3], *argv[4:5])
     elif command == "write":
         write_main(spec, argv[2], int(argv[3]), int(argv[4]), int(argv[5]), argv[6])
     elif command == "claim":

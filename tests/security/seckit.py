@@ -279,3 +279,164 @@ def http_server(
     host: str = "127.0.0.1", location: str | None = None, port: int = 0
 ) -> contextlib.AbstractContextManager[Canary]:
     return live_server.http_server(host, location, port, body=CANARY_ANSWER)
+
+
+# --------------------------------------------------------------------------- hostile peers
+@dataclass
+class Seen:
+    """One request a :class:`HeaderCanary` received."""
+
+    method: str
+    path: str
+    headers: dict[str, str]  # lower-case names
+
+
+class HeaderCanary:
+    """An HTTP server on 127.0.0.1 that records every request with its headers and answers
+    like an assetstore service (a health check and a federated search both accept it)."""
+
+    def __init__(self) -> None:
+        import http.server
+
+        seen: list[Seen] = []
+        self.seen = seen
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def _answer(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                if length:
+                    self.rfile.read(length)
+                seen.append(
+                    Seen(self.command, self.path, {k.lower(): v for k, v in self.headers.items()})
+                )
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(CANARY_ANSWER)))
+                self.end_headers()
+                self.wfile.write(CANARY_ANSWER)
+
+            do_GET = do_POST = _answer
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self._server.server_address[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.02,), daemon=True
+        )
+
+    def __enter__(self) -> HeaderCanary:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(5)
+
+
+class Dripper:
+    """A peer on 127.0.0.1 that accepts every connection and answers one byte every
+    ``interval`` seconds (a status line, then an endless header), and counts the
+    connections still open: a caller that gave up but kept its socket shows here."""
+
+    def __init__(self, interval: float = 0.25) -> None:
+        self._listener = socket.create_server(("127.0.0.1", 0), backlog=128)
+        self.port = self._listener.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.interval = interval
+        self.accepted = 0
+        self.open = 0
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+
+    def __enter__(self) -> Dripper:
+        threading.Thread(target=self._accept, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._listener.close()
+
+    def _accept(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self._listener.accept()
+            except OSError:
+                return
+            with self._lock:
+                self.accepted += 1
+                self.open += 1
+            threading.Thread(target=self._drip, args=(conn,), daemon=True).start()
+
+    def _drip(self, conn: socket.socket) -> None:
+        import select
+
+        answer = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nX-Drip: "
+        try:
+            position = 0
+            while not self._stop.is_set():
+                readable, _, _ = select.select([conn], [], [], self.interval)
+                if readable and not conn.recv(65536):
+                    return  # the caller closed its end
+                byte = answer[position : position + 1] or b"a"
+                conn.sendall(byte)
+                position += 1
+        except OSError:
+            return
+        finally:
+            conn.close()
+            with self._lock:
+                self.open -= 1
+
+
+class Flood:
+    """A peer on 127.0.0.1 that answers every request 200 with a JSON body of ``size``
+    bytes (its length declared, or not: then the body ends when the connection does), sent
+    as fast as the caller reads it, and records how much it managed to send."""
+
+    def __init__(self, size: int, *, declare: bool = True) -> None:
+        self.declare = declare
+        self._listener = socket.create_server(("127.0.0.1", 0), backlog=32)
+        self.port = self._listener.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.size = size
+        self.sent: list[int] = []
+        self._stop = threading.Event()
+
+    def __enter__(self) -> Flood:
+        threading.Thread(target=self._accept, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._listener.close()
+
+    def _accept(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self._listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._flood, args=(conn,), daemon=True).start()
+
+    def _flood(self, conn: socket.socket) -> None:
+        sent = 0
+        try:
+            conn.settimeout(10)
+            conn.recv(65536)  # the request (small)
+            length = f"Content-Length: {self.size}" if self.declare else "Connection: close"
+            head = f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n{length}\r\n\r\n"
+            conn.sendall(head.encode())
+            block = b'{"success": true, "data": ["' + b"x" * (MiB - 32)
+            while sent < self.size:
+                piece = block[: self.size - sent]
+                conn.sendall(piece)
+                sent += len(piece)
+        except OSError:
+            pass
+        finally:
+            self.sent.append(sent)
+            conn.close()
