@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from assetstore._sync import SyncReport, sync
 from assetstore._version import __version__ as __version__
 from assetstore.contract import AssetStore, Registry
 from assetstore.errors import (
@@ -23,7 +24,9 @@ from assetstore.errors import (
     AssetStoreError,
     AuthenticationError,
     BackendUnavailableError,
+    ChecksumMismatchError,
     CrossSiteRequestError,
+    DamagedBundleError,
     DamageError,
     HealthCheckRefusedError,
     InsufficientStorageError,
@@ -33,6 +36,7 @@ from assetstore.errors import (
     InvalidQueryError,
     MissingDependencyError,
     NotFoundError,
+    NotSupportedError,
     PayloadTooLargeError,
     QueryTimeoutError,
     ReadOnlyFieldError,
@@ -48,6 +52,7 @@ from assetstore.models import (
     FsckReport,
     GcReport,
     HealthReport,
+    ImportItem,
     SearchResult,
     StagedFile,
     Upload,
@@ -67,12 +72,15 @@ __all__ = [
     "AssetsDBRegistry",
     "AuthenticationError",
     "BackendUnavailableError",
+    "ChecksumMismatchError",
+    "DamagedBundleError",
     "CrossSiteRequestError",
     "DamageError",
     "FsckReport",
     "GcReport",
     "HealthCheckRefusedError",
     "HealthReport",
+    "ImportItem",
     "InsufficientStorageError",
     "IntegrityError",
     "InvalidInputError",
@@ -80,6 +88,7 @@ __all__ = [
     "InvalidQueryError",
     "MissingDependencyError",
     "NotFoundError",
+    "NotSupportedError",
     "PayloadTooLargeError",
     "QueryTimeoutError",
     "ReadOnlyFieldError",
@@ -90,11 +99,13 @@ __all__ = [
     "SearchResult",
     "ServiceBusyError",
     "StagedFile",
+    "SyncReport",
     "TooManyResultsError",
     "Upload",
     "compile_filter",
     "open_registry",
     "open_store",
+    "sync",
 ]
 
 

@@ -29,6 +29,7 @@ from pydantic import ValidationError
 from assetstore import versions
 from assetstore._base_store import BaseAssetStore, require_stored_file
 from assetstore._identity import IDENTITY_KEY, StoreIdentity
+from assetstore._import import import_items, imported_record, write_imported_file
 from assetstore._loss_guard import LossGuard
 from assetstore._maintenance import Maintenance
 from assetstore._media_types import media_type
@@ -66,6 +67,7 @@ from assetstore.models import (
     Filter,
     FsckReport,
     GcReport,
+    ImportItem,
     Progress,
     Sort,
     StagedFile,
@@ -308,6 +310,55 @@ class Store(BaseAssetStore):
             raise
         return [self._answer(asset) for asset in assets]
 
+    def import_assets(
+        self, items: Iterable[ImportItem], *, progress: Progress | None = None
+    ) -> list[AssetObject]:
+        """All or nothing, in one metadata commit, like :meth:`upload_many`. A file that an
+        interrupted import left under the same ``asset_id`` is verified and kept, not read
+        from its source again."""
+        items = import_items(items)
+        records = [
+            imported_record(
+                item.record,
+                assets_db_id=self.assets_db_id,
+                download_url=lambda asset_id: "",  # computed when answering: see _answer
+            )
+            for item in items
+        ]
+        self._refuse_taken(record.asset_uri for record in records)
+        self._refuse_taken_ids([record.asset_id for record in records])
+        now = utc_now()
+        written: list[str] = []
+        try:
+            for item, record in zip(items, records, strict=True):
+                record.created_at = record.created_at or now
+                record.updated_at = record.updated_at or now
+                if (item.source is None) != (record.asset_source != "upload"):
+                    raise InvalidInputError(
+                        f"{record.asset_uri}: an uploaded asset is imported with its file, "
+                        "an external one without"
+                    )
+                if item.source is not None:
+                    key = blob_key(record.asset_id)
+                    if write_imported_file(self._blobs, key, item.source, record, progress):
+                        written.append(record.asset_id)
+            self._blobs.sync_all()
+            self._documents.insert_many([record.to_document() for record in records])
+        except BaseException:
+            for asset_id in written:
+                self._discard_uncommitted(StagedFile(asset_id, 0, "", ""))
+            raise
+        return [self._answer(record) for record in records]
+
+    def _refuse_taken_ids(self, asset_ids: list[str]) -> None:
+        if len(set(asset_ids)) != len(asset_ids):
+            raise AlreadyExistsError("an import gives the same asset_id twice")
+        taken = self._documents.find({"asset_id": {"$in": asset_ids}}, limit=1, shared=True)
+        if taken:
+            raise AlreadyExistsError(
+                f"asset_id {taken[0]['asset_id']!r} is already {taken[0]['asset_uri']!r}'s"
+            )
+
     def register(self, asset: AssetObject | Mapping[str, Any]) -> AssetObject:
         record = self._external_record(asset)
         self._documents.insert(record.to_document())
@@ -423,6 +474,19 @@ class Store(BaseAssetStore):
             _hide_computed_fields(filter, sort), sort=sort, all_scopes=all_stores
         )
         return (self._answer(asset_from_document(doc, self._documents)) for doc in docs)
+
+    def iter_documents(
+        self, filter: Filter | None = None, *, sort: Sort | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """The documents as the backend holds them (shared: not to be changed), an uploaded
+        file's ``asset_public_url`` computed now, as :meth:`get` gives it."""
+        docs = self._documents.iter_find(_hide_computed_fields(filter, sort), sort=sort)
+        return (
+            {**doc, "asset_public_url": self._download_url(doc["asset_id"])}
+            if doc.get("asset_source") == "upload"
+            else doc
+            for doc in docs
+        )
 
     def count(self, filter: Filter | None = None, *, all_stores: bool = False) -> int:
         return self._documents.count(_hide_computed_fields(filter, None), all_scopes=all_stores)

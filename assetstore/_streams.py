@@ -93,7 +93,8 @@ class BackgroundHash:
         self._depth = depth
         self._work: queue.Queue[tuple[bytearray, int] | None] | None = None
         # Reused: a fresh multi-MiB buffer per chunk costs page faults on every allocation.
-        self._free: queue.Queue[bytearray] = queue.Queue()
+        # Made with the thread: a small file (most of a sync's) never needs either.
+        self._free: queue.Queue[bytearray] | None = None
         self._thread: threading.Thread | None = None
 
     def update(self, data: memoryview) -> None:
@@ -103,6 +104,7 @@ class BackgroundHash:
             self._inline += len(data)
             if self._inline >= self._threshold:
                 self._work = queue.Queue()
+                self._free = queue.Queue()
                 for _ in range(self._depth):
                     self._free.put(bytearray())
                 self._thread = threading.Thread(
@@ -110,6 +112,7 @@ class BackgroundHash:
                 )
                 self._thread.start()
             return
+        assert self._free is not None
         buffer = self._free.get()
         if len(buffer) < len(data):
             buffer = bytearray(len(data))
@@ -118,6 +121,7 @@ class BackgroundHash:
 
     def _run(self) -> None:
         assert self._work is not None
+        assert self._free is not None
         while (item := self._work.get()) is not None:
             buffer, count = item
             self._sha256.update(memoryview(buffer)[:count])

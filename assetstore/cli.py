@@ -38,6 +38,9 @@ s3://bucket/prefix (with --metadata mongodb://...), or http://host:port of `asse
 Filters are MongoDB find filters in JSON, e.g.
   assetstore find '{{"asset_tags": {{"$in": ["image"]}}, "asset_metadata.framework": "pytorch"}}'
 
+Move assets between stores and machines: `assetstore sync SRC DST` (any two stores),
+`assetstore export BUNDLE` and `assetstore import BUNDLE` (offline bundles).
+
 Exit status: 0 ok, 1 failure, 2 invalid input, 3 not found, 4 conflict (URI taken or the
 asset changed since --if-revision)."""
 
@@ -493,6 +496,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     gc.set_defaults(handler=cmd_gc)
 
+    from assetstore._cli_transfer import add_commands as add_transfer_commands
+
+    add_transfer_commands(commands, _json_arg, _transfer_options)
+
     registry = commands.add_parser("registry", help="the registry of asset stores")
     sub = registry.add_subparsers(dest="registry_command", required=True, metavar="COMMAND")
     add = sub.add_parser("add", help="register an asset store")
@@ -603,6 +610,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "serve":
             return cmd_serve(args)
+        if args.command == "sync":  # two stores, each opened with its own options
+            runner: Callable[[argparse.Namespace], int] = args.command_runner
+            return runner(args)
         settings = Settings.from_env()
         # The token of this command's store: --token, else ASSETSTORE_TOKEN, which the user
         # set for this command (open_store alone would send it to ASSETSTORE_URL only).
@@ -617,6 +627,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
         else:
             location = store_location(args.store, settings)
+            args.store_location = location
             remote = scheme_of(location) in ("http", "https")
             target = open_store(
                 location,

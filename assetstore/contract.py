@@ -15,6 +15,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from assetstore.errors import NotSupportedError
 from assetstore.models import (
     AssetObject,
     AssetsDBRegistry,
@@ -22,6 +23,7 @@ from assetstore.models import (
     FsckReport,
     GcReport,
     HealthReport,
+    ImportItem,
     Progress,
     SearchResult,
     Sort,
@@ -119,6 +121,24 @@ class AssetStore(ABC):
         :meth:`upload_many`)."""
         return [self.register(asset) for asset in assets]
 
+    def import_assets(
+        self, items: Iterable[ImportItem], *, progress: Progress | None = None
+    ) -> list[AssetObject]:
+        """Publish assets copied from another store, keeping their identity: URI, name,
+        version, tag, ``asset_id``, metadata, tags, file info (sha256 included),
+        ``created_at``, ``updated_at`` and ``asset_origin`` are the record's; ``assets_db_id``,
+        ``asset_public_url`` of a stored file and ``revision`` (1) are this store's.
+
+        Each file is read from its item's ``source`` and checked against the record's size
+        and sha256 before anything is published (``ChecksumMismatchError`` otherwise). All or
+        nothing: ``AlreadyExistsError`` if a URI or an ``asset_id`` is taken (or given
+        twice), and then nothing is read. A store that keeps part of an interrupted large
+        file may ask a callable ``source`` for the rest only.
+
+        This default raises ``NotSupportedError``: a store must implement it to be
+        a destination of :func:`assetstore.sync`."""
+        raise NotSupportedError(f"{type(self).__name__} cannot import assets with their identity")
+
     @abstractmethod
     def register(self, asset: AssetObject | Mapping[str, Any]) -> AssetObject:
         """Record an external asset (its file lives at its own ``asset_public_url``).
@@ -189,6 +209,19 @@ class AssetStore(ABC):
         constant however many assets match; this default is :meth:`query`'s list."""
         return iter(self.query(filter, sort=sort, all_stores=all_stores))
 
+    def iter_documents(
+        self, filter: Filter | None = None, *, sort: Sort | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """Every asset matching ``filter``, in ``sort`` order, as its JSON document (what
+        ``AssetObject.to_document`` gives): for bulk readers that compare many records
+        without building a model of each (:func:`assetstore.sync`). The documents may be
+        the store's own: do not change them. The filter is checked before this returns.
+
+        Stores override this when they hold documents already (the in-process store, the
+        HTTP client's streamed export); this default converts :meth:`iter_query`'s assets."""
+        assets = self.iter_query(filter, sort=sort)
+        return (asset.to_document() for asset in assets)
+
     @abstractmethod
     def count(self, filter: Filter | None = None, *, all_stores: bool = False) -> int:
         """How many assets match ``filter`` (in every store sharing the database, with
@@ -205,6 +238,15 @@ class AssetStore(ABC):
     def open_asset(self, asset: AssetObject, *, start: int = 0, end: int | None = None) -> BinaryIO:
         """:meth:`open` for an asset already read (a store may then skip reading it again)."""
         return self.open(asset.asset_uri, start=start, end=end)
+
+    def open_many(self, assets: Iterable[AssetObject]) -> Iterator[BinaryIO]:
+        """Readers of the stored files of ``assets``, in order, each verified like a whole
+        :meth:`open_asset`. Take each reader only after the previous one is read or closed
+        (a store may send them all in one stream). Stores that can fetch many files at once
+        (the HTTP client: one request per batch) override this; this default opens them one
+        by one."""
+        for asset in assets:
+            yield self.open_asset(asset)
 
     def read_bytes(self, uri: str) -> bytes:
         """The whole file, verified before it is returned (for small files)."""

@@ -17,7 +17,9 @@ in step with them)::
     │   │   ├── QueryTimeoutError                    400     2  a query ran past its time limit
     │   │   └── TooManyResultsError                  400     2  more results than max_results: page
     │   ├── InvalidNameError                         400     2  a bad asset name, version or tag
-    │   └── PayloadTooLargeError                     413     2  over an upload or body limit
+    │   ├── PayloadTooLargeError                     413     2  over an upload or body limit
+    │   ├── ChecksumMismatchError                    400     2  bytes differ from their record
+    │   └── DamagedBundleError                       400     2  a bundle member missing or altered
     ├── AlreadyExistsError (ValueError)              409     4  the asset URI is taken
     ├── RevisionMismatchError (ValueError)           412     4  someone else changed it first
     ├── ReadOnlyFieldError (ValueError)              400     2  an update touched an identity field
@@ -30,6 +32,7 @@ in step with them)::
     ├── AuthenticationError (PermissionError)        401     1  missing or wrong token
     ├── CrossSiteRequestError (PermissionError)      403     1  a foreign Host or Origin; a form
     ├── HealthCheckRefusedError (PermissionError)    400     1  a target the address policy refuses
+    ├── NotSupportedError (NotImplementedError)      501     1  this store cannot do that
     └── MissingDependencyError (ImportError)         500     1  an optional extra is not installed
 
 Backends translate their own exceptions into these at their boundary with
@@ -100,6 +103,31 @@ class PayloadTooLargeError(InvalidInputError):
 
     http_status = 413
     exit_code = 2
+
+
+class ChecksumMismatchError(InvalidInputError):
+    """Bytes sent to be stored (an import, a sync) differ in size or sha256 from the record
+    that came with them; nothing was published."""
+
+
+class DamagedBundleError(InvalidInputError):
+    """An offline bundle is damaged: a member is missing, truncated, altered or unexpected.
+
+    ``member`` names it; ``expected`` and ``actual`` say what the manifest promised and what
+    the bundle holds (both None when that does not apply)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        member: str = "",
+        expected: str | None = None,
+        actual: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.member = member
+        self.expected = expected
+        self.actual = actual
 
 
 class AlreadyExistsError(AssetStoreError, ValueError):
@@ -201,6 +229,14 @@ class HealthCheckRefusedError(AssetStoreError, PermissionError):
     exit_code = 1
 
 
+class NotSupportedError(AssetStoreError, NotImplementedError):
+    """This store does not implement the operation (e.g. a third-party store that cannot
+    import records with their identity)."""
+
+    http_status = 501
+    exit_code = 1
+
+
 class MissingDependencyError(AssetStoreError, ImportError):
     """An optional dependency is not installed; the message names the extra to install."""
 
@@ -223,6 +259,8 @@ __all__ = [
     "AssetStoreError",
     "AuthenticationError",
     "BackendUnavailableError",
+    "ChecksumMismatchError",
+    "DamagedBundleError",
     "CrossSiteRequestError",
     "DamageError",
     "HealthCheckRefusedError",
@@ -233,6 +271,7 @@ __all__ = [
     "InvalidQueryError",
     "MissingDependencyError",
     "NotFoundError",
+    "NotSupportedError",
     "PayloadTooLargeError",
     "QueryTimeoutError",
     "ReadOnlyFieldError",

@@ -8,11 +8,14 @@ writes the same JSON. The store adds, without breaking such a client:
 * ``asset_source``: ``"upload"`` for a file stored by the store, ``"external"`` for an asset
   registered with its own public URL;
 * ``created_at`` / ``updated_at`` (ISO 8601, UTC) and ``revision`` (1 on creation, +1 on every
-  change: the value to pass as ``expected_revision`` / HTTP ``If-Match``).
+  change: the value to pass as ``expected_revision`` / HTTP ``If-Match``);
+* ``asset_origin``: where a copy came from (empty for an asset published in this store; see
+  :class:`ImportItem`).
 
 Beside the two records: the reports (health, fsck, gc, federated search), the items of a
-batch upload (:class:`Upload`), a staged file (:class:`StagedFile`) and the type aliases of
-the API (:data:`Filter`, :data:`Sort`, :data:`Source`, :data:`Progress`).
+batch upload (:class:`Upload`) and of an import (:class:`ImportItem`), a staged file
+(:class:`StagedFile`) and the type aliases of the API (:data:`Filter`, :data:`Sort`,
+:data:`Source`, :data:`Progress`).
 """
 
 from __future__ import annotations
@@ -73,6 +76,21 @@ class Upload:
         raise InvalidInputError("each upload must be an Upload or a mapping of its fields")
 
 
+#: What an import reads a file from: a :data:`Source` read from its start, or a function
+#: giving a reader of the file from a byte offset (a store that kept part of an interrupted
+#: transfer asks for the rest only).
+ImportSource = Source | Callable[[int], Readable]
+
+
+@dataclass(frozen=True)
+class ImportItem:
+    """One item of :meth:`AssetStore.import_assets`: a record published elsewhere, kept
+    with its identity, and the bytes of its file (None for an external asset)."""
+
+    record: AssetObject
+    source: ImportSource | None = None
+
+
 @dataclass(frozen=True)
 class StagedFile:
     """A file written by :meth:`AssetStore.stage` and not yet published: invisible to every
@@ -96,6 +114,7 @@ ASSET_IDENTITY_FIELDS = frozenset(
         "created_at",
         "updated_at",
         "revision",
+        "asset_origin",
     }
 )
 #: Fields an update may change on any asset.
@@ -156,6 +175,10 @@ class AssetObject(BaseModel):
     created_at: str = ""
     updated_at: str = ""
     revision: int = 0
+    #: Provenance of a copy (``assetstore.sync``, ``import``): ``assets_db_id`` of the store
+    #: that first published the asset, ``copied_from`` (the store read, its id and
+    #: location), ``copied_at``. Empty for an asset published in this store.
+    asset_origin: dict[str, Any] = Field(default_factory=dict)
 
     _normalize_tags = field_validator("asset_tags", mode="before")(_string_list)
 
@@ -397,6 +420,8 @@ __all__ = [
     "FsckReport",
     "GcReport",
     "HealthReport",
+    "ImportItem",
+    "ImportSource",
     "Progress",
     "SearchResult",
     "Sort",

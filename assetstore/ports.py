@@ -26,6 +26,48 @@ class BlobInfo:
     modified: float  # POSIX timestamp
 
 
+class ResumableWrite(ABC):
+    """A write of one blob that outlives the process making it (see
+    :meth:`BlobStore.resume_write`): what it wrote stays, invisible, until :meth:`commit` or
+    :meth:`abort`, and a later attempt continues after it.
+
+    An interrupted write is continued by whoever asks for the same key next: the caller
+    checks the kept bytes (with :meth:`kept`, or :meth:`check_kept` where they cannot be read
+    back) before it appends the rest."""
+
+    #: Bytes kept from an earlier attempt: the next :meth:`append` continues after them.
+    offset: int = 0
+
+    def kept(self) -> Iterator[bytes] | None:
+        """The kept bytes read back, to hash them again; None where they cannot be read
+        before the write is committed (the caller then gives them to :meth:`check_kept`)."""
+        return None
+
+    def check_kept(self, chunks: Iterable[bytes]) -> bool:
+        """Whether ``chunks``, the first :attr:`offset` bytes of the source read again, are
+        what was kept (False: :meth:`abort` and start over). Consumes the chunks."""
+        for _ in chunks:
+            pass
+        return False
+
+    @abstractmethod
+    def append(self, chunks: Iterable[bytes]) -> None:
+        """Write the chunks after what is kept. On an error, what was written so far stays
+        for a later attempt (unless :meth:`abort` is called)."""
+
+    @abstractmethod
+    def commit(self, *, sync: bool = True) -> int:
+        """Make the bytes written the blob under the key (``AlreadyExistsError`` if it is
+        taken) and return its size; ``sync`` as for :meth:`BlobStore.write`."""
+
+    @abstractmethod
+    def abort(self) -> None:
+        """Discard everything written, now and by earlier attempts."""
+
+    def close(self) -> None:  # noqa: B027 - stores that hold nothing between calls
+        """Stop writing, keeping what was written for a later attempt."""
+
+
 class BlobStore(ABC):
     """Port: immutable byte blobs under ``/``-separated keys.
 
@@ -53,6 +95,12 @@ class BlobStore(ABC):
         leaves nothing behind). With ``overwrite=False`` an existing blob is kept and
         ``AlreadyExistsError`` is raised. With ``sync=False`` the blob may not survive a
         machine crash until :meth:`sync_all` (for batches: one flush instead of many)."""
+
+    def resume_write(self, key: str) -> ResumableWrite | None:
+        """A write of ``key`` that a later process can continue if this one is interrupted
+        (it continues the one an earlier process left, if any); None where writes cannot
+        be resumed (the default: an interrupted :meth:`write` starts over)."""
+        return None
 
     def sync_all(self) -> None:  # noqa: B027 - stores whose writes are always durable
         """Make every blob written so far durable (after writes with ``sync=False``)."""
@@ -214,4 +262,4 @@ class DocumentStore(ABC):
         """Release files and connections."""
 
 
-__all__ = ["BlobInfo", "BlobStore", "DocumentStore"]
+__all__ = ["BlobInfo", "BlobStore", "DocumentStore", "ResumableWrite"]

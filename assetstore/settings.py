@@ -215,6 +215,12 @@ class ServiceSettings(BaseModel):
     max_form_field_bytes: int = Field(default=1 * MiB, ge=1024)
     #: Largest JSON body (filters, updates, registrations): 413 before parsing.
     max_query_bytes: int = Field(default=256 * 1024, ge=1024)
+    #: Most assets in one batch request (``POST /batch/upload``, ``/batch/register``,
+    #: ``/batch/import``); their files together stay within ``max_upload_bytes``.
+    max_batch_items: int = Field(default=10_000, ge=1)
+    #: Largest list of records of one batch request (its ``manifest``, or the JSON body of
+    #: ``/batch/register``), parsed whole: it bounds the memory one batch takes.
+    max_batch_manifest_bytes: int = Field(default=32 * MiB, ge=1024)
     #: A hard cap on the results of one answer of ``POST /assets`` and ``POST
     #: /asset_registries``. None (the default): a query without ``limit`` gets every match,
     #: streamed. A request for more (a larger ``limit``, or no ``limit`` with more matches)

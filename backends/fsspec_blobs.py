@@ -33,7 +33,7 @@ import fsspec
 
 from assetstore._fileio import ensure_dir, fsync_dir, local_path, sync_filesystem
 from assetstore.errors import AlreadyExistsError, IntegrityError, InvalidInputError
-from assetstore.ports import BlobInfo, BlobStore
+from assetstore.ports import BlobInfo, BlobStore, ResumableWrite
 
 #: Where writes in progress live, under the store's root.
 TMP_PREFIX = ".tmp/"
@@ -356,6 +356,13 @@ class LocalBlobStore(FsspecBlobStore):
                 os.unlink(tmp)
             raise
         return size
+
+    def resume_write(self, key: str) -> ResumableWrite:
+        """Through a partial file under ``.tmp/`` that a later process continues
+        (:mod:`assetstore.backends._resumable`)."""
+        from assetstore.backends._resumable import LocalResumableWrite
+
+        return LocalResumableWrite(self._root, key, TMP_PREFIX)
 
     def sync_all(self) -> None:
         """One ``syncfs`` of the store's file system (``sync`` where it is missing)."""

@@ -41,6 +41,12 @@ class Settings:
     #: A benchmark child whose RSS passes this (MiB) is stopped, and its cell reported as
     #: failed: the machine is shared, and a store that needs more is a result in itself.
     rss_cap_mb: int
+    #: Small assets of the sync section, and how many of them the one-request-per-asset
+    #: baseline uploads (its time is scaled to ``sync_assets``).
+    sync_assets: int = 10_000
+    sync_baseline: int = 2000
+    #: Seconds of load per endpoint and round in the sync section's ``GET /asset`` part.
+    load_seconds: float = 5.0
 
     def shared_sizes(self) -> list[int]:
         """The sizes every backend and section runs: ``sizes`` up to ``all_backends_max``."""
@@ -63,6 +69,9 @@ PROFILES: dict[str, Settings] = {
         http_cap=100,
         mlflow_sizes=[1000],
         rss_cap_mb=8192,
+        sync_assets=500,
+        sync_baseline=100,
+        load_seconds=1.0,
     ),
     # S3 runs one round: moto serves a 1 GiB GET in ~2 minutes, and 3 rounds alone took 15.
     # 1,000,000 assets: the local store only (filling it alone takes minutes).

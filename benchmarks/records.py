@@ -14,6 +14,7 @@ from .sections.bulk import BulkResult
 from .sections.metadata import MetadataResult
 from .sections.mlflow import MlflowResult
 from .sections.query_engine import QueryEngineResult
+from .sections.sync import SyncResult
 from .sections.transfers import TransfersResult
 from .serde import FormatError, load, to_json
 from .targets import Target
@@ -66,6 +67,7 @@ class Results:
     bulk_import: BulkResult | None = None
     transfers: TransfersResult | None = None
     mlflow: MlflowResult | None = None
+    sync: SyncResult | None = None
     targets: list[Target] = field(default_factory=list)
     format: int = FORMAT
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from .config import Config
 from .records import Results
-from .sections import bulk, metadata, mlflow, query_engine, transfers
+from .sections import bulk, metadata, mlflow, query_engine, sync, transfers
 
 
 @dataclass(frozen=True)
@@ -31,5 +31,6 @@ SECTIONS: tuple[Section, ...] = (
     Section("bulk", "bulk_import", bulk.run),
     Section("transfers", "transfers", transfers.run),
     Section("mlflow", "mlflow", mlflow.run),
+    Section("sync", "sync", sync.run),
 )
 NAMES: tuple[str, ...] = tuple(section.name for section in SECTIONS)

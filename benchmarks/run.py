@@ -12,7 +12,8 @@ montydb), ``metadata`` (operations per backend at each size; sizes above 100,000
 local store only, with fewer operations), ``bulk`` (``register_many`` /
 ``upload_many`` in one call), ``transfers`` (local, S3 on moto and HTTP against a plain copy
 and boto3), ``mlflow`` (MLflow's model registry on SQLite, in its own virtualenv, created on
-first use unless ``--no-mlflow-setup``).
+first use unless ``--no-mlflow-setup``), ``sync`` (``assetstore.sync`` of many small and a
+few large files through the service, and ``GET /asset`` against a bare Starlette endpoint).
 
 Writes ``report.md`` (machine, versions, command, tables of medians and ratios, the targets),
 ``results.json`` (every raw number), PNG plots and ``README-performance.md`` (the README's

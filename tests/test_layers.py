@@ -49,6 +49,11 @@ LAYERS: list[tuple[str, set[str]]] = [
             "assetstore._health",
             "assetstore._federation",
             "assetstore._base_store",
+            "assetstore._import",
+            "assetstore._sync_plan",
+            "assetstore._sync_run",
+            "assetstore._sync_report",
+            "assetstore._bundle",
             "assetstore._store",
             "assetstore._registry",
             "assetstore.schemes",
@@ -62,12 +67,20 @@ LAYERS: list[tuple[str, set[str]]] = [
             "assetstore.http.client",
             "assetstore.http._requests",
             "assetstore.http._client_streams",
+            "assetstore.http._client_batch",
         },
     ),
     ("composition root", {"assetstore.open"}),
     (
         "service, CLI, testing",
-        {"assetstore.http.*", "assetstore.cli", "assetstore.testing", "assetstore.testing.*"},
+        {
+            "assetstore.http.*",
+            "assetstore.cli",
+            "assetstore.testing",
+            "assetstore.testing.*",
+            "assetstore._sync",
+            "assetstore._cli_transfer",
+        },
     ),
     ("package", {"assetstore"}),
 ]
@@ -82,7 +95,7 @@ BACKEND_HELPERS = {
     "assetstore._regex",
 }
 #: Who may consult the settings.
-SETTINGS_READERS = {"assetstore.open", "assetstore.cli"}
+SETTINGS_READERS = {"assetstore.open", "assetstore.cli", "assetstore._cli_transfer"}
 
 
 def module_name(path: Path) -> str:
@@ -241,6 +254,7 @@ def test_only_open_the_cli_and_the_service_consult_the_settings():
             "assetstore.http.client",
             "assetstore.http._requests",
             "assetstore.http._client_streams",
+            "assetstore.http._client_batch",
         }
     }
     assert readers - service <= SETTINGS_READERS

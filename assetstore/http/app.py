@@ -14,6 +14,7 @@ from assetstore._version import __version__
 from assetstore.contract import AssetStore, Registry
 from assetstore.errors import InvalidInputError
 from assetstore.http import _assets_api as assets_api
+from assetstore.http import _batch_api as batch_api
 from assetstore.http import _registry_api as registry_api
 from assetstore.http._admission import Admission
 from assetstore.http._errors import install_error_handlers
@@ -90,6 +91,8 @@ def create_app(
                     "max_upload_bytes": settings.max_upload_bytes,
                     "max_query_bytes": settings.max_query_bytes,
                     "max_results": settings.max_results,
+                    "max_batch_items": settings.max_batch_items,
+                    "max_batch_manifest_bytes": settings.max_batch_manifest_bytes,
                 },
                 "auth": {
                     "writes": settings.token is not None,
@@ -100,6 +103,7 @@ def create_app(
         )
 
     if store is not None:
+        app.include_router(batch_api.router)  # before /asset/{uri:path}: /assets/export
         app.include_router(assets_api.router)
         if settings.admin_endpoints:
             app.include_router(assets_api.admin_router)

@@ -7,6 +7,11 @@
   :class:`BackendUnavailableError`.
 * Uploads stream: the multipart body is generated chunk by chunk from the source (metadata
   first, so the server can refuse a bad name before any byte of the file is stored).
+* ``upload_many``, ``register_many`` and ``import_assets`` use the batch endpoints: one
+  request per ``max_batch_items`` assets (and ``max_upload_bytes`` of files), each all or
+  nothing on the server; if a later request fails, the assets the earlier ones published
+  are deleted before the error is raised. ``iter_query`` (and ``query`` without paging)
+  read the streamed NDJSON export. A service without them gets the one-by-one calls.
 * Downloads stream and are verified: ``open(uri)`` (whole file), ``read_bytes`` and
   ``download`` check size and sha256 before handing over the last byte; ``download``
   writes a temporary file beside the target and renames it. ``open(uri, start, end)``
@@ -19,6 +24,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import itertools
 import os
@@ -35,7 +41,18 @@ from assetstore.errors import (
     AssetNotFoundError,
     AssetStoreError,
     InvalidInputError,
+    NotFoundError,
     RegistryNotFoundError,
+    TooManyResultsError,
+)
+from assetstore.http._client_batch import (
+    BatchLimits,
+    FilePart,
+    FramedFiles,
+    batches,
+    form,
+    ndjson_records,
+    post_streamed,
 )
 from assetstore.http._client_streams import (
     ResponseReader,
@@ -47,6 +64,7 @@ from assetstore.http._requests import (
     PageSize,
     if_match,
     pages,
+    sort_param,
     url_path,
     url_segment,
 )
@@ -57,9 +75,11 @@ from assetstore.models import (
     FsckReport,
     GcReport,
     HealthReport,
+    ImportItem,
     Progress,
     SearchResult,
     Sort,
+    Upload,
 )
 from assetstore.uri import build_uri
 
@@ -97,7 +117,8 @@ class _Remote:
 class HttpAssetStore(_Remote, BaseAssetStore):
     """An asset store served by ``assetstore serve`` at ``base_url``."""
 
-    _assets_db_id: str | None = None
+    _health_data: dict[str, Any] | None = None
+    _export_supported: bool = True
 
     def __repr__(self) -> str:
         return f"HttpAssetStore({self._http.base_url!r})"
@@ -107,16 +128,31 @@ class HttpAssetStore(_Remote, BaseAssetStore):
         """The service's address."""
         return self._http.base_url
 
+    def _health(self) -> dict[str, Any]:
+        """The service's ``/health`` data (fetched once)."""
+        if self._health_data is None:
+            data = self._http.json("GET", "/health").get("data")
+            self._health_data = data if isinstance(data, dict) else {}
+        return self._health_data
+
     @property
     def assets_db_id(self) -> str:  # type: ignore[override]  # fetched on first use
         """The served store's id, as its ``/health`` reports it (fetched once)."""
-        if self._assets_db_id is None:
-            data = self._http.json("GET", "/health").get("data") or {}
-            found = data.get("assets_db_id")
-            if not found:
-                raise InvalidInputError(f"{self.base_url} serves no asset store")
-            self._assets_db_id = str(found)
-        return self._assets_db_id
+        found = self._health().get("assets_db_id")
+        if not found:
+            raise InvalidInputError(f"{self.base_url} serves no asset store")
+        return str(found)
+
+    def _batch_limits(self) -> BatchLimits | None:
+        """What one batch request may hold; None if the service has no batch endpoints."""
+        limits = self._health().get("limits") or {}
+        values: list[int] = []
+        for name in ("max_batch_items", "max_batch_manifest_bytes", "max_upload_bytes"):
+            value = limits.get(name)
+            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+                return None
+            values.append(value)
+        return BatchLimits(*values)
 
     # ----------------------------------------------------------------- create
     def upload(
@@ -157,6 +193,103 @@ class HttpAssetStore(_Remote, BaseAssetStore):
             response = self._http.json("POST", "/upload_asset", content=body, headers=headers)
         return AssetObject.model_validate(response["data"])
 
+    def upload_many(
+        self, items: Iterable[Upload | Mapping[str, Any]], *, progress: Progress | None = None
+    ) -> list[AssetObject]:
+        """In batches (``POST /batch/upload``), all or nothing; see the module docstring."""
+        requests = [Upload.fields_of(item) for item in items]
+        limits = self._batch_limits()
+        if limits is None:
+            return super().upload_many(requests, progress=progress)
+        entries: list[bytes] = []
+        parts: list[FilePart | None] = []
+        for fields in requests:
+            build_uri(fields["name"], fields["version"], fields["tag"])  # before any byte
+            tags = fields.get("tags")
+            if tags is not None and not isinstance(tags, (str, bytes, Mapping)):
+                tags = list(tags)
+            filename = os.path.basename(fields.get("filename") or _source_name(fields["source"]))
+            content_type = fields.get("content_type")
+            entries.append(
+                json_body(
+                    {
+                        "asset_name": fields["name"],
+                        "asset_version": {"version": fields["version"], "tag": fields["tag"]},
+                        "asset_metadata": fields.get("metadata"),
+                        "asset_tags": tags,
+                        "filename": filename,
+                        "content_type": content_type,
+                    },
+                    "asset_metadata",
+                )
+            )
+            source = fields["source"]
+            parts.append(FilePart(source, source_size(source)))
+        return self._send_batches("/batch/upload", entries, parts, limits, progress)
+
+    def register_many(self, assets: Iterable[AssetObject | Mapping[str, Any]]) -> list[AssetObject]:
+        """In batches (``POST /batch/register``), all or nothing; see the module docstring."""
+        records = [_record_fields(asset) for asset in assets]
+        limits = self._batch_limits()
+        if limits is None:
+            return super().register_many(records)
+        entries = [json_body(record, "the asset") for record in records]
+        return self._send_batches("/batch/register", entries, [None] * len(entries), limits)
+
+    def import_assets(
+        self, items: Iterable[ImportItem], *, progress: Progress | None = None
+    ) -> list[AssetObject]:
+        """In batches (``POST /batch/import``), all or nothing; see the module docstring."""
+        entries: list[bytes] = []
+        parts: list[FilePart | None] = []
+        for item in items:
+            if not isinstance(item, ImportItem):
+                raise InvalidInputError("each item of an import must be an ImportItem")
+            record = _record_fields(item.record)
+            entries.append(json_body(record, "the record"))
+            if item.source is None:
+                parts.append(None)
+                continue
+            info = record.get("asset_file_info") or {}
+            size = info.get("file_size")
+            known = isinstance(size, int) and not isinstance(size, bool)
+            parts.append(FilePart(item.source, size if known else None))
+        limits = self._batch_limits()
+        if limits is None:
+            return super().import_assets([])  # NotSupportedError: the service cannot
+        return self._send_batches("/batch/import", entries, parts, limits, progress)
+
+    def _send_batches(
+        self,
+        path: str,
+        entries: list[bytes],
+        parts: list[FilePart | None],
+        limits: BatchLimits,
+        progress: Progress | None = None,
+    ) -> list[AssetObject]:
+        """One request per batch within ``limits``; if one fails, what the earlier ones
+        published is deleted before the error is raised."""
+        done: list[AssetObject] = []
+        sizes = [part.size if part is not None else 0 for part in parts]
+        try:
+            for span in batches(entries, sizes, limits):
+                files = [part for part in (parts[i] for i in span) if part is not None]
+                if path == "/batch/register":
+                    body = b"[" + b",".join(entries[i] for i in span) + b"]"
+                    response = self._http.json(
+                        "POST", path, content=body, headers={"Content-Type": "application/json"}
+                    )
+                else:
+                    headers, stream = form([entries[i] for i in span], files, progress)
+                    response = self._http.json("POST", path, content=stream, headers=headers)
+                done.extend(AssetObject.model_validate(doc) for doc in response["data"])
+        except BaseException:
+            for asset in reversed(done):
+                with contextlib.suppress(AssetStoreError):
+                    self.delete(asset.asset_uri, expected_revision=asset.revision)
+            raise
+        return done
+
     def register(self, asset: AssetObject | Mapping[str, Any]) -> AssetObject:
         fields = asset.model_dump(mode="json") if isinstance(asset, AssetObject) else asset
         if not isinstance(fields, Mapping):
@@ -190,6 +323,8 @@ class HttpAssetStore(_Remote, BaseAssetStore):
         limit: int | None = None,
         all_stores: bool = False,
     ) -> list[AssetObject]:
+        if not skip and limit is None:
+            return list(self.iter_query(filter, sort=sort, all_stores=all_stores))
         return list(self._assets(filter, sort, skip, limit, all_stores))
 
     def iter_query(
@@ -199,9 +334,46 @@ class HttpAssetStore(_Remote, BaseAssetStore):
         sort: Sort | None = None,
         all_stores: bool = False,
     ) -> Iterator[AssetObject]:
+        """The NDJSON export (``POST /assets/export``), read as it arrives; pages of
+        ``POST /assets`` from a service without it or with ``max_results`` set."""
+        docs = self._exported(filter, sort, all_stores)
+        if docs is not None:
+            return (AssetObject.model_validate(doc) for doc in docs)
         results = self._assets(filter, sort, 0, None, all_stores)
         first = next(results, None)  # the service checks the filter on the first page
         return results if first is None else itertools.chain([first], results)
+
+    def iter_documents(
+        self, filter: Filter | None = None, *, sort: Sort | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """The export's lines as they are (no model built for each)."""
+        docs = self._exported(filter, sort, False)
+        if docs is not None:
+            return docs
+        return super().iter_documents(filter, sort=sort)
+
+    def _exported(
+        self, filter: Filter | None, sort: Sort | None, all_stores: bool
+    ) -> Iterator[dict[str, Any]] | None:
+        """The records of ``POST /assets/export``, the filter already checked by the
+        service; None where the service has no export or caps its answers."""
+        if not self._export_supported:
+            return None
+        params: dict[str, Any] = {}
+        if sort is not None and (text := sort_param(sort)):
+            params["sort"] = text
+        if all_stores:
+            params["all_stores"] = "true"
+        body = json_body({} if filter is None else filter, "the filter")
+        docs = ndjson_records(self._http, "/assets/export", body, params)
+        try:
+            first = next(docs, None)  # the service checks the filter before it answers
+        except NotFoundError:
+            self._export_supported = False  # an older service
+            return None
+        except TooManyResultsError:
+            return None  # the service caps its answers: pages stay within the cap
+        return iter(()) if first is None else itertools.chain([first], docs)
 
     def _assets(
         self,
@@ -272,6 +444,33 @@ class HttpAssetStore(_Remote, BaseAssetStore):
                 label=uri,
             )
         return ResponseReader(body, uri, end - start, exact=True)  # type: ignore[return-value]
+
+    def open_many(self, assets: Iterable[AssetObject]) -> Iterator[BinaryIO]:
+        """One ``POST /batch/download`` per ``max_batch_items`` files; each file verified
+        against its record's size and sha256 as it is read."""
+        wanted = list(assets)
+        for asset in wanted:
+            require_stored_file(asset)
+        limits = self._batch_limits()
+        if limits is None:
+            yield from super().open_many(wanted)
+            return
+        for start in range(0, len(wanted), limits.items):
+            span = wanted[start : start + limits.items]
+            body = orjson.dumps([asset.asset_id for asset in span])
+            response = post_streamed(self._http, "/batch/download", body, {}, "*/*")
+            frames = FramedFiles(response, self.base_url)
+            try:
+                for asset in span:
+                    size = int(asset.file_size or 0)
+                    reader = frames.next_file(asset.asset_id, size)
+                    yield VerifyingReader(  # type: ignore[misc]
+                        reader, size=size, sha256=asset.sha256 or "", label=asset.asset_uri
+                    )
+                    reader.drain()
+                frames.finish()
+            finally:
+                frames.close()
 
     # ---------------------------------------------------------------- changes
     def update(
@@ -445,6 +644,22 @@ class HttpRegistry(_Remote, Registry):
         body = {"filter": filter or {}, "registries": registries, "sort": sort, "limit": limit}
         response = self._http.json("POST", "/asset_registries/search", body=body, what="the search")
         return SearchResult.model_validate(response["data"])
+
+
+def _record_fields(asset: AssetObject | Mapping[str, Any]) -> dict[str, Any]:
+    if isinstance(asset, AssetObject):
+        return asset.model_dump(mode="json")
+    if not isinstance(asset, Mapping):
+        raise InvalidInputError("an asset must be an AssetObject or a JSON object")
+    return dict(asset)
+
+
+def _source_name(source: Any) -> str:
+    """The file name a source stands for, if any (a path's, or a file object's ``name``)."""
+    if isinstance(source, (str, os.PathLike)):
+        return os.path.basename(os.fspath(source))
+    name = getattr(source, "name", "")
+    return os.path.basename(name) if isinstance(name, str) else ""
 
 
 def _json_object(content: bytes) -> dict[str, Any]:

@@ -12,7 +12,17 @@ from pathlib import Path
 from ..paths import REPO
 from ..records import Results
 from ..targets import targets
-from . import bulk, metadata, mlflow, query_engine, readme, run_info, target_table, transfers
+from . import (
+    bulk,
+    metadata,
+    mlflow,
+    query_engine,
+    readme,
+    run_info,
+    sync,
+    target_table,
+    transfers,
+)
 from .render import render
 
 #: The report's parts that have tables, in the order of ``report.md``.
@@ -22,6 +32,7 @@ PARTS = {
     "mlflow": mlflow,
     "bulk": bulk,
     "transfers": transfers,
+    "sync": sync,
     "query_engine": query_engine,
 }
 

@@ -21,6 +21,8 @@ import pytest
 from live_server import run_cli_server
 from test_spec_curl import run as run_curl
 
+from assetstore import open_store
+
 README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
 
 #: Commands that do not run here, by their first words, and why.
@@ -93,6 +95,7 @@ def test_every_readme_command_runs_in_order(workdir):
                 assert code == 200 and body["success"] is True, (command, body)
                 continue
             assert argv[0] == "assetstore", f"{command!r}: run it here or list it in NOT_RUN"
+            argv = [a.replace("http://127.0.0.1:8000", server.url) for a in argv]  # sync
             done = cli(workdir, argv[1:])
             expected = 1 if argv[1] == "registry" and argv[2] == "health" else 0
             assert done.returncode == expected, (command, done.stderr)
@@ -108,6 +111,13 @@ def test_every_readme_command_runs_in_order(workdir):
     assert (workdir / "models" / "model.pt").read_bytes() == (workdir / "model.pt").read_bytes()
     registered = json.loads(outputs["registry ls"])
     assert [e["asset_registry_name"] for e in registered] == ["ResNet models"]
+    # work offline, publish back: the laptop's new version reached the served store
+    published = json.loads(outputs["sync ./laptop"])
+    assert published["copied"] == 1 and published["failed"] == 0
+    with open_store(workdir / "assetstore-data") as served:
+        origin = served.get("org/resnet:1.3.0-stable").asset_origin
+    assert origin["copied_from"]["location"] == str(workdir.resolve() / "laptop")
+    assert json.loads(outputs["--store ./airgapped"])["copied"] >= 1
 
 
 def test_the_commands_not_run_here_are_the_listed_ones():
