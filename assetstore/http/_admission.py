@@ -40,7 +40,7 @@ from assetstore.settings import ServiceSettings
 
 QUERIES = "queries"
 OUTBOUND = "outbound"
-_QUERY_POSTS = frozenset({"/assets", "/asset_registries"})
+_QUERY_POSTS = frozenset({"/assets", "/assets/export", "/asset_registries"})
 _OUTBOUND_POSTS = frozenset({"/asset_registries/search", "/asset_registry"})
 _QUERY_PAGES = frozenset({"/ui", "/ui/", "/ui/registry", "/ui/registry/"})
 _OUTBOUND_PAGES = ("/check_health/", "/ui/registry/health/", "/ui/registry/search")

@@ -18,8 +18,9 @@ from assetstore.http._bodies import (
     json_body_doc,
     read_json_object,
 )
+from assetstore.http._bridge import upload_executor
 from assetstore.http._downloads import FileResponse, file_headers, parse_range
-from assetstore.http._multipart import receive_upload, upload_executor
+from assetstore.http._multipart import receive_upload
 from assetstore.http._paging import Collection, Paging, paging, query_answer
 from assetstore.http._responses import ok
 from assetstore.http._views import SPEC_ASSET_FIELDS, shown

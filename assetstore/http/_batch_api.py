@@ -39,8 +39,8 @@ from assetstore.http._assets_api import base_url, present, store_of
 from assetstore.http._auth import require_read, require_write
 from assetstore.http._batch_form import PartReader, receive_batch
 from assetstore.http._bodies import json_body_doc, parse_json_object, read_body
+from assetstore.http._bridge import upload_executor, upload_limits
 from assetstore.http._errors import UnprocessableBodyError
-from assetstore.http._multipart import upload_executor
 from assetstore.http._paging import StreamedJSON, parse_sort, too_many
 from assetstore.http._responses import ok
 from assetstore.http._views import SPEC_ASSET_FIELDS, spec_view
@@ -137,7 +137,9 @@ async def batch_upload(request: Request) -> Response:
         uploads = [Upload(source=reader_of(index), **fields) for index, fields in enumerate(items)]
         return store.upload_many(uploads)
 
-    assets = await receive_batch(request, settings, upload_executor(request.app), parse, run)
+    assets = await receive_batch(
+        request, settings, upload_executor(request.app), upload_limits(request.app), parse, run
+    )
     return _presented(request, assets)
 
 
@@ -170,7 +172,9 @@ async def batch_import(request: Request) -> Response:
             items.append(ImportItem(record=record, source=source))
         return store.import_assets(items)
 
-    assets = await receive_batch(request, settings, upload_executor(request.app), parse, run)
+    assets = await receive_batch(
+        request, settings, upload_executor(request.app), upload_limits(request.app), parse, run
+    )
     return _presented(request, assets)
 
 

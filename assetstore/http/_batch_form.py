@@ -15,6 +15,12 @@ batches of about ``FLUSH_BYTES`` (many small files go over in one hand-over), so
 flat whatever the number and size of the files. A part the store does not read (a file an
 interrupted import already left whole) is skipped. Any error, or a client that goes away,
 aborts the worker: the store then keeps nothing.
+
+A batch is an upload under the same limits (:mod:`assetstore.http._bridge`): its worker is
+one of ``upload_workers`` and reserves its share of ``upload_buffer_bytes`` (the manifest
+being received is charged too), or the request gets a 503 with ``Retry-After``; a body
+that sends nothing for ``upload_idle_timeout`` seconds, or feeds the worker less than
+``MIN_BATCH`` bytes in that time, gets a 408 and the worker back.
 """
 
 from __future__ import annotations
@@ -22,7 +28,6 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
-import queue
 from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
@@ -35,22 +40,25 @@ from starlette.requests import Request
 
 from assetstore.errors import InvalidInputError, PayloadTooLargeError
 from assetstore.http._bodies import declared_length
+from assetstore.http._bridge import (
+    END,
+    FLUSH_BYTES,
+    MIN_BATCH,
+    Bridge,
+    Reservation,
+    UploadAborted,
+    UploadLimits,
+    idle_limited,
+)
 from assetstore.http._errors import UnprocessableBodyError
-from assetstore.http._multipart import UploadAborted
 from assetstore.settings import ServiceSettings
 
 MANIFEST_FIELD = "manifest"
 FILE_FIELD = "file"
-#: File bytes gathered before they are handed to the worker, and how many such hand-overs
-#: may wait for it.
-FLUSH_BYTES = 1 << 20
-QUEUE_DEPTH = 4
 #: Allowance per part for boundaries and part headers when checking Content-Length.
 PART_OVERHEAD = 1024
 #: The Content-Disposition of a file part as the Python client writes it.
 _PLAIN_FILE_PART = 'form-data; name="file"'
-_END = object()
-_ABORT = object()
 
 FORM_HELP = (
     "a batch is multipart/form-data: first a field 'manifest' holding a JSON array with one "
@@ -61,56 +69,22 @@ FORM_HELP = (
 Runner = Callable[[list[Any], Callable[[int], "PartReader"]], Any]
 
 
-class _Bridge:
-    """File parts from the event loop to the worker: batches of ``(part, piece)`` events
-    (``piece`` None: the part ended), at most ``QUEUE_DEPTH`` batches waiting."""
+class _Events:
+    """The worker's side of the bridge: ``(part, piece)`` events (``piece`` None: the part
+    ended) from batches the loop put, in order; None once the form has ended."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self._loop = loop
-        self._queue: queue.Queue[Any] = queue.Queue(QUEUE_DEPTH)
-        self._space = asyncio.Event()
-        self._aborted = False
-        self.closed = False
+    def __init__(self, bridge: Bridge) -> None:
+        self.bridge = bridge
         self._events: collections.deque[tuple[int, bytes | None]] = collections.deque()
         self._ended = False
 
-    # event-loop side
-    async def put(self, item: Any) -> None:
-        while not self.closed:
-            try:
-                self._queue.put_nowait(item)
-                return
-            except queue.Full:
-                self._space.clear()
-                if not self._queue.full():
-                    continue
-                await self._space.wait()
-
-    def abort(self) -> None:
-        self._aborted = True
-        with contextlib.suppress(queue.Full):
-            self._queue.put_nowait(_ABORT)
-
-    # worker side
-    def _signal_space(self) -> None:
-        with contextlib.suppress(RuntimeError):  # the loop is gone: nobody is waiting
-            self._loop.call_soon_threadsafe(self._space.set)
-
-    def worker_done(self) -> None:
-        self.closed = True
-        self._signal_space()
-
     def next_event(self) -> tuple[int, bytes | None] | None:
-        """The next event, or None once the form has ended."""
         while not self._events:
             if self._ended:
                 return None
-            item = self._queue.get()
-            self._signal_space()
-            if item is _END:
+            item = self.bridge.take()
+            if item is END:
                 self._ended = True
-            elif item is _ABORT or self._aborted:
-                raise UploadAborted("the batch was abandoned")
             else:
                 self._events.extend(item)
         return self._events.popleft()
@@ -122,8 +96,8 @@ class _Bridge:
 class PartReader:
     """The worker's file object for the ``index``-th file part (0-based)."""
 
-    def __init__(self, bridge: _Bridge, index: int, expected: int) -> None:
-        self._bridge = bridge
+    def __init__(self, events: _Events, index: int, expected: int) -> None:
+        self._bridge = events
         self._index = index
         self._expected = expected
         self._done = False
@@ -270,6 +244,7 @@ async def receive_batch(
     request: Request,
     settings: ServiceSettings,
     executor: Executor,
+    limits: UploadLimits,
     parse_manifest: Callable[[bytes], tuple[list[Any], int]],
     run: Runner,
 ) -> Any:
@@ -297,24 +272,32 @@ async def receive_batch(
     except FormParserError as exc:
         raise UnprocessableBodyError(f"malformed multipart boundary: {exc}") from None
     loop = asyncio.get_running_loop()
-    bridge = _Bridge(loop)
+    bridge = Bridge(loop, settings.upload_idle_timeout)
+    events = _Events(bridge)
+    held = Reservation(limits)
     worker: asyncio.Future[Any] | None = None
     expected = 0
     received = 0
 
     def work(items: list[Any]) -> Any:
         try:
-            return run(items, lambda index: PartReader(bridge, index, expected))
+            return run(items, lambda index: PartReader(events, index, expected))
         finally:
             bridge.worker_done()
 
     async def flush(final: bool = False) -> None:
-        if form.pending and (form.pending_bytes >= FLUSH_BYTES or final):
+        if bridge.idle:
+            raise bridge.idle_error()
+        if form.pending and (
+            form.pending_bytes >= FLUSH_BYTES
+            or final
+            or (form.pending_bytes >= MIN_BATCH and bridge.starving())
+        ):
             batch, form.pending, form.pending_bytes = form.pending, [], 0
             await bridge.put(batch)
 
     try:
-        async for chunk in request.stream():
+        async for chunk in idle_limited(request, settings.upload_idle_timeout):
             received += len(chunk)
             if received > allowance:
                 raise PayloadTooLargeError(
@@ -327,15 +310,19 @@ async def receive_batch(
                 parser.write(chunk)
             except FormParserError as exc:
                 raise UnprocessableBodyError(f"malformed multipart body: {exc}") from None
+            held.hold_fields(len(form.manifest))
             if worker is None and form.manifest_done:
                 items, expected = await run_in_threadpool(parse_manifest, bytes(form.manifest))
                 form.manifest.clear()
+                held.hold_fields(0)
+                held.take_worker()
                 worker = loop.run_in_executor(executor, work, items)
             if form.files > expected and form.manifest_done:
                 raise UnprocessableBodyError(
                     f"the form has more file parts than the {expected} its manifest names"
                 )
-            await flush()
+            if worker is not None:
+                await flush()
         if not form.ended:
             raise UnprocessableBodyError("the multipart body ended before its closing boundary")
         if worker is None:
@@ -345,14 +332,20 @@ async def receive_batch(
                 f"the form has {form.files} file parts, its manifest names {expected}"
             )
         await flush(final=True)
-        await bridge.put(_END)
+        await bridge.put(END)
         running, worker = worker, None
-        return await running
+        try:
+            return await running
+        except UploadAborted:
+            if bridge.idle:
+                raise bridge.idle_error() from None
+            raise
     finally:
         if worker is not None:
             bridge.abort()
             with contextlib.suppress(BaseException):
                 await asyncio.shield(worker)
+        held.release()
 
 
 __all__ = ["FILE_FIELD", "MANIFEST_FIELD", "PartReader", "receive_batch"]

@@ -25,16 +25,11 @@ anything: the rest of the body is read and dropped, so the client gets a clean a
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import queue
 import re
-from collections.abc import AsyncIterator
-from concurrent.futures import Executor, ThreadPoolExecutor
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import Any
 
-import anyio
-from fastapi import FastAPI
 from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.concurrency import run_in_threadpool
@@ -47,10 +42,19 @@ from assetstore.errors import (
     AssetStoreError,
     InvalidInputError,
     PayloadTooLargeError,
-    RequestTimeoutError,
-    ServiceBusyError,
 )
 from assetstore.http._bodies import declared_length, parse_json_object
+from assetstore.http._bridge import (
+    END,
+    FLUSH_BYTES,
+    MIN_BATCH,
+    Bridge,
+    Reservation,
+    UploadAborted,
+    UploadLimits,
+    idle_limited,
+    upload_limits,
+)
 from assetstore.http._errors import UnprocessableBodyError
 from assetstore.models import AssetObject, StagedFile
 from assetstore.settings import ServiceSettings
@@ -58,15 +62,6 @@ from assetstore.uri import build_uri
 
 FILE_FIELD = "asset"
 METADATA_FIELD = "asset_metadata"
-#: File bytes handed to the worker at once, and how many such chunks may wait in the queue.
-FLUSH_BYTES = 1 << 20
-QUEUE_DEPTH = 4
-#: The most file bytes one upload holds in memory (the batches in the queue, the one the
-#: worker reads, the one being gathered): what it reserves from ``upload_buffer_bytes``.
-UPLOAD_RESERVATION = (QUEUE_DEPTH + 2) * FLUSH_BYTES
-#: A worker with nothing to do is handed what has arrived once it is this much: the rate
-#: (per ``upload_idle_timeout``) below which an upload loses its worker.
-MIN_BATCH = 64 * 1024
 #: Longest Content-Type header parsed (the boundary is at most 70 characters).
 MAX_CONTENT_TYPE = 1024
 #: Allowance for boundaries and part headers when checking Content-Length up front.
@@ -75,8 +70,6 @@ FORM_OVERHEAD = 64 * 1024
 #: thousands of tiny parts would cost parser callbacks on the event loop for nothing.
 MAX_PARTS = 1000
 _MIME = re.compile(r"[A-Za-z0-9][\w.+-]*/[A-Za-z0-9][\w.+-]*")
-_EOF = object()
-_ABORT = object()
 
 FORM_HELP = (
     "an upload is multipart/form-data with a file part 'asset' and a field 'asset_metadata' "
@@ -85,74 +78,27 @@ FORM_HELP = (
 )
 
 
-class UploadAborted(Exception):
-    """Raised inside the worker when the request failed or the client went away."""
+class _FileReader:
+    """The worker's file object for the upload's file part (``read``): the store streams
+    it like any file. Pieces are handed over as the parser found them."""
 
-
-class _Bridge:
-    """File pieces from the event loop to one worker thread: batches of about
-    ``FLUSH_BYTES``, at most ``QUEUE_DEPTH`` batches in flight.
-
-    The worker sees a file object (``read``) and the store streams it like any file."""
-
-    def __init__(self, loop: asyncio.AbstractEventLoop, idle_timeout: float) -> None:
-        self._loop = loop
-        self._queue: queue.Queue[Any] = queue.Queue(QUEUE_DEPTH)
-        self._space = asyncio.Event()
-        self._aborted = False
-        self._idle_timeout = idle_timeout
-        self.closed = False  # the worker stopped reading (finished or failed)
-        self.idle = False  # the worker gave up waiting for data
+    def __init__(self, bridge: Bridge) -> None:
+        self.bridge = bridge
         self._pieces: list[bytes] = []  # what the worker has yet to read, last piece first
-
-    # event-loop side
-    async def put(self, item: Any) -> None:
-        while not self.closed:
-            try:
-                self._queue.put_nowait(item)
-                return
-            except queue.Full:
-                self._space.clear()
-                if not self._queue.full():
-                    continue
-                await self._space.wait()
-
-    def abort(self) -> None:
-        self._aborted = True
-        with contextlib.suppress(queue.Full):
-            self._queue.put_nowait(_ABORT)
-
-    def starving(self) -> bool:
-        """The worker has nothing queued to read."""
-        return self._queue.empty()
-
-    # worker side
-    def _signal_space(self) -> None:
-        with contextlib.suppress(RuntimeError):  # the loop is gone: nobody is waiting
-            self._loop.call_soon_threadsafe(self._space.set)
-
-    def worker_done(self) -> None:
-        self.closed = True
-        self._signal_space()
+        self._ended = False
 
     def read(self, size: int = -1) -> bytes:
-        """The next piece of the file (at most ``size`` bytes), b"" at its end. Pieces are
-        handed over as the parser found them: no copy unless one is larger than ``size``."""
+        """The next piece of the file (at most ``size`` bytes), b"" at its end: no copy
+        unless a piece is larger than ``size``."""
         while not self._pieces:
-            try:
-                item = self._queue.get(timeout=self._idle_timeout)
-            except queue.Empty:
-                self.idle = True
-                raise UploadAborted(
-                    f"the upload handed its worker nothing for {self._idle_timeout:g} s"
-                ) from None
-            self._signal_space()
-            if item is _EOF:
+            if self._ended:
                 return b""
-            if item is _ABORT:
-                raise UploadAborted("the upload was abandoned")
+            item = self.bridge.take()
+            if item is END:
+                self._ended = True
+                return b""
             self._pieces.extend(reversed(item))
-        if self._aborted:
+        if self.bridge.aborted:
             raise UploadAborted("the upload was abandoned")
         piece = self._pieces.pop()
         if 0 <= size < len(piece):
@@ -322,53 +268,6 @@ class _Form:
         self.ended = True
 
 
-class UploadLimits:
-    """What all uploads of one app hold at once: file parts streaming to a worker (at most
-    ``workers``, each reserving :data:`UPLOAD_RESERVATION` bytes) and memory (at most
-    ``buffer_bytes``: the reservations and the metadata fields being received). Used from
-    the event loop only."""
-
-    def __init__(self, workers: int, buffer_bytes: int) -> None:
-        self.workers = workers
-        self.buffer_bytes = buffer_bytes
-        self.streaming = 0
-        self.held = 0
-
-    def take(self, size: int, *, worker: bool = False) -> None:
-        """Reserve ``size`` bytes (and a worker); :class:`ServiceBusyError` if either is
-        not free: the upload is refused now rather than queued in memory."""
-        if worker and self.streaming >= self.workers:
-            raise ServiceBusyError(
-                f"all {self.workers} upload workers are busy; retry later", retry_after=5
-            )
-        if self.held + size > self.buffer_bytes:
-            raise ServiceBusyError(
-                "uploads in progress hold all the memory they may (upload_buffer_bytes); "
-                "retry later",
-                retry_after=5,
-            )
-        self.held += size
-        self.streaming += worker
-
-    def give_back(self, size: int, *, worker: bool = False) -> None:
-        self.held -= size
-        self.streaming -= worker
-
-
-def upload_limits(app: FastAPI) -> UploadLimits:
-    """The app's :class:`UploadLimits`, made on first use (anew when the settings change:
-    uploads in progress keep the one they started with)."""
-    settings: ServiceSettings = app.state.settings
-    limits: UploadLimits | None = getattr(app.state, "upload_limits", None)
-    if limits is None or (limits.workers, limits.buffer_bytes) != (
-        settings.upload_workers,
-        settings.upload_buffer_bytes,
-    ):
-        limits = UploadLimits(settings.upload_workers, settings.upload_buffer_bytes)
-        app.state.upload_limits = limits
-    return limits
-
-
 class _Upload:
     """One upload in progress: the parser state, the worker and the early checks."""
 
@@ -383,35 +282,19 @@ class _Upload:
         self.settings = settings
         self.form = _Form(settings)
         self.executor = executor
-        self.limits = limits
+        self.held = Reservation(limits)
         self.loop = asyncio.get_running_loop()
-        self.bridge: _Bridge | None = None
+        self.bridge: Bridge | None = None
         self.worker: asyncio.Future[StagedFile] | None = None
         self.eof_sent = False
         self.fields: UploadFields | None = None
         self.refusal: AssetStoreError | None = None  # found early: drain, then raise it
-        self.reserved = False  # a worker and UPLOAD_RESERVATION bytes
-        self.field_bytes = 0  # charged for the form's fields
-
-    def account(self) -> None:
-        """Charge (or give back) what the form's fields hold now."""
-        held = self.form.held_bytes()
-        if held > self.field_bytes:
-            self.limits.take(held - self.field_bytes)
-        elif held < self.field_bytes:
-            self.limits.give_back(self.field_bytes - held)
-        self.field_bytes = held
-
-    def release(self) -> None:
-        """Give back everything this upload holds."""
-        self.limits.give_back(self.field_bytes)
-        self.field_bytes = 0
-        self._release_worker()
 
     def _stage(self) -> StagedFile:
         assert self.bridge is not None
         try:
-            return self.store.stage(self.bridge, filename=self.form.filename or None)
+            reader = _FileReader(self.bridge)
+            return self.store.stage(reader, filename=self.form.filename or None)
         finally:
             self.bridge.worker_done()
 
@@ -434,17 +317,13 @@ class _Upload:
             form.pending, form.pending_bytes = [], 0
             return
         if form.file_seen and self.worker is None:
-            self.limits.take(UPLOAD_RESERVATION, worker=True)
-            self.reserved = True
-            self.bridge = _Bridge(self.loop, self.settings.upload_idle_timeout)
+            self.held.take_worker()
+            self.bridge = Bridge(self.loop, self.settings.upload_idle_timeout)
             self.worker = self.loop.run_in_executor(self.executor, self._stage)
         if self.bridge is None:
             return
         if self.bridge.idle:
-            raise RequestTimeoutError(
-                f"the upload did not send {MIN_BATCH} bytes (or the end of its file) within "
-                f"{self.settings.upload_idle_timeout:g} s (upload_idle_timeout); nothing was kept"
-            )
+            raise self.bridge.idle_error()
         if form.pending and (
             form.pending_bytes >= FLUSH_BYTES
             or form.file_ended
@@ -455,7 +334,7 @@ class _Upload:
             await self.bridge.put(batch)
         if form.file_ended and not self.eof_sent:
             self.eof_sent = True
-            await self.bridge.put(_EOF)
+            await self.bridge.put(END)
 
     async def abort_worker(self) -> None:
         """Stop the worker; whatever it wrote is thrown away by the store."""
@@ -469,25 +348,8 @@ class _Upload:
         except Exception:  # UploadAborted, or the error that stopped it: nothing was staged
             return
         finally:
-            self._release_worker()
+            self.held.release_worker()
         await run_in_threadpool(self.store.discard, staged)
-
-    def _release_worker(self) -> None:
-        if self.reserved:
-            self.reserved = False
-            self.limits.give_back(UPLOAD_RESERVATION, worker=True)
-
-
-def upload_executor(app: FastAPI) -> ThreadPoolExecutor:
-    """The app's threads that stream uploads into the store (``upload_workers`` of them),
-    made on first use; the app's lifespan shuts them down at exit."""
-    executor: ThreadPoolExecutor | None = app.state.upload_executor
-    if executor is None:
-        executor = ThreadPoolExecutor(
-            app.state.settings.upload_workers, thread_name_prefix="assetstore-upload"
-        )
-        app.state.upload_executor = executor
-    return executor
 
 
 def _refuse_taken(store: AssetStore, uri: str) -> None:
@@ -531,7 +393,7 @@ async def receive_upload(
     staged: StagedFile | None = None
     received = 0
     try:
-        async for chunk in _idle_limited(request, settings.upload_idle_timeout):
+        async for chunk in idle_limited(request, settings.upload_idle_timeout):
             # The parts have their own limits, but not what lies around them (a preamble,
             # an epilogue): a chunked body gets the same allowance as a declared one.
             received += len(chunk)
@@ -546,7 +408,7 @@ async def receive_upload(
                 parser.write(chunk)
             except FormParserError as exc:
                 raise UnprocessableBodyError(f"malformed multipart body: {exc}") from None
-            upload.account()
+            upload.held.hold_fields(form.held_bytes())
             await upload.pump()
         if not form.ended:
             raise UnprocessableBodyError("the multipart body ended before its closing boundary")
@@ -580,22 +442,4 @@ async def receive_upload(
         await upload.abort_worker()
         if staged is not None:
             await run_in_threadpool(store.discard, staged)
-        upload.release()
-
-
-async def _idle_limited(request: Request, idle_timeout: float) -> AsyncIterator[bytes]:
-    """The request's body chunks; :class:`RequestTimeoutError` once none has come for
-    ``idle_timeout`` seconds."""
-    chunks = request.stream().__aiter__()
-    while True:
-        try:
-            with anyio.fail_after(idle_timeout):
-                chunk = await chunks.__anext__()
-        except StopAsyncIteration:
-            return
-        except TimeoutError:
-            raise RequestTimeoutError(
-                f"the upload sent nothing for {idle_timeout:g} s (upload_idle_timeout); "
-                "nothing was kept"
-            ) from None
-        yield chunk
+        upload.held.release()

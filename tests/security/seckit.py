@@ -197,11 +197,12 @@ def upload_head(
     chunked: bool = False,
     boundary: str = BOUNDARY,
     token: str | None = None,
+    path: str = "/upload_asset",
 ) -> bytes:
     headers = [("Content-Type", f"multipart/form-data; boundary={boundary}")]
     if token:
         headers.append(("Authorization", f"Bearer {token}"))
-    return request_head("POST", url, "/upload_asset", headers, length=length, chunked=chunked)
+    return request_head("POST", url, path, headers, length=length, chunked=chunked)
 
 
 def post_form(

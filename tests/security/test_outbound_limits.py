@@ -123,6 +123,7 @@ def test_health_and_reads_answer_while_45_checks_drip(live, dripper):
     ("method", "path", "kind"),
     [
         ("POST", "/assets", QUERIES),
+        ("POST", "/assets/export", QUERIES),
         ("POST", "/asset_registries", QUERIES),
         ("GET", "/ui", QUERIES),
         ("GET", "/ui/registry", QUERIES),

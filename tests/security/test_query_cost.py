@@ -118,10 +118,12 @@ def test_a_query_over_its_time_limit_stops(tmp_path, location):
             assert len(store.query({"asset_name": {"$regex": "^long1"}})) == 11
 
 
-def test_a_query_over_its_time_limit_is_a_400_naming_the_limit(live, http):
+@pytest.mark.parametrize("path", ["/assets", "/assets/export"])
+def test_a_query_over_its_time_limit_is_a_400_naming_the_limit(live, http, path):
+    """The spec's query and the streamed export (sync's listing) are both bounded."""
     live.set_settings(query_time_limit=0.2)
     live.store.register_many(long_assets(20))
-    response = http.post(f"{live.url}/assets", json=slow_filter(), timeout=60)
+    response = http.post(f"{live.url}{path}", json=slow_filter(), timeout=60)
     assert response.status_code == 400, response.text[:300]
     error = response.json()
     assert error["error_type"] == "QueryTimeoutError"

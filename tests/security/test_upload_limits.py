@@ -4,7 +4,8 @@
 answer in 25 s), and 100 queued 8 MiB uploads grew the server from 56 to 666 MiB. Now an
 upload that goes idle, or holds a worker without feeding it, gets a 408 and gives the
 worker back; an upload that finds every worker (or the memory they may use) taken gets a
-503 with Retry-After at once, and nothing is queued in memory."""
+503 with Retry-After at once, and nothing is queued in memory. Batch uploads
+(``POST /batch/upload``) are uploads under the same limits."""
 
 from __future__ import annotations
 
@@ -61,8 +62,31 @@ def stalled(name: str, seconds: float) -> Iterator[bytes]:
     yield b"\r\n" + end()
 
 
-def send(url: str, pieces: Iterator[bytes], timeout: float = 60) -> RawResponse:
-    return raw_request(url, upload_head(url, chunked=True), chunked(pieces), timeout=timeout)
+def send(
+    url: str, pieces: Iterator[bytes], timeout: float = 60, path: str = "/upload_asset"
+) -> RawResponse:
+    head = upload_head(url, chunked=True, path=path)
+    return raw_request(url, head, chunked(pieces), timeout=timeout)
+
+
+def manifest(*names: str) -> bytes:
+    """The manifest field of a batch upload of one file per name."""
+    items = [{"asset_name": name, "asset_version": {"version": "1", "tag": "a"}} for name in names]
+    return part("manifest", json.dumps(items).encode())
+
+
+BATCH_FILE_HEAD = b'--hostile-boundary-7f3a\r\nContent-Disposition: form-data; name="file"\r\n\r\n'
+
+
+def trickled_batch(names: list[str], seconds: float, interval: float = 0.1) -> Iterator[bytes]:
+    """A batch whose first file is whole and whose second comes a byte per ``interval``."""
+    yield manifest(*names) + part("file", b"first")
+    yield BATCH_FILE_HEAD
+    stop = time.monotonic() + seconds
+    while time.monotonic() < stop:
+        time.sleep(interval)
+        yield b"x"
+    yield b"\r\n" + end()
 
 
 def honest(url: str, name: str, size: int = 1 * MiB) -> RawResponse:
@@ -92,6 +116,57 @@ def test_a_trickling_upload_loses_its_worker(live):
     assert answer.status == 408, answer.body
     assert "upload_idle_timeout" in json.loads(answer.body)["error"]
     assert_nothing_kept(live, "trickle")
+
+
+@pytest.mark.parametrize("stall", ["silent", "trickle"])
+def test_a_batch_upload_that_stalls_gets_a_408(live, stall):
+    """A batch is an upload under the same limits: one that goes silent, or trickles, loses
+    its worker, and none of its files is kept (the first was whole)."""
+    live.set_settings(upload_idle_timeout=1)
+
+    def silent() -> Iterator[bytes]:
+        yield manifest("b0", "b1") + part("file", b"first") + BATCH_FILE_HEAD + b"y" * 100
+        time.sleep(20)
+        yield b"\r\n" + end()
+
+    pieces = silent() if stall == "silent" else trickled_batch(["b0", "b1"], 30)
+    answer = send(live.url, pieces, path="/batch/upload")
+    assert answer.status == 408, answer.body
+    assert json.loads(answer.body)["error_type"] == "RequestTimeoutError"
+    assert_nothing_kept(live, "b0", "b1")
+    assert live.app.state.upload_limits.streaming == 0
+    assert live.app.state.upload_limits.held == 0
+
+
+def test_batch_uploads_share_the_upload_workers(live):
+    """Two workers held by trickling batches: an upload and a batch are told to retry at
+    once (503), and go through once the tricklers are cut off."""
+    live.set_settings(upload_workers=2, upload_idle_timeout=2)
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        tricklers = [
+            pool.submit(
+                send, live.url, trickled_batch([f"t{i}a", f"t{i}b"], 30), 60, "/batch/upload"
+            )
+            for i in range(2)
+        ]
+        assert wait_until(lambda: live.app.state.upload_limits.streaming == 2, 10)
+        refused = honest(live.url, "honest")
+        assert refused.status == 503, refused.body
+        batch = manifest("h0") + part("file", b"h") + end()
+        refused_batch = raw_request(
+            live.url, upload_head(live.url, length=len(batch), path="/batch/upload"), [batch]
+        )
+        assert refused_batch.status == 503, refused_batch.body
+        assert int(refused_batch.header("retry-after")) >= 1
+        assert [t.result().status for t in tricklers] == [408, 408]
+    accepted = raw_request(
+        live.url, upload_head(live.url, length=len(batch), path="/batch/upload"), [batch]
+    )
+    assert accepted.status == 201, accepted.body
+    assert live.store.read_bytes("h0:1-a") == b"h"
+    assert live.app.state.upload_limits.streaming == 0
+    assert live.app.state.upload_limits.held == 0
+    assert_nothing_kept(live, "t0a", "t0b", "t1a", "t1b")
 
 
 def test_busy_workers_answer_503_then_free_up(live):
