@@ -594,6 +594,12 @@ class Connection:
             trust_env=proxied,
         )
 
+    @property
+    def capped(self) -> bool:
+        """Whether answers are capped at ``max_body`` (a store someone registered): such a
+        connection reads bounded answers only, never an open-ended stream."""
+        return self._max_body is not None
+
     def request(self, method: str, path: str, *, truncate: bool = False, **kwargs: Any) -> Reply:
         """The whole answer, whatever its status, within ``total_timeout`` and
         ``max_body``; ``BackendUnavailableError`` if there is none in time, or if it is

@@ -275,7 +275,8 @@ def _well_formed_asset(doc: Mapping[str, Any]) -> dict[str, Any] | None:
         tags = doc["asset_tags"]
         source = doc["asset_source"]
         revision = doc["revision"]
-    except (KeyError, TypeError):
+        origin = doc.get("asset_origin", _NO_ORIGIN)
+    except (KeyError, TypeError, AttributeError):
         return None
     if version.__class__ is not dict or len(version) != 2:
         return None
@@ -287,6 +288,7 @@ def _well_formed_asset(doc: Mapping[str, Any]) -> dict[str, Any] | None:
         or file_info.__class__ is not dict
         or tags.__class__ is not list
         or revision.__class__ is not int
+        or origin.__class__ is not dict
         or (source != "upload" and source != "external")
     ):
         return None
@@ -307,9 +309,11 @@ def _well_formed_asset(doc: Mapping[str, Any]) -> dict[str, Any] | None:
         "created_at": doc["created_at"],
         "updated_at": doc["updated_at"],
         "revision": revision,
+        "asset_origin": _json_copy(origin) if origin else {},
     }
 
 
+_NO_ORIGIN: dict[str, Any] = {}
 _ASSET_FIELDS = tuple(AssetObject.model_fields)
 
 

@@ -133,7 +133,8 @@ def post_streamed(
 ) -> httpx.Response:
     """POST a JSON body and return the answer unread (a stream), or raise the error it
     stands for. A 404 is a :class:`NotFoundError`: here it means a missing route (an older
-    service), or an asset that is missing."""
+    service), or an asset that is missing; so is a success in another media type than
+    ``accept`` (a server that answers every path alike)."""
     client = connection.client
     try:
         request = client.build_request(
@@ -149,7 +150,11 @@ def post_streamed(
     except httpx.TransportError as exc:
         raise BackendUnavailableError(f"cannot reach {connection.base_url}: {exc}") from exc
     if response.is_success:
-        return response
+        media_type = response.headers.get("content-type", "").split(";", 1)[0].strip()
+        if accept == "*/*" or media_type == accept:
+            return response
+        response.close()  # a server that answers any path: no such route here
+        raise NotFoundError(f"{connection.base_url}{path} answered {media_type!r}, not {accept}")
     try:
         content = b"".join(response.iter_bytes())[: 1 << 20]
     except httpx.HTTPError:

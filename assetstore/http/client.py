@@ -356,8 +356,9 @@ class HttpAssetStore(_Remote, BaseAssetStore):
         self, filter: Filter | None, sort: Sort | None, all_stores: bool
     ) -> Iterator[dict[str, Any]] | None:
         """The records of ``POST /assets/export``, the filter already checked by the
-        service; None where the service has no export or caps its answers."""
-        if not self._export_supported:
+        service; None where the service has no export or caps its answers, and on a
+        capped connection (a registered store in a federated search: bounded pages only)."""
+        if not self._export_supported or self._http.capped:
             return None
         params: dict[str, Any] = {}
         if sort is not None and (text := sort_param(sort)):

@@ -12,8 +12,15 @@ from assetstore.errors import AuthenticationError, InvalidInputError
 from assetstore.http.app import create_app
 from assetstore.settings import ServiceSettings
 
-#: POSTs that only read: the two queries of the spec and the federated search.
-READ_POSTS = {"/assets", "/asset_registries", "/asset_registries/search"}
+#: POSTs that only read: the two queries of the spec, the federated search, the streamed
+#: export and the batch download.
+READ_POSTS = {
+    "/assets",
+    "/asset_registries",
+    "/asset_registries/search",
+    "/assets/export",
+    "/batch/download",
+}
 WRITES = [
     ("POST", "/upload_asset"),
     ("PUT", "/asset/m:1-a"),
@@ -24,6 +31,10 @@ WRITES = [
     ("DELETE", "/asset_registry/r1"),
     ("POST", "/admin/fsck"),
     ("POST", "/admin/gc"),
+    ("POST", "/admin/index"),
+    ("POST", "/batch/upload"),
+    ("POST", "/batch/import"),
+    ("POST", "/batch/register"),
 ]
 READS = [
     ("GET", "/asset/m:1-a"),
@@ -34,6 +45,8 @@ READS = [
     ("POST", "/asset_registries"),
     ("POST", "/asset_registries/search"),
     ("GET", "/check_health/r1"),
+    ("POST", "/assets/export"),
+    ("POST", "/batch/download"),
 ]
 
 
