@@ -151,7 +151,9 @@ class Checker:
             os.kill(slot.pid, signal.SIGKILL)
         code = self.zygote.wait(slot.pid)
         slot.pid = None
-        err = slot.outputs[-1][1].read_text()
+        err_path = slot.outputs[-1][1]
+        # A writer killed right after its fork (the round's end) may not have made its files.
+        err = err_path.read_text() if err_path.exists() else "(no stderr: killed at its start)"
         if code == -signal.SIGKILL:
             self.stats["writers killed"] += 1
         else:
