@@ -220,7 +220,7 @@ def plot_operations(results: Results, path: Path) -> Path | None:
                     label=backend_label,
                 )
         mlflow_op = "register" if op == "upload" else op
-        points = sorted((c.size, c.ops[mlflow_op].median_ms) for c in peer)
+        points = sorted((c.size, c.ops[mlflow_op].median_ms) for c in peer if mlflow_op in c.ops)
         if points and (op in MLFLOW_OPS or op == "upload"):
             ax.plot(
                 *zip(*points, strict=True),
