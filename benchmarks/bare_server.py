@@ -14,13 +14,9 @@ from __future__ import annotations
 
 import contextlib
 import os
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
-
-import httpx
 
 RECORD = {
     "asset_uri": "org0/model0:1.0.0-stable",
@@ -73,30 +69,12 @@ def app(directory: Path):
 @contextlib.contextmanager
 def bare_server(directory: Path) -> Iterator[str]:
     """This module's server in its own process; yields its URL."""
-    from .servers import free_port
+    from .servers import free_port, process_server
 
     port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "benchmarks.bare_server", str(port), str(directory)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"the bare server exited: {process.stderr.read().decode()}")  # type: ignore[union-attr]
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                    break
-            if time.monotonic() > deadline:
-                raise RuntimeError("the bare server did not start")
-            time.sleep(0.1)
+    argv = [sys.executable, "-m", "benchmarks.bare_server", str(port), str(directory)]
+    with process_server(argv, port, what="the bare server") as (url, _):
         yield url
-    finally:
-        process.terminate()
-        process.wait(30)
 
 
 def main(argv: list[str]) -> None:

@@ -41,45 +41,51 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def assetstore_server(root: Path) -> Iterator[tuple[str, psutil.Process]]:
-    """``assetstore serve`` on the local store at ``root``; yields its URL and process."""
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ASSETSTORE_")}
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            CLI_MODULE,
-            "--store",
-            str(root),
-            "serve",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-            "--max-upload-mb",
-            "1000000",
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+def process_server(
+    argv: list[str], port: int, env: dict[str, str] | None = None, what: str = "the server"
+) -> Iterator[tuple[str, psutil.Process]]:
+    """``argv`` in its own process, serving HTTP on ``port`` of the loopback interface: yields
+    its URL (once ``/health`` answers 200) and its process; stops it at the end."""
+    process = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
         while True:
             if process.poll() is not None:
-                raise SystemExit(f"the server exited: {process.stderr.read().decode()}")  # type: ignore[union-attr]
+                raise SystemExit(f"{what} exited: {process.stderr.read().decode()}")  # type: ignore[union-attr]
             with contextlib.suppress(httpx.HTTPError):
                 if httpx.get(f"{url}/health", timeout=1).status_code == 200:
                     break
             if time.monotonic() > deadline:
-                raise SystemExit("the server did not start")
+                raise SystemExit(f"{what} did not start")
             time.sleep(0.1)
         yield url, psutil.Process(process.pid)
     finally:
         process.terminate()
         process.wait(30)
+
+
+@contextlib.contextmanager
+def assetstore_server(root: Path) -> Iterator[tuple[str, psutil.Process]]:
+    """``assetstore serve`` on the local store at ``root``; yields its URL and process."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ASSETSTORE_")}
+    argv = [
+        sys.executable,
+        "-m",
+        CLI_MODULE,
+        "--store",
+        str(root),
+        "serve",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+        "--max-upload-mb",
+        "1000000",
+    ]
+    with process_server(argv, port, env) as served:
+        yield served
 
 
 @contextlib.contextmanager
