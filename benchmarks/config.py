@@ -33,7 +33,8 @@ class Settings:
     #: Documents of the query-engine section, and its repeats.
     query_docs: int
     query_repeat: int
-    #: Bulk imports larger than these are not measured on FerretDB / over HTTP.
+    #: Stores larger than these are not measured on FerretDB (its scans: metadata and bulk)
+    #: and bulk imports larger than ``http_cap`` not over HTTP.
     mongo_cap: int
     http_cap: int
     #: MLflow's store sizes; None: ``sizes`` up to ``all_backends_max``.
@@ -65,7 +66,7 @@ PROFILES: dict[str, Settings] = {
         budget=0.25,
         query_docs=5000,
         query_repeat=1,
-        mongo_cap=100,
+        mongo_cap=1000,
         http_cap=100,
         mlflow_sizes=[1000],
         rss_cap_mb=8192,
@@ -86,7 +87,7 @@ PROFILES: dict[str, Settings] = {
         budget=5.0,
         query_docs=100_000,
         query_repeat=3,
-        mongo_cap=100_000,
+        mongo_cap=10_000,
         http_cap=1000,
         mlflow_sizes=None,
         rss_cap_mb=8192,

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import tinydb
 
+from assetstore import open_store
 from assetstore.backends.fsspec_blobs import FsspecBlobStore, LocalBlobStore
 from assetstore.backends.memory import MemoryDocumentStore
 from assetstore.backends.mongo import open_mongo_documents
@@ -109,3 +110,25 @@ class TestMongoDocuments(DocumentStoreConformance):
 
     def raw_put(self, store, doc):
         store._collection.insert_one(dict(doc))
+
+
+def test_the_loss_guard_passes_on_every_method_of_the_port(tmp_path):
+    """The store wraps its document store in a ``LossGuard``: a port method the guard does
+    not define itself would run the port's default instead of the backend's (as
+    ``create_index`` once did: every declared index was silently dropped)."""
+    import inspect
+
+    from assetstore._loss_guard import LossGuard
+    from assetstore.ports import DocumentStore
+
+    port_methods = {
+        name
+        for name, member in inspect.getmembers(DocumentStore, inspect.isfunction)
+        if not name.startswith("_")
+    }
+    missing = sorted(name for name in port_methods if name not in vars(LossGuard))
+    assert missing == []
+    with open_store(tmp_path / "store") as store:
+        store.create_index("asset_metadata.dataset")
+    with open_store(tmp_path / "store") as store:
+        assert "asset_metadata.dataset" in store._documents.indexes()

@@ -37,6 +37,7 @@ import json
 import os
 import random
 import re
+import signal
 import sys
 import threading
 import time
@@ -850,12 +851,14 @@ def zygote_main() -> None:
             continue
         sys.stdout.flush()
         sys.stderr.flush()
+        zygote = os.getpid()
         pid = os.fork()
         if pid:
             print(pid, flush=True)
             continue
         code = 1
         try:
+            _die_with(zygote)
             null = os.open(os.devnull, os.O_RDONLY)
             os.dup2(null, 0)
             for fd, path in ((1, request["out"]), (2, request["err"])):
@@ -873,6 +876,19 @@ def zygote_main() -> None:
             sys.stdout.flush()
             sys.stderr.flush()
             os._exit(code)
+
+
+def _die_with(parent: int) -> None:
+    """Make the kernel kill this child when ``parent`` (the zygote) ends: a writer that
+    loops until it is killed must not outlive a test that failed before killing it (the
+    zygote ends when the test process closes its stdin)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    if os.getppid() != parent:  # it ended before the line above
+        os._exit(1)
 
 
 class Zygote:

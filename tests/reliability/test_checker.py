@@ -28,6 +28,7 @@ CI runs 4 rounds of 1.5 s. Longer runs::
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -160,6 +161,15 @@ class Checker:
             assert damaged and "DamageError" in err, f"a writer stopped by itself ({code}): {err}"
             self.stats["writers stopped by DamageError"] += 1
 
+    def stop_all(self) -> None:
+        """SIGKILL and reap every writer still running."""
+        for slot in self.slots:
+            if slot.pid is not None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(slot.pid, signal.SIGKILL)
+                self.zygote.wait(slot.pid)
+                slot.pid = None
+
     def started(self, slot: Slot) -> bool:
         """Whether the slot's writer is past its start (said ``ready``, or already ended)."""
         out = slot.outputs[-1][0]
@@ -236,8 +246,11 @@ def test_writers_kills_and_damage(zygote, tmp_path, local_spec):
     with open_spec(local_spec) as store, serve(store) as url:
         specs = [local_spec] * LIBRARY_WRITERS + [{"kind": "http", "url": url}]
         checker = Checker(zygote, root, specs, tmp_path)
-        for number in range(ROUNDS):
-            checker.run_round(number)
+        try:
+            for number in range(ROUNDS):
+                checker.run_round(number)
+        finally:
+            checker.stop_all()  # a failed round leaves no writer looping on
     acknowledged = sum(ledger.acknowledged for ledger in checker.ledgers.values())
     checker.stats["acknowledged operations"] = acknowledged
     lines = "\n".join(f"  {key}: {value}" for key, value in sorted(checker.stats.items()))
