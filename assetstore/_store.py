@@ -87,6 +87,8 @@ _ASSET_ID = re.compile(r"[0-9a-f]{32}")
 COMPUTED_FIELDS = ("asset_public_url",)
 
 _log = logging.getLogger("assetstore.store")
+#: URIs looked up in one query when a batch checks which are taken.
+_LOOKUP_BATCH = 1000
 
 
 def store_identity(
@@ -376,13 +378,17 @@ class Store(BaseAssetStore):
 
     def _refuse_taken(self, uris: Iterable[str]) -> None:
         """Fail early (before any upload) on a URI given twice or already in the store."""
-        seen: set[str] = set()
+        seen: dict[str, None] = {}
         for uri in uris:
             if uri in seen:
                 raise AlreadyExistsError(f"asset {uri!r} is given twice")
-            seen.add(uri)
-            if self._documents.get(uri) is not None:
-                raise AlreadyExistsError(f"asset {uri!r} already exists")
+            seen[uri] = None
+        given = list(seen)
+        for start in range(0, len(given), _LOOKUP_BATCH):  # one query per batch, not per URI
+            batch = given[start : start + _LOOKUP_BATCH]
+            taken = self._documents.find({"asset_uri": {"$in": batch}}, limit=1, shared=True)
+            if taken:
+                raise AlreadyExistsError(f"asset {taken[0]['asset_uri']!r} already exists")
 
     def _external_record(self, asset: AssetObject | Mapping[str, Any]) -> AssetObject:
         fields = _as_dict(asset)

@@ -48,7 +48,12 @@ from tinydb.storages import Storage
 from assetstore._fileio import ensure_dir, local_path, replace_durably
 from assetstore.backends._journal import Cursor, Entry, Journal, JournalRead
 from assetstore.backends._sealed_json import seal, unseal
-from assetstore.backends._snapshots import InProcessDocumentStore, Snapshot, copy_document
+from assetstore.backends._snapshots import (
+    InProcessDocumentStore,
+    Snapshot,
+    copy_document,
+    gc_paused,
+)
 from assetstore.errors import BackendUnavailableError, DamageError
 from assetstore.models import DEFAULT_INDEXES
 
@@ -290,10 +295,11 @@ class TinyDBDocumentStore(InProcessDocumentStore):
         """The latest committed state: the file, plus the journal's records past it.
         :class:`DamageError` if either is damaged or the two do not fit together."""
         for _ in range(_READ_ATTEMPTS):
-            key, base = self._storage.read_versioned()
-            state = self._state
-            if base is not state.base:
-                state = self._from_file(key, base)
+            with gc_paused():  # a changed file is parsed and made a snapshot here
+                key, base = self._storage.read_versioned()
+                state = self._state
+                if base is not state.base:
+                    state = self._from_file(key, base)
             read = self._journal.read(state.journal)
             if read.damage:
                 raise DamageError(self._describe(read))
