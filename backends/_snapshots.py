@@ -16,8 +16,6 @@ increasing integers): each slot remembers its document's doc id.
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import sys
 from abc import abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -131,21 +129,6 @@ class FieldIndex:
             values = sorted(value for k, value in self.postings if k == kind)
             self._sorted[kind] = values
         return values
-
-
-@contextlib.contextmanager
-def gc_paused() -> Iterator[None]:
-    """No cyclic garbage collection inside the block. Parsing a metadata file and building
-    its snapshot create millions of containers, and each few hundred of them start a
-    collection that walks the ones before: at 100,000 assets those collections took more
-    time than the parsing. The documents hold no cycles; reference counting frees them."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 class Snapshot:

@@ -46,14 +46,10 @@ import orjson
 from tinydb.storages import Storage
 
 from assetstore._fileio import ensure_dir, local_path, replace_durably
+from assetstore._gc import gc_paused
 from assetstore.backends._journal import Cursor, Entry, Journal, JournalRead
 from assetstore.backends._sealed_json import seal, unseal
-from assetstore.backends._snapshots import (
-    InProcessDocumentStore,
-    Snapshot,
-    copy_document,
-    gc_paused,
-)
+from assetstore.backends._snapshots import InProcessDocumentStore, Snapshot, copy_document
 from assetstore.errors import BackendUnavailableError, DamageError
 from assetstore.models import DEFAULT_INDEXES
 

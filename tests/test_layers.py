@@ -45,6 +45,7 @@ LAYERS: list[tuple[str, set[str]]] = [
             "assetstore._identity",
             "assetstore._loss_guard",
             "assetstore._fileio",
+            "assetstore._gc",
             "assetstore._outbound",
             "assetstore._health",
             "assetstore._federation",
@@ -88,6 +89,7 @@ LAYERS: list[tuple[str, set[str]]] = [
 #: Core helpers a backend may use.
 BACKEND_HELPERS = {
     "assetstore._fileio",
+    "assetstore._gc",
     "assetstore._planner",
     "assetstore._sorting",
     "assetstore.query",
