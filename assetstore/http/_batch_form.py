@@ -51,6 +51,7 @@ from assetstore.http._bridge import (
     idle_limited,
 )
 from assetstore.http._errors import UnprocessableBodyError
+from assetstore.http._form_parts import FormParts
 from assetstore.settings import ServiceSettings
 
 MANIFEST_FIELD = "manifest"
@@ -125,14 +126,9 @@ class PartReader:
 
 
 @dataclass
-class _Form:
+class _Form(FormParts):
     """The parser's callbacks and what they found so far."""
 
-    settings: ServiceSettings
-    kind: str = ""  # of the current part: "manifest", "file" or "ignore"
-    headers: dict[str, str] = field(default_factory=dict)
-    header_name: bytearray = field(default_factory=bytearray)
-    header_value: bytearray = field(default_factory=bytearray)
     manifest: bytearray = field(default_factory=bytearray)
     manifest_done: bool = False
     ignored_bytes: int = 0
@@ -140,41 +136,10 @@ class _Form:
     file_bytes: int = 0
     pending: list[tuple[int, bytes | None]] = field(default_factory=list)
     pending_bytes: int = 0
-    parts: int = 0
-    ended: bool = False
 
-    def callbacks(self) -> dict[str, Any]:
-        return {
-            "on_part_begin": self._part_begin,
-            "on_header_field": self._header_field,
-            "on_header_value": self._header_value,
-            "on_header_end": self._header_end,
-            "on_headers_finished": self._headers_finished,
-            "on_part_data": self._part_data,
-            "on_part_end": self._part_end,
-            "on_end": self._end,
-        }
-
-    def _part_begin(self) -> None:
-        self.parts += 1
-        if self.parts > self.settings.max_batch_items + 2:
-            raise PayloadTooLargeError(
-                f"the batch has more than {self.settings.max_batch_items} files (max_batch_items)"
-            )
-        self.kind = ""
-        self.headers = {}
-
-    def _header_field(self, data: bytes, start: int, end: int) -> None:
-        self.header_name += data[start:end]
-
-    def _header_value(self, data: bytes, start: int, end: int) -> None:
-        self.header_value += data[start:end]
-
-    def _header_end(self) -> None:
-        name = self.header_name.decode("latin-1").strip().lower()
-        self.headers[name] = self.header_value.decode("latin-1").strip()
-        self.header_name.clear()
-        self.header_value.clear()
+    def max_parts(self) -> tuple[int, str]:
+        items = self.settings.max_batch_items
+        return items + 2, f"the batch has more than {items} files (max_batch_items)"
 
     def _headers_finished(self) -> None:
         disposition = self.headers.get("content-disposition", "")
@@ -227,9 +192,6 @@ class _Form:
         elif self.kind == "manifest":
             self.manifest_done = True
         self.kind = ""
-
-    def _end(self) -> None:
-        self.ended = True
 
 
 def _boundary(request: Request) -> bytes:

@@ -56,6 +56,7 @@ from assetstore.http._bridge import (
     upload_limits,
 )
 from assetstore.http._errors import UnprocessableBodyError
+from assetstore.http._form_parts import FormParts
 from assetstore.models import AssetObject, StagedFile
 from assetstore.settings import ServiceSettings
 from assetstore.uri import build_uri
@@ -158,14 +159,9 @@ def _clean_content_type(raw: str) -> str | None:
 
 
 @dataclass
-class _Form:
+class _Form(FormParts):
     """The parser's callbacks and what they found so far."""
 
-    settings: ServiceSettings
-    kind: str = ""  # of the current part: "file", "field" or "ignore"
-    headers: dict[str, str] = field(default_factory=dict)
-    header_name: bytearray = field(default_factory=bytearray)
-    header_value: bytearray = field(default_factory=bytearray)
     field_value: bytearray = field(default_factory=bytearray)
     ignored_bytes: int = 0
     pending: list[bytes] = field(default_factory=list)  # file pieces not yet handed over
@@ -176,39 +172,9 @@ class _Form:
     filename: str = ""
     content_type: str | None = None
     metadata_raw: bytes | None = None
-    parts: int = 0
-    ended: bool = False
 
-    def callbacks(self) -> dict[str, Any]:
-        return {
-            "on_part_begin": self._part_begin,
-            "on_header_field": self._header_field,
-            "on_header_value": self._header_value,
-            "on_header_end": self._header_end,
-            "on_headers_finished": self._headers_finished,
-            "on_part_data": self._part_data,
-            "on_part_end": self._part_end,
-            "on_end": self._end,
-        }
-
-    def _part_begin(self) -> None:
-        self.parts += 1
-        if self.parts > MAX_PARTS:
-            raise PayloadTooLargeError(f"the form has more than {MAX_PARTS} parts")
-        self.kind = ""
-        self.headers = {}
-
-    def _header_field(self, data: bytes, start: int, end: int) -> None:
-        self.header_name += data[start:end]
-
-    def _header_value(self, data: bytes, start: int, end: int) -> None:
-        self.header_value += data[start:end]
-
-    def _header_end(self) -> None:
-        name = self.header_name.decode("latin-1").strip().lower()
-        self.headers[name] = self.header_value.decode("latin-1").strip()
-        self.header_name.clear()
-        self.header_value.clear()
+    def max_parts(self) -> tuple[int, str]:
+        return MAX_PARTS, f"the form has more than {MAX_PARTS} parts"
 
     def _headers_finished(self) -> None:
         _, params = parse_options_header(self.headers.get("content-disposition", ""))
@@ -263,9 +229,6 @@ class _Form:
     def held_bytes(self) -> int:
         """Field bytes held in memory (the file's are covered by the reservation)."""
         return len(self.field_value) + len(self.metadata_raw or b"")
-
-    def _end(self) -> None:
-        self.ended = True
 
 
 class _Upload:
