@@ -39,7 +39,6 @@ from assetstore.http._assets_api import base_url, present, store_of
 from assetstore.http._auth import require_read, require_write
 from assetstore.http._batch_form import PartReader, receive_batch
 from assetstore.http._bodies import json_body_doc, parse_json_object, read_body
-from assetstore.http._bridge import upload_executor, upload_limits
 from assetstore.http._errors import UnprocessableBodyError
 from assetstore.http._paging import StreamedJSON, parse_sort, too_many
 from assetstore.http._responses import ok
@@ -137,9 +136,7 @@ async def batch_upload(request: Request) -> Response:
         uploads = [Upload(source=reader_of(index), **fields) for index, fields in enumerate(items)]
         return store.upload_many(uploads)
 
-    assets = await receive_batch(
-        request, settings, upload_executor(request.app), upload_limits(request.app), parse, run
-    )
+    assets = await receive_batch(request, parse, run)
     return _presented(request, assets)
 
 
@@ -172,9 +169,7 @@ async def batch_import(request: Request) -> Response:
             items.append(ImportItem(record=record, source=source))
         return store.import_assets(items)
 
-    assets = await receive_batch(
-        request, settings, upload_executor(request.app), upload_limits(request.app), parse, run
-    )
+    assets = await receive_batch(request, parse, run)
     return _presented(request, assets)
 
 

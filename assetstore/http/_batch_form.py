@@ -29,7 +29,6 @@ import asyncio
 import collections
 import contextlib
 from collections.abc import Callable
-from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,8 +46,9 @@ from assetstore.http._bridge import (
     Bridge,
     Reservation,
     UploadAborted,
-    UploadLimits,
     idle_limited,
+    upload_executor,
+    upload_limits,
 )
 from assetstore.http._errors import UnprocessableBodyError
 from assetstore.http._form_parts import FormParts
@@ -131,7 +131,6 @@ class _Form(FormParts):
 
     manifest: bytearray = field(default_factory=bytearray)
     manifest_done: bool = False
-    ignored_bytes: int = 0
     files: int = 0  # file parts begun (their names and types are the manifest's)
     file_bytes: int = 0
     pending: list[tuple[int, bytes | None]] = field(default_factory=list)
@@ -182,9 +181,7 @@ class _Form(FormParts):
                 )
             self.manifest += data[start:end]
         else:
-            self.ignored_bytes += size
-            if self.ignored_bytes > self.settings.max_form_field_bytes:
-                raise PayloadTooLargeError("the form's other fields are too large")
+            self._ignore(size)
 
     def _part_end(self) -> None:
         if self.kind == "file":
@@ -204,17 +201,18 @@ def _boundary(request: Request) -> bytes:
 
 async def receive_batch(
     request: Request,
-    settings: ServiceSettings,
-    executor: Executor,
-    limits: UploadLimits,
     parse_manifest: Callable[[bytes], tuple[list[Any], int]],
     run: Runner,
 ) -> Any:
-    """Parse a batch form from the request stream and return what ``run`` returns.
+    """Parse a batch form from the request stream and return what ``run`` returns, under
+    the app's settings and upload limits, in one of its upload workers.
 
     ``parse_manifest(raw)`` (run in a worker thread) checks the manifest and returns its
     items and how many file parts they need; ``run(items, reader_of)`` (the worker) makes
     the store's batch call, reading the ``k``-th file part through ``reader_of(k)``."""
+    settings: ServiceSettings = request.app.state.settings
+    executor = upload_executor(request.app)
+    limits = upload_limits(request.app)
     boundary = _boundary(request)
     length = declared_length(request)
     allowance = (

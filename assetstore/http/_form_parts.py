@@ -23,6 +23,7 @@ class FormParts:
     header_value: bytearray = field(default_factory=bytearray)
     parts: int = 0
     ended: bool = False
+    ignored_bytes: int = 0
 
     def callbacks(self) -> dict[str, Any]:
         return {
@@ -59,6 +60,12 @@ class FormParts:
         self.headers[name] = self.header_value.decode("latin-1").strip()
         self.header_name.clear()
         self.header_value.clear()
+
+    def _ignore(self, size: int) -> None:
+        """Count ``size`` bytes of a part the form does not use (bounded like a field)."""
+        self.ignored_bytes += size
+        if self.ignored_bytes > self.settings.max_form_field_bytes:
+            raise PayloadTooLargeError("the form's other fields are too large")
 
     def _headers_finished(self) -> None:
         raise NotImplementedError

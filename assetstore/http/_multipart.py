@@ -163,7 +163,6 @@ class _Form(FormParts):
     """The parser's callbacks and what they found so far."""
 
     field_value: bytearray = field(default_factory=bytearray)
-    ignored_bytes: int = 0
     pending: list[bytes] = field(default_factory=list)  # file pieces not yet handed over
     pending_bytes: int = 0
     file_seen: bool = False
@@ -214,9 +213,7 @@ class _Form(FormParts):
                 )
             self.field_value += data[start:end]
         else:
-            self.ignored_bytes += size
-            if self.ignored_bytes > self.settings.max_form_field_bytes:
-                raise PayloadTooLargeError("the form's other fields are too large")
+            self._ignore(size)
 
     def _part_end(self) -> None:
         if self.kind == "file":
