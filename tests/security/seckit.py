@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Self
 
 import live_server
 from live_server import Canary
@@ -338,22 +339,17 @@ class HeaderCanary:
         self._thread.join(5)
 
 
-class Dripper:
-    """A peer on 127.0.0.1 that accepts every connection and answers one byte every
-    ``interval`` seconds (a status line, then an endless header), and counts the
-    connections still open: a caller that gave up but kept its socket shows here."""
+class _RawPeer:
+    """A TCP peer on 127.0.0.1 that hands each accepted connection to ``_serve`` in its
+    own thread, until the block it is used in ends."""
 
-    def __init__(self, interval: float = 0.25) -> None:
-        self._listener = socket.create_server(("127.0.0.1", 0), backlog=128)
+    def __init__(self, backlog: int) -> None:
+        self._listener = socket.create_server(("127.0.0.1", 0), backlog=backlog)
         self.port = self._listener.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
-        self.interval = interval
-        self.accepted = 0
-        self.open = 0
-        self._lock = threading.Lock()
         self._stop = threading.Event()
 
-    def __enter__(self) -> Dripper:
+    def __enter__(self) -> Self:
         threading.Thread(target=self._accept, daemon=True).start()
         return self
 
@@ -367,12 +363,34 @@ class Dripper:
                 conn, _ = self._listener.accept()
             except OSError:
                 return
-            with self._lock:
-                self.accepted += 1
-                self.open += 1
-            threading.Thread(target=self._drip, args=(conn,), daemon=True).start()
+            self._accepted()
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
 
-    def _drip(self, conn: socket.socket) -> None:
+    def _accepted(self) -> None:
+        """Called for each connection before it is served."""
+
+    def _serve(self, conn: socket.socket) -> None:
+        raise NotImplementedError
+
+
+class Dripper(_RawPeer):
+    """A peer on 127.0.0.1 that accepts every connection and answers one byte every
+    ``interval`` seconds (a status line, then an endless header), and counts the
+    connections still open: a caller that gave up but kept its socket shows here."""
+
+    def __init__(self, interval: float = 0.25) -> None:
+        super().__init__(backlog=128)
+        self.interval = interval
+        self.accepted = 0
+        self.open = 0
+        self._lock = threading.Lock()
+
+    def _accepted(self) -> None:
+        with self._lock:
+            self.accepted += 1
+            self.open += 1
+
+    def _serve(self, conn: socket.socket) -> None:  # drip
         import select
 
         answer = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nX-Drip: "
@@ -393,37 +411,18 @@ class Dripper:
                 self.open -= 1
 
 
-class Flood:
+class Flood(_RawPeer):
     """A peer on 127.0.0.1 that answers every request 200 with a JSON body of ``size``
     bytes (its length declared, or not: then the body ends when the connection does), sent
     as fast as the caller reads it, and records how much it managed to send."""
 
     def __init__(self, size: int, *, declare: bool = True) -> None:
+        super().__init__(backlog=32)
         self.declare = declare
-        self._listener = socket.create_server(("127.0.0.1", 0), backlog=32)
-        self.port = self._listener.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}"
         self.size = size
         self.sent: list[int] = []
-        self._stop = threading.Event()
 
-    def __enter__(self) -> Flood:
-        threading.Thread(target=self._accept, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._listener.close()
-
-    def _accept(self) -> None:
-        while not self._stop.is_set():
-            try:
-                conn, _ = self._listener.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._flood, args=(conn,), daemon=True).start()
-
-    def _flood(self, conn: socket.socket) -> None:
+    def _serve(self, conn: socket.socket) -> None:  # flood
         sent = 0
         try:
             conn.settimeout(10)
